@@ -1,0 +1,2 @@
+export { TAG, currentVersion } from './version.ts';
+export type { VersionInfo } from './version.ts';

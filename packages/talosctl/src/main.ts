@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { CliError, type CliIo } from './cli.ts';
+import { registerVersion } from './commands/version/version.ts';
+
+const registrars = [registerVersion];
+
+/** Builds the command tree; exported so tests run commands in-process. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('talosctl')
+    .description('A CLI for out-of-band management of Kubernetes nodes created by Talos-TS')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .option('--talosconfig <path>', 'the path to the Talos configuration file')
+    .option('--context <name>', 'context to be used in command')
+    .option('-e, --endpoints <endpoints>', 'override default endpoints in Talos configuration', collectList, [])
+    .option('-n, --nodes <nodes>', 'target the specified nodes', collectList, []);
+  for (const register of registrars) register(program, io);
+  return program;
+}
+
+/** Accepts a flag both repeated and as a comma list, as upstream's string-slice flags do. */
+export function collectList(value: string, previous: readonly string[]): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+/** Runs talosctl with the given arguments and returns the process exit code. */
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
