@@ -1,0 +1,29 @@
+import { Code, TalosError } from './errors.ts';
+
+/** Time as the runtime sees it; tests swap in a fake clock. */
+export interface Clock {
+  now(): number;
+  /** Resolves after ms; rejects with a Canceled TalosError when the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new TalosError(Code.Canceled, 'sleep aborted'));
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(new TalosError(Code.Canceled, 'sleep aborted'));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Code, hasCode } from './errors.ts';
+import {
+  NamespaceType,
+  ResourceDefinitionType,
+  bootstrapMeta,
+  metaNamespace,
+  registerNamespace,
+  registerResourceDefinition,
+  resolveResourceDefinition,
+  type ResourceDefinitionSpec,
+} from './meta.ts';
+import { InMemoryState } from './state.ts';
+
+function setup() {
+  const s = new InMemoryState();
+  bootstrapMeta(s);
+  registerNamespace(s, 'runtime', 'Talos runtime.');
+  registerResourceDefinition(s, {
+    type: 'Services.v1alpha1.talos.dev',
+    aliases: ['svc'],
+    defaultNamespace: 'runtime',
+    printColumns: [{ name: 'Running', jsonPath: '{.running}' }],
+  });
+  registerResourceDefinition(s, {
+    type: 'MachineConfigs.config.talos.dev',
+    displayType: 'MachineConfig',
+    defaultNamespace: 'config',
+    sensitivity: 'sensitive',
+  });
+  return s;
+}
+
+test('meta: definitions and namespaces are resources a client can list', () => {
+  const s = setup();
+  const rds = s.list<ResourceDefinitionSpec>({ namespace: metaNamespace, type: ResourceDefinitionType }).map((r) => r.metadata.id);
+  assert.deepEqual(rds, ['MachineConfigs.config.talos.dev', 'Namespaces.meta.cosi.dev', 'ResourceDefinitions.meta.cosi.dev', 'Services.v1alpha1.talos.dev']);
+  assert.deepEqual(s.list({ namespace: metaNamespace, type: NamespaceType }).map((r) => r.metadata.id), ['meta', 'runtime']);
+});
+
+test('meta: lookup by any alias is case-insensitive (rd, ns, svc, Services, service, mc)', () => {
+  const s = setup();
+  const cases: [string, string][] = [
+    ['rd', ResourceDefinitionType],
+    ['RD', ResourceDefinitionType],
+    ['resourcedefinitions', ResourceDefinitionType],
+    ['ns', NamespaceType],
+    ['namespace', NamespaceType],
+    ['svc', 'Services.v1alpha1.talos.dev'],
+    ['Services', 'Services.v1alpha1.talos.dev'],
+    ['service', 'Services.v1alpha1.talos.dev'],
+    ['services.v1alpha1.talos.dev', 'Services.v1alpha1.talos.dev'],
+    ['mc', 'MachineConfigs.config.talos.dev'],
+    ['machineconfig', 'MachineConfigs.config.talos.dev'],
+  ];
+  for (const [name, type] of cases) assert.equal(resolveResourceDefinition(s, name).type, type, name);
+  assert.throws(() => resolveResourceDefinition(s, 'nosuch'), (e) => hasCode(e, Code.NotFound));
+});
+
+test('meta: definitions carry print columns, default namespace and sensitivity', () => {
+  const s = setup();
+  const svc = resolveResourceDefinition(s, 'svc');
+  assert.equal(svc.displayType, 'Service');
+  assert.equal(svc.defaultNamespace, 'runtime');
+  assert.deepEqual(svc.printColumns, [{ name: 'Running', jsonPath: '{.running}' }]);
+  assert.equal(svc.sensitivity, 'non-sensitive');
+  assert.equal(resolveResourceDefinition(s, 'mc').sensitivity, 'sensitive');
+});
+
+test('meta: a malformed type or an alias clash is refused', () => {
+  const s = setup();
+  assert.throws(() => registerResourceDefinition(s, { type: 'bad', defaultNamespace: 'x' }), (e) => hasCode(e, Code.InvalidArgument));
+  assert.throws(
+    () => registerResourceDefinition(s, { type: 'Sockets.net.talos.dev', aliases: ['svc'], defaultNamespace: 'x' }),
+    (e) => hasCode(e, Code.AlreadyExists) && /"svc" is already used by Services/.test((e as Error).message),
+  );
+  registerResourceDefinition(s, { type: 'Services.v1alpha1.talos.dev', aliases: ['svc'], defaultNamespace: 'runtime' });
+});

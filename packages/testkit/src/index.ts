@@ -1,0 +1,6 @@
+export { FakeClock } from './clock.ts';
+export { startControllerSuite } from './suite.ts';
+export type { ControllerSuite, ControllerSuiteOptions } from './suite.ts';
+export { runStateConformance } from './state-conformance.ts';
+export { assertResources, assertNoResource } from './assert.ts';
+export type { ResourceExpectation, WaitOptions } from './assert.ts';
