@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { systemClock, type Clock } from './clock.ts';
 import type { Controller, ControllerContext, ControllerInput } from './controller.ts';
 import { Code, TalosError } from './errors.ts';
@@ -125,7 +126,17 @@ export class Runtime {
     if (this.#started) throw new TalosError(Code.FailedPrecondition, 'runtime already started');
     this.validate();
     this.#started = true;
-    await Promise.all(this.#handles.map((h) => this.#supervise(h, signal)));
+    // One listener on the caller's signal; every controller listens on ours instead.
+    const inner = new AbortController();
+    setMaxListeners(0, inner.signal);
+    const stop = (): void => inner.abort(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    try {
+      await Promise.all(this.#handles.map((h) => this.#supervise(h, inner.signal)));
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   async #supervise(h: Handle, signal: AbortSignal): Promise<void> {

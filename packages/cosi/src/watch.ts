@@ -26,6 +26,7 @@ export class Watch implements AsyncIterable<WatchEvent>, Disposable {
   #head = 0;
   #limit: number;
   #waiter: ((r: IteratorResult<WatchEvent>) => void) | undefined;
+  #batchWaiter: ((ready: boolean) => void) | undefined;
   #closed = false;
   #failed = false;
   readonly #onClose: () => void;
@@ -56,6 +57,13 @@ export class Watch implements AsyncIterable<WatchEvent>, Disposable {
       return;
     }
     this.#queue.push(event);
+    this.#wakeBatch(true);
+  }
+
+  #wakeBatch(ready: boolean): void {
+    const b = this.#batchWaiter;
+    this.#batchWaiter = undefined;
+    b?.(ready);
   }
 
   /** @internal Ends the watch with an ERRORED event after what is already queued. */
@@ -70,6 +78,7 @@ export class Watch implements AsyncIterable<WatchEvent>, Disposable {
       w({ value: ev, done: false });
     } else {
       this.#queue.push(ev);
+      this.#wakeBatch(true);
     }
   }
 
@@ -96,6 +105,27 @@ export class Watch implements AsyncIterable<WatchEvent>, Disposable {
     });
   }
 
+  /**
+   * Reads every queued event at once, waiting for at least one; undefined once the watch is over.
+   * One wake-up per burst instead of one per event: the fast path for busy consumers such as API
+   * streams. Do not mix with `next()` on the same watch.
+   */
+  async nextBatch(): Promise<WatchEvent[] | undefined> {
+    for (;;) {
+      if (this.#head < this.#queue.length) {
+        const batch = this.#head === 0 ? this.#queue : this.#queue.slice(this.#head);
+        this.#queue = [];
+        this.#head = 0;
+        return batch;
+      }
+      if (this.#closed || this.#failed) return undefined;
+      const ready = await new Promise<boolean>((resolve) => {
+        this.#batchWaiter = resolve;
+      });
+      if (!ready) return undefined;
+    }
+  }
+
   /** Stops the watch; pending reads finish as done. */
   close(): void {
     if (this.#closed) return;
@@ -106,6 +136,7 @@ export class Watch implements AsyncIterable<WatchEvent>, Disposable {
     const w = this.#waiter;
     this.#waiter = undefined;
     w?.({ value: undefined, done: true });
+    this.#wakeBatch(false);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {

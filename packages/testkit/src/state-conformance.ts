@@ -233,6 +233,24 @@ export function runStateConformance(name: string, makeState: () => State): void 
     assert.equal(w.pending, 0);
   });
 
+  t('nextBatch hands over every queued event at once and ends after close', async (s) => {
+    const w = s.watchKind(kind, { bufferSize: 5 });
+    for (const id of ['a', 'b', 'c']) s.create(res(id, {}));
+    assert.deepEqual(summary((await w.nextBatch()) ?? []), ['created:a', 'created:b', 'created:c']);
+    const pending = w.nextBatch();
+    s.create(res('d', {}));
+    assert.deepEqual(summary((await pending) ?? []), ['created:d']);
+    for (let i = 0; i < 10; i++) s.create(res(`x${i}`, {}));
+    const overflow = (await w.nextBatch()) ?? [];
+    assert.equal(overflow.length, 6);
+    assert.equal(overflow[5]?.type, 'errored');
+    assert.equal(await w.nextBatch(), undefined);
+    const w2 = s.watchKind(kind);
+    const waiting = w2.nextBatch();
+    w2.close();
+    assert.equal(await waiting, undefined);
+  });
+
   t('aborting the signal ends the watch', async (s) => {
     const ac = new AbortController();
     const w = s.watchKind(kind, { signal: ac.signal });
