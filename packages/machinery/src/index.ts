@@ -1,3 +1,4 @@
 export { TAG, currentVersion } from './version.ts';
 export type { VersionInfo } from './version.ts';
 export * from './resources/index.ts';
+export * from './role/index.ts';
