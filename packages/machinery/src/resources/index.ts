@@ -1,3 +1,16 @@
 export { NamespaceName, talosNamespaces } from './namespaces.ts';
 export { ServiceType, newService, serviceDefinition } from './v1alpha1/service.ts';
 export type { ServiceSpec } from './v1alpha1/service.ts';
+export { MachineConfigType, ActiveMachineConfigId, StagedMachineConfigId, newMachineConfig, machineConfigDefinition } from './config/machine-config.ts';
+export type { MachineConfigSpec } from './config/machine-config.ts';
+export { MachineTypeType, MachineTypeId, newMachineType, machineTypeDefinition } from './config/machine-type.ts';
+export type { MachineTypeSpec, MachineKind } from './config/machine-type.ts';
+export { VersionType, VersionId, newVersion, versionDefinition } from './runtime/version.ts';
+export type { VersionSpec } from './runtime/version.ts';
+export { HostnameStatusType, HostnameId, newHostnameStatus, fqdn, hostnameStatusDefinition } from './network/hostname-status.ts';
+export type { HostnameStatusSpec } from './network/hostname-status.ts';
+export { NodenameType, NodenameId, newNodename, nodenameDefinition } from './k8s/nodename.ts';
+export type { NodenameSpec } from './k8s/nodename.ts';
+export { ApiCertificatesType, ApiCertificatesId, newApiCertificates, apiCertificatesDefinition } from './secrets/api.ts';
+export type { ApiCertificatesSpec } from './secrets/api.ts';
+export { talosResourceDefinitions, registerTalosResources } from './registry.ts';

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InMemoryState, resolveResourceDefinition } from '@talos-ts/cosi';
+import { registerTalosResources, talosResourceDefinitions } from './registry.ts';
+
+test('registry: every Talos type registers without alias clashes and resolves by its upstream short names', () => {
+  const s = new InMemoryState();
+  registerTalosResources(s);
+  for (const d of talosResourceDefinitions) assert.equal(resolveResourceDefinition(s, d.type).type, d.type);
+  const cases: [string, string][] = [
+    ['svc', 'Services.v1alpha1.talos.dev'],
+    ['services', 'Services.v1alpha1.talos.dev'],
+    ['mc', 'MachineConfigs.config.talos.dev'],
+    ['machineconfig', 'MachineConfigs.config.talos.dev'],
+    ['machinetype', 'MachineTypes.config.talos.dev'],
+    ['version', 'Versions.runtime.talos.dev'],
+    ['hostname', 'HostnameStatuses.net.talos.dev'],
+    ['nodename', 'Nodenames.kubernetes.talos.dev'],
+    ['rd', 'ResourceDefinitions.meta.cosi.dev'],
+    ['ns', 'Namespaces.meta.cosi.dev'],
+  ];
+  for (const [alias, type] of cases) assert.equal(resolveResourceDefinition(s, alias).type, type, alias);
+});
+
+test('registry: secret-bearing types are sensitive', () => {
+  const s = new InMemoryState();
+  registerTalosResources(s);
+  assert.equal(resolveResourceDefinition(s, 'mc').sensitivity, 'sensitive');
+  assert.equal(resolveResourceDefinition(s, 'ApiCertificates.secrets.talos.dev').sensitivity, 'sensitive');
+  assert.equal(resolveResourceDefinition(s, 'svc').sensitivity, 'non-sensitive');
+});

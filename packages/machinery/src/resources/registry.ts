@@ -1,0 +1,27 @@
+import { bootstrapMeta, registerNamespace, registerResourceDefinition, type ResourceDefinitionInput, type State } from '@talos-ts/cosi';
+import { talosNamespaces } from './namespaces.ts';
+import { machineConfigDefinition } from './config/machine-config.ts';
+import { machineTypeDefinition } from './config/machine-type.ts';
+import { versionDefinition } from './runtime/version.ts';
+import { hostnameStatusDefinition } from './network/hostname-status.ts';
+import { nodenameDefinition } from './k8s/nodename.ts';
+import { apiCertificatesDefinition } from './secrets/api.ts';
+import { serviceDefinition } from './v1alpha1/service.ts';
+
+/** Every Talos resource type this build knows. */
+export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
+  machineConfigDefinition,
+  machineTypeDefinition,
+  versionDefinition,
+  hostnameStatusDefinition,
+  nodenameDefinition,
+  apiCertificatesDefinition,
+  serviceDefinition,
+];
+
+/** Registers the meta types, every Talos namespace and every Talos resource definition. */
+export function registerTalosResources(state: State): void {
+  bootstrapMeta(state);
+  for (const ns of talosNamespaces) registerNamespace(state, ns.name, ns.description);
+  for (const d of talosResourceDefinitions) registerResourceDefinition(state, d);
+}
