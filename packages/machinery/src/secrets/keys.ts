@@ -23,7 +23,7 @@ export function generateKey(type: KeyType, options: GenerateKeyOptions = {}): Pr
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) =>
       err ? reject(err) : resolve({ type, privateKey, publicKey });
-    if (type === 'ed25519') generateKeyPair('ed25519', done);
+    if (type === 'ed25519') generateKeyPair('ed25519', undefined, done);
     else if (type === 'ecdsa') generateKeyPair('ec', { namedCurve: 'prime256v1' }, done);
     else generateKeyPair('rsa', { modulusLength: options.rsaBits ?? 4096 }, done);
   });
