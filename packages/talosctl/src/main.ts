@@ -1,8 +1,38 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, type CliIo } from './cli.ts';
 import { registerVersion } from './commands/version/version.ts';
+import { registerGenSecrets } from './commands/gen/secrets.ts';
+import { registerGenCa } from './commands/gen/ca.ts';
+import { registerGenKey } from './commands/gen/key.ts';
+import { registerGenKeypair } from './commands/gen/keypair.ts';
+import { registerGenCsr } from './commands/gen/csr.ts';
+import { registerGenCrt } from './commands/gen/crt.ts';
+import { registerConfigAdd } from './commands/config/add.ts';
+import { registerConfigContext } from './commands/config/context.ts';
+import { registerConfigContexts } from './commands/config/contexts.ts';
+import { registerConfigEndpoint } from './commands/config/endpoint.ts';
+import { registerConfigInfo } from './commands/config/info.ts';
+import { registerConfigMerge } from './commands/config/merge.ts';
+import { registerConfigNode } from './commands/config/node.ts';
+import { registerConfigRemove } from './commands/config/remove.ts';
 
-const registrars = [registerVersion];
+const registrars = [
+  registerVersion,
+  registerGenSecrets,
+  registerGenCa,
+  registerGenKey,
+  registerGenKeypair,
+  registerGenCsr,
+  registerGenCrt,
+  registerConfigAdd,
+  registerConfigContext,
+  registerConfigContexts,
+  registerConfigEndpoint,
+  registerConfigInfo,
+  registerConfigMerge,
+  registerConfigNode,
+  registerConfigRemove,
+];
 
 /** Builds the command tree; exported so tests run commands in-process. */
 export function buildProgram(io: CliIo): Command {
