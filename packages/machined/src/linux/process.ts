@@ -83,6 +83,8 @@ export class ProcessRunner implements Runner {
       }, spec.gracePeriodMs ?? defaultGracePeriodMs);
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    // A stop requested while the process was spawning has already fired its abort event.
+    if (signal.aborted) onAbort();
     try {
       const { code, sig } = await exit;
       // Whatever the leader left in its group goes with it.

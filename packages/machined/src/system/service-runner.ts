@@ -153,7 +153,7 @@ export class ServiceRunner {
     } catch (err) {
       final = signal.aborted
         ? { state: ServiceState.Finished, message: 'Service finished successfully' }
-        : { state: ServiceState.Failed, message: `Service failed: ${messageOf(err)}` };
+        : { state: ServiceState.Failed, message: messageOf(err) };
     }
     if (runner) {
       try {
@@ -192,15 +192,16 @@ export class ServiceRunner {
 
   async #body(signal: AbortSignal, setRunner: (r: Runner) => void): Promise<Final> {
     const def = this.definition;
-    await this.#waitDependencies(signal);
+    await this.#step('Condition failed', () => this.#waitDependencies(signal));
     if (signal.aborted) throw signal.reason;
 
     this.#setState(ServiceState.Preparing, 'Running pre state');
-    await def.prepare?.(signal);
+    await this.#step('Failed to run pre stage', async () => def.prepare?.(signal));
     if (signal.aborted) throw signal.reason;
 
     this.#setState(ServiceState.Preparing, 'Creating service runner');
-    const runner = def.runner({ log: this.log, logger: this.logger });
+    let runner: Runner | undefined;
+    await this.#step('Failed to create runner', async () => void (runner = def.runner({ log: this.log, logger: this.logger })));
     if (!runner) return { state: ServiceState.Skipped, message: 'Service skipped' };
     setRunner(runner);
 
@@ -232,6 +233,15 @@ export class ServiceRunner {
         this.#setState(ServiceState.Stopping, 'Aborting restart sequence');
         return { state: ServiceState.Finished, message: 'Service finished successfully' };
       }
+    }
+  }
+
+  // Names the step in the Failed message, as upstream does ("Failed to run pre stage: ...").
+  async #step(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      throw new Error(`${what}: ${messageOf(err)}`, { cause: err });
     }
   }
 

@@ -323,6 +323,14 @@ test('supervisor: stopping a Waiting service finishes it without running; prepar
   assert.deepEqual(calls, ['prepare', 'postStop Finished']);
 });
 
+test('supervisor: a failing prepare hook fails the service, naming the stage', async () => {
+  await using sup = new ServiceSupervisor();
+  sup.loadAndStart(task('bad', idle, { prepare: async () => Promise.reject(new Error('no certs')) }));
+  const info = await waitState(sup, 'bad', ServiceState.Failed);
+  assert.equal(info.events.at(-1)?.message, 'Failed to run pre stage: no certs');
+  assert.ok(!states(info).includes(ServiceState.Running));
+});
+
 test('supervisor: a runner factory returning nothing skips the service; Skipped counts as up', async () => {
   await using sup = new ServiceSupervisor();
   sup.loadAndStart({ id: 'skip', runner: () => undefined }, task('after', idle, { dependsOn: ['skip'] }));
