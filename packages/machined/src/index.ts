@@ -1,0 +1,14 @@
+export { ServiceState, EventRing, maxEventsToKeep, terminalStates } from './system/events.ts';
+export type { ServiceEvent } from './system/events.ts';
+export { HealthTracker, defaultHealthSettings, probeOnce, runHealthChecks } from './system/health.ts';
+export type { HealthCheck, HealthStatus, HealthChange } from './system/health.ts';
+export { ServiceLog, LineSplitter, defaultLogSizeBytes } from './system/log.ts';
+export type { ServiceLogOptions, FollowOptions } from './system/log.ts';
+export { TaskRunner, defaultGracePeriodMs } from './system/runner.ts';
+export type { Runner, RunContext, RunOutcome, TaskFunction, ProcessSpec } from './system/runner.ts';
+export { RestartPolicy, defaultRestartIntervalMs, fileExists } from './system/service.ts';
+export type { ServiceDefinition, ServiceCondition, RunnerContext } from './system/service.ts';
+export type { ServiceInfo } from './system/service-runner.ts';
+export { ServiceSupervisor, serviceResourceOwner } from './system/supervisor.ts';
+export type { SupervisorOptions } from './system/supervisor.ts';
+export { ProcessRunner, createProcessRunner } from './linux/process.ts';
