@@ -1,0 +1,184 @@
+// Loading machine config text: guard rails first (size, nesting, aliases), then YAML parsing with
+// positions kept, then the descriptor walk that type-checks every field.
+import { Document, LineCounter, isMap, isScalar, parseAllDocuments } from 'yaml';
+import { findDocumentKind, type ExtraDocument } from './documents.ts';
+import { ConfigLoadError } from './errors.ts';
+import { MachineConfig, attachSource } from './machine-config.ts';
+import { v1alpha1Descriptor, type V1Alpha1Config } from './v1alpha1.ts';
+import { WALK_LIMITS, WalkFailure, walk, walkState } from './walk.ts';
+
+/** Largest config accepted, in bytes. */
+export const MAX_CONFIG_SIZE_BYTES = 4 * 1024 * 1024;
+
+/** The outcome of loading: a config or one error. */
+export type LoadResult = { value: MachineConfig; error?: undefined } | { error: ConfigLoadError; value?: undefined };
+
+/** Options of {@link loadConfig}. */
+export interface LoadOptions {
+  /** Name used in error messages. */
+  readonly filename: string;
+}
+
+/** One checked document. */
+type Checked = { kind: 'v1alpha1'; value: V1Alpha1Config; doc: Document } | { kind: 'extra'; value: ExtraDocument; doc: Document };
+
+/** Loads machine config YAML (one or more documents); never throws on bad input. */
+export function loadConfig(text: string, options: LoadOptions): LoadResult {
+  const file = options.filename;
+  try {
+    return loadUnguarded(text, file);
+  } catch (err) {
+    // A last line of defence: parser recursion limits and the like become an error, never a throw.
+    const reason = err instanceof RangeError ? 'document too deeply nested to parse' : `cannot load: ${err instanceof Error ? err.message : String(err)}`;
+    return { error: new ConfigLoadError({ file }, '', reason) };
+  }
+}
+
+function loadUnguarded(text: string, file: string): LoadResult {
+  if (typeof text !== 'string') return { error: new ConfigLoadError({ file }, '', 'config is not text') };
+  // Check length first: it bounds the byte size from below without scanning the whole string.
+  if (text.length > MAX_CONFIG_SIZE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_CONFIG_SIZE_BYTES) {
+    return {
+      error: new ConfigLoadError({ file }, '', `config is larger than the ${MAX_CONFIG_SIZE_BYTES}-byte limit (${Buffer.byteLength(text, 'utf8')} bytes)`),
+    };
+  }
+  const lc = new LineCounter();
+  const locate = (offset: number | undefined): { file: string; line?: number; col?: number } => {
+    if (offset === undefined) return { file };
+    const p = lc.linePos(offset);
+    return { file, line: p.line, col: p.col };
+  };
+
+  const flowDepth = maxFlowDepth(text);
+  if (flowDepth.depth > WALK_LIMITS.maxDepth) {
+    return { error: new ConfigLoadError(locate(flowDepth.offset), '', `nesting deeper than ${WALK_LIMITS.maxDepth} levels`) };
+  }
+
+  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (!Array.isArray(docs)) return { error: new ConfigLoadError({ file }, '', 'empty config: no documents') };
+
+  const checked: Checked[] = [];
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err) {
+      const reason = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.code;
+      return { error: new ConfigLoadError(locate(err.pos[0]), '', `YAML syntax error: ${reason}`) };
+    }
+    if (doc.contents == null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
+    const r = checkDocument(doc);
+    if ('failure' in r) return { error: new ConfigLoadError(locate(r.failure.offset), r.failure.path, r.failure.reason) };
+    checked.push(r);
+  }
+  return assemble(checked, file, (c) => locate(c.doc.contents?.range?.[0]));
+}
+
+/** Splits checked documents into the config object; exactly one v1alpha1 document is required. */
+function assemble(
+  checked: Checked[],
+  file: string,
+  locate: (c: Checked) => { file: string; line?: number; col?: number },
+): LoadResult {
+  if (checked.length === 0) return { error: new ConfigLoadError({ file }, '', 'empty config: no documents') };
+  let v1: Checked | undefined;
+  const extra: ExtraDocument[] = [];
+  const seen = new Set<string>();
+  for (const c of checked) {
+    if (c.kind === 'v1alpha1') {
+      if (v1) return { error: new ConfigLoadError(locate(c), '', 'more than one v1alpha1 document') };
+      v1 = c;
+    } else {
+      const kindDef = findDocumentKind(c.value.kind);
+      const name = kindDef?.nameField ? String(c.value[kindDef.nameField]) : '';
+      const id = `${c.value.kind}/${name}`;
+      if (seen.has(id)) return { error: new ConfigLoadError(locate(c), '', `duplicate ${c.value.kind} document${name ? ` named ${JSON.stringify(name)}` : ''}`) };
+      seen.add(id);
+      extra.push(c.value);
+    }
+  }
+  if (!v1) return { error: new ConfigLoadError({ file }, '', 'no v1alpha1 document (a document with "version: v1alpha1")') };
+  return { value: new MachineConfig(v1.value as V1Alpha1Config, extra, { filename: file }) };
+}
+
+function checkDocument(doc: Document): Checked | { failure: WalkFailure } {
+  const st = walkState(doc);
+  const root = doc.contents;
+  let prefix = '';
+  try {
+    if (!isMap(root)) throw new WalkFailure(root, '', 'a config document must be a map');
+    const kindNode = root.get('kind', true);
+    if (kindNode === undefined) {
+      const value = walk(st, root, v1alpha1Descriptor, '', 0) as V1Alpha1Config;
+      attachSource(value, doc);
+      return { kind: 'v1alpha1', value, doc };
+    }
+    const kind = isScalar(kindNode) && typeof kindNode.value === 'string' ? kindNode.value : undefined;
+    if (kind === undefined) throw new WalkFailure(kindNode, 'kind', 'expected a string');
+    const def = findDocumentKind(kind);
+    if (!def) throw new WalkFailure(kindNode, 'kind', `unknown document kind ${JSON.stringify(kind)}`);
+    prefix = kind;
+    const value = walk(st, root, def.descriptor, '', 0) as ExtraDocument;
+    attachSource(value, doc);
+    return { kind: 'extra', value, doc };
+  } catch (err) {
+    if (!(err instanceof WalkFailure)) throw err;
+    if (prefix === '') return { failure: err };
+    // Paths inside other documents start with their kind, so a message says which document.
+    return { failure: err.withPath(err.path === '' ? prefix : `${prefix}.${err.path}`) };
+  }
+}
+
+/**
+ * The deepest nesting of flow collections ([ and {) outside quotes, found in one linear scan so a
+ * hostile file is rejected before the recursive parser sees it.
+ */
+function maxFlowDepth(text: string): { depth: number; offset: number } {
+  let depth = 0;
+  let max = 0;
+  let at = 0;
+  let quote = '';
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (comment) {
+      if (c === '\n') comment = false;
+      continue;
+    }
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) comment = true;
+    else if ((c === '"' || c === "'") && depth > 0) quote = c;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        at = i;
+      }
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return { depth: max, offset: at };
+}
+
+/** Source label and objects of a config built in memory (generated or patched). */
+export interface FromObjectsOptions {
+  /** Name used in error messages, e.g. the patch that produced the objects. */
+  readonly source: string;
+}
+
+/** Checks plain documents (v1alpha1 first or anywhere) and builds a config; errors carry the path. */
+export function configFromObjects(objects: readonly unknown[], options: FromObjectsOptions): LoadResult {
+  const checked: Checked[] = [];
+  try {
+    for (const o of objects) {
+      const doc = new Document(o);
+      const r = checkDocument(doc);
+      if ('failure' in r) return { error: new ConfigLoadError({ file: options.source }, r.failure.path, r.failure.reason) };
+      checked.push(r);
+    }
+  } catch (err) {
+    return { error: new ConfigLoadError({ file: options.source }, '', `cannot build config: ${err instanceof Error ? err.message : String(err)}`) };
+  }
+  return assemble(checked, options.source, () => ({ file: options.source }));
+}
