@@ -53,6 +53,10 @@ export function checkFormat(format: Format, value: string): string | null {
       return isIPAddress(value) ? null : `invalid IP address ${JSON.stringify(value)}`;
     case 'ip-or-cidr':
       return isIPAddress(value) || parseCIDR(value) ? null : `invalid IP address or CIDR ${JSON.stringify(value)}`;
+    case 'subnet-filter': {
+      const v = value.startsWith('!') ? value.slice(1) : value;
+      return isIPAddress(v) || parseCIDR(v) ? null : `invalid subnet ${JSON.stringify(value)} (want a CIDR, optionally prefixed by !)`;
+    }
     case 'url': {
       if (!URL.canParse(value)) return `invalid URL ${JSON.stringify(value)}`;
       const u = new URL(value);

@@ -65,7 +65,7 @@ function loadUnguarded(text: string, file: string): LoadResult {
       return { error: new ConfigLoadError(locate(err.pos[0]), '', `YAML syntax error: ${reason}`) };
     }
     if (doc.contents == null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
-    const r = checkDocument(doc);
+    const r = checkDocument(doc, lc);
     if ('failure' in r) return { error: new ConfigLoadError(locate(r.failure.offset), r.failure.path, r.failure.reason) };
     checked.push(r);
   }
@@ -99,7 +99,7 @@ function assemble(
   return { value: new MachineConfig(v1.value as V1Alpha1Config, extra, { filename: file }) };
 }
 
-function checkDocument(doc: Document): Checked | { failure: WalkFailure } {
+function checkDocument(doc: Document, lc?: LineCounter): Checked | { failure: WalkFailure } {
   const st = walkState(doc);
   const root = doc.contents;
   let prefix = '';
@@ -108,7 +108,7 @@ function checkDocument(doc: Document): Checked | { failure: WalkFailure } {
     const kindNode = root.get('kind', true);
     if (kindNode === undefined) {
       const value = walk(st, root, v1alpha1Descriptor, '', 0) as V1Alpha1Config;
-      attachSource(value, doc);
+      attachSource(value, doc, lc);
       return { kind: 'v1alpha1', value, doc };
     }
     const kind = isScalar(kindNode) && typeof kindNode.value === 'string' ? kindNode.value : undefined;
@@ -117,7 +117,7 @@ function checkDocument(doc: Document): Checked | { failure: WalkFailure } {
     if (!def) throw new WalkFailure(kindNode, 'kind', `unknown document kind ${JSON.stringify(kind)}`);
     prefix = kind;
     const value = walk(st, root, def.descriptor, '', 0) as ExtraDocument;
-    attachSource(value, doc);
+    attachSource(value, doc, lc);
     return { kind: 'extra', value, doc };
   } catch (err) {
     if (!(err instanceof WalkFailure)) throw err;

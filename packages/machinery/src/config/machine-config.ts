@@ -1,6 +1,6 @@
 // The loaded config: typed values plus the YAML documents they came from, so saving writes the
 // user's comments back and typed edits (patches, generators) land in the same documents.
-import { Document, isAlias, isMap, isScalar, isSeq, isPair, type Node as YamlNode } from 'yaml';
+import { Document, isAlias, isMap, isScalar, isSeq, isPair, type LineCounter, type Node as YamlNode } from 'yaml';
 import { findDocumentKind, type ExtraDocument } from './documents.ts';
 import type { Node } from './schema.ts';
 import { v1alpha1Descriptor, type V1Alpha1Config } from './v1alpha1.ts';
@@ -10,10 +10,31 @@ import { scalarBoolean, scalarString } from './walk.ts';
 export const YAML_OUTPUT_OPTIONS = { indent: 4, lineWidth: 0, minContentWidth: 0 } as const;
 
 const sources = new WeakMap<object, Document>();
+// Line counters only for documents parsed from text and not yet re-serialized: their node offsets
+// still point into that text.
+const lineCounters = new WeakMap<object, LineCounter>();
 
 /** Remembers which YAML document a typed value was loaded from. */
-export function attachSource(value: object, doc: Document): void {
+export function attachSource(value: object, doc: Document, lc?: LineCounter): void {
   sources.set(value, doc);
+  if (lc) lineCounters.set(value, lc);
+}
+
+/** The YAML document a typed value was loaded from, if any. */
+export function sourceOf(value: object): Document | undefined {
+  return sources.get(value);
+}
+
+/** Splits a rendered path (a.b[0]["c.d"]) back into keys and indexes. */
+export function parsePath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  const re = /([^.[\]]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+  for (const m of path.matchAll(re)) {
+    if (m[1] !== undefined) out.push(m[1]);
+    else if (m[2] !== undefined) out.push(Number(m[2]));
+    else if (m[3] !== undefined) out.push(JSON.parse(m[3]) as string);
+  }
+  return out;
 }
 
 /** A machine config: the v1alpha1 document and any other documents beside it. */
@@ -36,6 +57,21 @@ export class MachineConfig {
     return this.config.machine.type;
   }
 
+  /** Line and column of a v1alpha1 path in the loaded text (nearest existing parent), when known. */
+  locate(path: string): { line: number; col: number } | undefined {
+    const doc = sources.get(this.config);
+    const lc = lineCounters.get(this.config);
+    if (!doc || !lc) return undefined;
+    const segs = parsePath(path);
+    while (segs.length > 0) {
+      const node: unknown = doc.getIn(segs, true);
+      const range = node && typeof node === 'object' && 'range' in node ? (node as YamlNode).range : undefined;
+      if (range) return lc.linePos(range[0]);
+      segs.pop();
+    }
+    return undefined;
+  }
+
   /** Plain copies of all documents, v1alpha1 first. */
   toObjects(): unknown[] {
     return [structuredClone(this.config), ...this.documents.map((d) => structuredClone(d))];
@@ -49,6 +85,7 @@ export class MachineConfig {
     for (const [value, descriptor] of all) {
       let doc = sources.get(value);
       if (doc) {
+        lineCounters.delete(value);
         doc.contents = syncNode(doc, doc.contents, value);
       } else {
         doc = commentedDocument(value, descriptor);
@@ -93,10 +130,8 @@ function annotate(node: unknown, d: Node): void {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
       const field = d.fields[key];
       if (!field) continue;
-      const emptyCollection =
-        (isMap(pair.value) || isSeq(pair.value)) && (pair.value.items.length === 0 || pair.value.flow === true);
-      if (isScalar(pair.value) || emptyCollection) {
-        (pair.value as YamlNode).comment = ` ${field.doc}`;
+      if (isScalar(pair.value)) {
+        pair.value.comment = ` ${field.doc}`;
       } else if (isScalar(pair.key)) {
         pair.key.commentBefore = ` ${field.doc}`;
       }

@@ -7,6 +7,7 @@ export type Format =
   | 'cidr'
   | 'ip'
   | 'ip-or-cidr'
+  | 'subnet-filter'
   | 'url'
   | 'duration'
   | 'pem'

@@ -47,7 +47,7 @@ const kubelet = obj('KubeletConfig', {
   registerWithFQDN: opt(bool(), 'register the node under its fully qualified name'),
   nodeIP: opt(
     obj('KubeletNodeIPConfig', {
-      validSubnets: opt(list(str({ format: 'ip-or-cidr' })), 'subnets (or !excluded ones) the node IP is chosen from', {
+      validSubnets: opt(list(str({ format: 'subnet-filter' })), 'subnets (or !excluded ones) the node IP is chosen from', {
         merge: 'replace',
       }),
     }),
@@ -195,7 +195,7 @@ const network = obj('NetworkConfig', {
       mtu: opt(int({ min: 0 }), 'MTU of the KubeSpan link'),
       filters: opt(
         obj('KubeSpanFilters', {
-          endpoints: opt(list(str()), 'which peer endpoints may be used (CIDRs, !negated)'),
+          endpoints: opt(list(str({ format: 'subnet-filter' })), 'which peer endpoints may be used (CIDRs, !negated)'),
         }),
         'endpoint filters',
       ),
@@ -491,7 +491,7 @@ const cluster = obj('ClusterConfig', {
               disabled: opt(bool(), 'do not use the discovery service'),
               endpoint: opt(str({ format: 'url' }), 'discovery service URL'),
             }),
-            'registry backed by the discovery service',
+            'registry backed by the discovery service (default endpoint https://discovery.talos.dev/)',
           ),
         }),
         'discovery registries',
@@ -504,10 +504,10 @@ const cluster = obj('ClusterConfig', {
       image: opt(str(), 'etcd container image'),
       ca: opt(certAndKey, 'etcd root CA'),
       extraArgs: opt(stringMap, 'extra etcd flags'),
-      advertisedSubnets: opt(list(str({ format: 'ip-or-cidr' })), 'subnets etcd advertises its peer address from', {
+      advertisedSubnets: opt(list(str({ format: 'subnet-filter' })), 'subnets etcd advertises its peer address from', {
         merge: 'replace',
       }),
-      listenSubnets: opt(list(str({ format: 'ip-or-cidr' })), 'subnets etcd listens on', { merge: 'replace' }),
+      listenSubnets: opt(list(str({ format: 'subnet-filter' })), 'subnets etcd listens on', { merge: 'replace' }),
     }),
     'etcd settings',
   ),
