@@ -45,3 +45,4 @@ export {
   KUBERNETES_IMAGES,
 } from './generate.ts';
 export type { ConfigSecrets, SecretCertAndKey, GenerateInput, GeneratedConfigs } from './generate.ts';
+export { configJsonSchema, configJsonSchemaText, CONFIG_SCHEMA_ID } from './json-schema.ts';

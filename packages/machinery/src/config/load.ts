@@ -49,9 +49,11 @@ function loadUnguarded(text: string, file: string): LoadResult {
     return { file, line: p.line, col: p.col };
   };
 
-  const flowDepth = maxFlowDepth(text);
-  if (flowDepth.depth > WALK_LIMITS.maxDepth) {
-    return { error: new ConfigLoadError(locate(flowDepth.offset), '', `nesting deeper than ${WALK_LIMITS.maxDepth} levels`) };
+  // The YAML parser recurses per nesting level; a cheap linear scan keeps absurd nesting away from
+  // it. The scan over-counts a little (block scalars), so its bound is looser than the walker's.
+  const nesting = estimateNesting(text);
+  if (nesting.depth > PRESCAN_MAX_DEPTH) {
+    return { error: new ConfigLoadError({ file, ...textPos(text, nesting.offset) }, '', `nesting deeper than ${WALK_LIMITS.maxDepth} levels`) };
   }
 
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -127,20 +129,61 @@ function checkDocument(doc: Document, lc?: LineCounter): Checked | { failure: Wa
   }
 }
 
+/** Bound of the pre-parse nesting scan. */
+const PRESCAN_MAX_DEPTH = 4 * WALK_LIMITS.maxDepth;
+
+/** 1-based line and column of an offset, without a LineCounter. */
+function textPos(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
+}
+
 /**
- * The deepest nesting of flow collections ([ and {) outside quotes, found in one linear scan so a
- * hostile file is rejected before the recursive parser sees it.
+ * Estimates nesting in one linear pass: flow brackets outside quotes, plus block levels (a stack of
+ * indentations, like Python's tokenizer) and compact "- - -" indicators on a line.
  */
-function maxFlowDepth(text: string): { depth: number; offset: number } {
-  let depth = 0;
+function estimateNesting(text: string): { depth: number; offset: number } {
+  let flow = 0;
   let max = 0;
   let at = 0;
   let quote = '';
-  let comment = false;
+  const indents: number[] = [];
+  let lineStart = true;
   for (let i = 0; i < text.length; i++) {
+    if (lineStart) {
+      lineStart = false;
+      let j = i;
+      while (text[j] === ' ') j++;
+      const c0 = text[j];
+      if (flow === 0 && quote === '' && c0 !== '\n' && c0 !== '#' && c0 !== undefined && c0 !== '\r') {
+        const indent = j - i;
+        while (indents.length > 0 && (indents[indents.length - 1] ?? 0) >= indent) indents.pop();
+        indents.push(indent);
+        let compact = 0;
+        while ((text[j] === '-' || text[j] === '?') && (text[j + 1] === ' ' || text[j + 1] === '\t')) {
+          compact++;
+          if (indents.length + compact > PRESCAN_MAX_DEPTH) return { depth: indents.length + compact, offset: j };
+          j += 2;
+          while (text[j] === ' ') j++;
+        }
+        const depth = indents.length + compact;
+        if (depth > max) {
+          max = depth;
+          at = j;
+        }
+        if (max > PRESCAN_MAX_DEPTH) return { depth: max, offset: at };
+        i = j - 1;
+        continue;
+      }
+    }
     const c = text[i];
-    if (comment) {
-      if (c === '\n') comment = false;
+    if (c === '\n') {
+      lineStart = true;
       continue;
     }
     if (quote) {
@@ -148,15 +191,19 @@ function maxFlowDepth(text: string): { depth: number; offset: number } {
       else if (c === quote) quote = '';
       continue;
     }
-    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) comment = true;
-    else if ((c === '"' || c === "'") && depth > 0) quote = c;
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl - 1;
+    } else if ((c === '"' || c === "'") && flow > 0) quote = c;
     else if (c === '[' || c === '{') {
-      depth++;
-      if (depth > max) {
-        max = depth;
+      flow++;
+      if (indents.length + flow > max) {
+        max = indents.length + flow;
         at = i;
       }
-    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+      if (max > PRESCAN_MAX_DEPTH) return { depth: max, offset: at };
+    } else if ((c === ']' || c === '}') && flow > 0) flow--;
   }
   return { depth: max, offset: at };
 }
