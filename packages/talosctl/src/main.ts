@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, type CliIo } from './cli.ts';
 import { registerVersion } from './commands/version/version.ts';
+import { registerValidate } from './commands/validate/validate.ts';
+import { registerMachineConfigPatch } from './commands/machineconfig/patch.ts';
 
-const registrars = [registerVersion];
+const registrars = [registerVersion, registerValidate, registerMachineConfigPatch];
 
 /** Builds the command tree; exported so tests run commands in-process. */
 export function buildProgram(io: CliIo): Command {

@@ -155,7 +155,7 @@ function checkInstall(c: Collector, conf: V1Alpha1Config, mode: ValidationMode):
   if (mode !== 'metal') return;
   if (!inst?.disk && !inst?.diskSelector) c.error('machine.install.disk', 'an install disk (or diskSelector) is required in metal mode');
   if (inst?.disk && !inst.disk.startsWith('/dev/')) c.error('machine.install.disk', `must be a device path under /dev, got ${JSON.stringify(inst.disk)}`);
-  if (!inst?.image) c.warn('machine.install.image', 'no installer image: installs and upgrades need one');
+  if (inst && !inst.image) c.warn('machine.install.image', 'no installer image: installs and upgrades need one');
 }
 
 function checkNetwork(c: Collector, conf: V1Alpha1Config): void {
