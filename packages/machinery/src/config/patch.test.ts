@@ -177,3 +177,19 @@ test('resolvePatch: @file reads through the given reader, inline text parses dir
   const inline = await resolvePatch('[{"op":"remove","path":"/machine/time"}]', { readFile: read });
   assert.equal(inline.value?.type, 'json6902');
 });
+
+test('patches: arbitrary patch text and values never throw, only return errors', async () => {
+  const fc = (await import('fast-check')).default;
+  const base = cfg('worker.yaml');
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 5 }), fc.string({ maxLength: 200 }), (value, text) => {
+      for (const t of [JSON.stringify({ machine: value }), JSON.stringify(value), text]) {
+        const p = parsePatch(t, { name: 'fuzz' });
+        if (p.error) continue;
+        const r = applyPatches(base, [p.value]);
+        assert.ok(r.value !== undefined || r.error !== undefined);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
