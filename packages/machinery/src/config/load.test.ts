@@ -177,3 +177,28 @@ test('loadConfig: arbitrary JSON objects as config never throw', () => {
     { numRuns: 300 },
   );
 });
+
+test('loadConfig: scalars in string maps load as their text, as upstream reads them', () => {
+  const text = [
+    'version: v1alpha1',
+    'machine:',
+    '  type: worker',
+    '  token: 4ovbgh.xn2ktu7fsab7ak0r',
+    '  kubelet:',
+    '    extraArgs:',
+    '      rotate-server-certificates: true',
+    '  sysctls:',
+    '    net.core.somaxconn: 65535',
+    '  certSANs:',
+    '  - 10.0.1.101',
+    'cluster:',
+    '  controlPlane:',
+    '    endpoint: https://10.0.1.100:6443',
+    '',
+  ].join('\n');
+  const r = loadConfig(text, { filename: 'user.yaml' });
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.equal(r.value?.config.machine.kubelet?.extraArgs?.['rotate-server-certificates'], 'true');
+  assert.equal(r.value?.config.machine.sysctls?.['net.core.somaxconn'], '65535');
+  assert.equal(r.value?.toYaml().includes('net.core.somaxconn: 65535'), true);
+});

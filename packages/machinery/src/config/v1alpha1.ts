@@ -170,6 +170,7 @@ const device = obj('Device', {
   dhcpOptions: opt(dhcpOptions, 'DHCP client options'),
   wireguard: opt(wireguard, 'makes this link a WireGuard tunnel'),
   vip: opt(vip, 'shared virtual IP on this link'),
+  bridgePort: opt(obj('BridgePort', { master: opt(str(), 'bridge this link is attached to') }), 'attaches this link to a bridge'),
 });
 
 const network = obj('NetworkConfig', {
@@ -227,6 +228,7 @@ const install = obj('InstallConfig', {
   wipe: opt(bool(), 'wipe the disk before installing'),
   legacyBIOSSupport: opt(bool(), 'mark the partition bootable for legacy BIOS'),
   bootloader: opt(bool(), 'install a bootloader (always on in recent versions)', { deprecated: true }),
+  grubUseUKICmdline: opt(bool(), 'boot GRUB with the kernel command line embedded in the UKI'),
 });
 
 const registryTLS = obj('RegistryTLSConfig', {
