@@ -4,3 +4,4 @@ export * from './resources/index.ts';
 export * from './role/index.ts';
 export * from './secrets/index.ts';
 export * from './client/index.ts';
+export * from './config/index.ts';

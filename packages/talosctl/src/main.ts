@@ -15,6 +15,8 @@ import { registerConfigInfo } from './commands/config/info.ts';
 import { registerConfigMerge } from './commands/config/merge.ts';
 import { registerConfigNode } from './commands/config/node.ts';
 import { registerConfigRemove } from './commands/config/remove.ts';
+import { registerValidate } from './commands/validate/validate.ts';
+import { registerMachineConfigPatch } from './commands/machineconfig/patch.ts';
 
 const registrars = [
   registerVersion,
@@ -32,7 +34,10 @@ const registrars = [
   registerConfigMerge,
   registerConfigNode,
   registerConfigRemove,
+  registerValidate,
+  registerMachineConfigPatch,
 ];
+
 
 /** Builds the command tree; exported so tests run commands in-process. */
 export function buildProgram(io: CliIo): Command {

@@ -1,0 +1,59 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { applyPatches, loadConfig, resolvePatch, type ConfigPatch } from '@talos-ts/machinery';
+import { CliError, type CliIo, type CommandRegistrar } from '../../cli.ts';
+
+interface PatchFlags {
+  patch: string[];
+  output?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The `machineconfig` group, created on first use so other machineconfig commands can join it. */
+export function machineConfigGroup(parent: Command): Command {
+  const existing = parent.commands.find((c) => c.name() === 'machineconfig');
+  return existing ?? parent.command('machineconfig').alias('mc').description('Machine config related commands');
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** `talosctl machineconfig patch FILE --patch P...`: applies patches (inline or @file) to a config file. */
+export const registerMachineConfigPatch: CommandRegistrar = (parent: Command, io: CliIo) => {
+  machineConfigGroup(parent)
+    .command('patch <machineconfig-file>')
+    .description('Patch a machine config')
+    .option('-p, --patch <patch>', 'patch applied to the config: inline YAML/JSON or @file (repeatable)', collect, [])
+    .option('-o, --output <file>', 'output destination; stdout when not set')
+    .action(async (file: string, flags: PatchFlags) => {
+      if (flags.patch.length === 0) throw new CliError('at least one --patch is required');
+      const loaded = loadConfig(await readText(file), { filename: file });
+      if (loaded.error) throw new CliError(loaded.error.message);
+      const patches: ConfigPatch[] = [];
+      for (const spec of flags.patch) {
+        const p = await resolvePatch(spec, { readFile: (path) => readFile(path, 'utf8') });
+        if (p.error) throw new CliError(p.error.message);
+        patches.push(p.value);
+      }
+      const patched = applyPatches(loaded.value, patches);
+      if (patched.error) throw new CliError(patched.error.message);
+      const text = patched.value.toYaml();
+      if (flags.output) {
+        try {
+          await writeFile(flags.output, text);
+        } catch (err) {
+          throw new CliError(`${flags.output}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      } else {
+        io.out(text);
+      }
+    });
+};
