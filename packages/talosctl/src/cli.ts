@@ -18,3 +18,13 @@ export class CliError extends Error {
 
 /** Registers one command (or group) on its parent. Every file under commands/ exports one of these. */
 export type CommandRegistrar = (parent: Command, io: CliIo) => void;
+
+/** Collects a string-slice flag given repeated or comma-separated, as upstream's StringSlice flags. */
+export function listFlag(value: string, previous: readonly string[]): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+/** Collects a repeatable flag whose values may contain commas (upstream's StringArray, e.g. patches). */
+export function arrayFlag(value: string, previous: readonly string[]): string[] {
+  return [...previous, value];
+}

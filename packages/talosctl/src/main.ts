@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { CliError, type CliIo } from './cli.ts';
+import { CliError, listFlag, type CliIo } from './cli.ts';
 import { registerVersion } from './commands/version/version.ts';
 import { registerGenSecrets } from './commands/gen/secrets.ts';
 import { registerGenCa } from './commands/gen/ca.ts';
@@ -7,6 +7,7 @@ import { registerGenKey } from './commands/gen/key.ts';
 import { registerGenKeypair } from './commands/gen/keypair.ts';
 import { registerGenCsr } from './commands/gen/csr.ts';
 import { registerGenCrt } from './commands/gen/crt.ts';
+import { registerGenConfig } from './commands/gen/config.ts';
 import { registerConfigAdd } from './commands/config/add.ts';
 import { registerConfigContext } from './commands/config/context.ts';
 import { registerConfigContexts } from './commands/config/contexts.ts';
@@ -26,6 +27,7 @@ const registrars = [
   registerGenKeypair,
   registerGenCsr,
   registerGenCrt,
+  registerGenConfig,
   registerConfigAdd,
   registerConfigContext,
   registerConfigContexts,
@@ -47,15 +49,10 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .option('--talosconfig <path>', 'the path to the Talos configuration file')
     .option('--context <name>', 'context to be used in command')
-    .option('-e, --endpoints <endpoints>', 'override default endpoints in Talos configuration', collectList, [])
-    .option('-n, --nodes <nodes>', 'target the specified nodes', collectList, []);
+    .option('-e, --endpoints <endpoints>', 'override default endpoints in Talos configuration', listFlag, [])
+    .option('-n, --nodes <nodes>', 'target the specified nodes', listFlag, []);
   for (const register of registrars) register(program, io);
   return program;
-}
-
-/** Accepts a flag both repeated and as a comma list, as upstream's string-slice flags do. */
-export function collectList(value: string, previous: readonly string[]): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
 }
 
 /** Runs talosctl with the given arguments and returns the process exit code. */

@@ -6,6 +6,8 @@ const durationRe = /^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/;
 const tokenRe = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const macRe = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/;
 const base64Re = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Upstream writes cluster.id with the URL-safe alphabet (padded), so base64 fields accept both.
+const base64UrlRe = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
 
 /** True when s is an IPv4 or IPv6 address (no zone, no prefix). */
 export function isIPAddress(s: string): boolean {
@@ -34,8 +36,9 @@ export function isDuration(s: string): boolean {
 /** Decodes strict base64; null when malformed. */
 export function decodeBase64(s: string): Buffer | null {
   const t = s.replace(/\s+/g, '');
-  if (!base64Re.test(t)) return null;
-  return Buffer.from(t, 'base64');
+  if (base64Re.test(t)) return Buffer.from(t, 'base64');
+  if (base64UrlRe.test(t)) return Buffer.from(t, 'base64url');
+  return null;
 }
 
 /** True when s is a token of upstream's `[a-z0-9]{6}.[a-z0-9]{16}` shape. */

@@ -145,17 +145,18 @@ test('loadSecretsBundle: a bad file names the file and the field path', async ()
   await assert.rejects(loadSecretsBundle(join(dir, 'missing.yaml')), (err) => hasCode(err, Code.NotFound));
 });
 
-test('toConfigSecrets: exposes every field the config generator needs', () => {
+test('toConfigSecrets: gives the config generator every field, PEMs base64-encoded as configs hold them', () => {
   const c = toConfigSecrets(bundle);
+  const pem = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
   assert.equal(c.clusterId, bundle.cluster.id);
   assert.equal(c.clusterSecret, bundle.cluster.secret);
   assert.equal(c.bootstrapToken, bundle.secrets.bootstrapToken);
   assert.equal(c.secretboxEncryptionSecret, bundle.secrets.secretboxEncryptionSecret);
   assert.equal(c.trustdToken, bundle.trustdInfo.token);
-  assert.equal(c.os.crt, bundle.certs.os.crt);
-  assert.equal(c.etcd.key, bundle.certs.etcd.key);
-  assert.equal(c.k8s.crt, bundle.certs.k8s.crt);
-  assert.equal(c.k8sAggregator.crt, bundle.certs.k8sAggregator.crt);
-  assert.equal(c.k8sServiceAccount.key, bundle.certs.k8sServiceAccount.key);
-  assert.match(c.os.crt, /^-----BEGIN CERTIFICATE-----/);
+  assert.equal(pem(c.os.crt), bundle.certs.os.crt);
+  assert.equal(pem(c.etcd.key), bundle.certs.etcd.key);
+  assert.equal(pem(c.k8s.crt), bundle.certs.k8s.crt);
+  assert.equal(pem(c.k8sAggregator.crt), bundle.certs.k8sAggregator.crt);
+  assert.equal(pem(c.k8sServiceAccount.key), bundle.certs.k8sServiceAccount.key);
+  assert.match(pem(c.os.crt), /^-----BEGIN CERTIFICATE-----/);
 });

@@ -2,6 +2,7 @@
 // same across every node of a cluster. Kept in upstream's exact YAML shape so bundles move
 // freely between upstream talosctl and ours.
 
+import type { ConfigSecrets } from '../config/index.ts';
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -303,38 +304,23 @@ export async function saveSecretsBundle(file: string, bundle: SecretsBundle, opt
 
 // ---------------------------------------------------------------- config generator input
 
-/**
- * What the machine config generator takes from a bundle. Certificates and keys are PEM text
- * (the generator base64-encodes them into the config, as it does for every PEM field).
- */
-export interface ConfigSecretsInput {
-  readonly clusterId: string;
-  readonly clusterSecret: string;
-  readonly bootstrapToken: string;
-  readonly secretboxEncryptionSecret: string;
-  /** Only bundles from before Talos 1.3 carry this instead of the secretbox secret. */
-  readonly aescbcEncryptionSecret?: string;
-  readonly trustdToken: string;
-  readonly os: PemCertificateAndKey;
-  readonly etcd: PemCertificateAndKey;
-  readonly k8s: PemCertificateAndKey;
-  readonly k8sAggregator: PemCertificateAndKey;
-  readonly k8sServiceAccount: { readonly key: string };
-}
+const b64Pair = (p: PemCertificateAndKey): { crt: string; key: string } => ({ crt: b64(p.crt), key: b64(p.key) });
 
-/** Flattens a bundle into the config generator's input. */
-export function toConfigSecrets(bundle: SecretsBundle): ConfigSecretsInput {
+/**
+ * Flattens a bundle into the config generator's input, encoded as machine configs hold it:
+ * certificates and keys as base64 of their PEM text.
+ */
+export function toConfigSecrets(bundle: SecretsBundle): ConfigSecrets {
   return {
     clusterId: bundle.cluster.id,
     clusterSecret: bundle.cluster.secret,
     bootstrapToken: bundle.secrets.bootstrapToken,
     secretboxEncryptionSecret: bundle.secrets.secretboxEncryptionSecret ?? '',
-    ...(bundle.secrets.aescbcEncryptionSecret ? { aescbcEncryptionSecret: bundle.secrets.aescbcEncryptionSecret } : {}),
     trustdToken: bundle.trustdInfo.token,
-    os: bundle.certs.os,
-    etcd: bundle.certs.etcd,
-    k8s: bundle.certs.k8s,
-    k8sAggregator: bundle.certs.k8sAggregator,
-    k8sServiceAccount: bundle.certs.k8sServiceAccount,
+    os: b64Pair(bundle.certs.os),
+    etcd: b64Pair(bundle.certs.etcd),
+    k8s: b64Pair(bundle.certs.k8s),
+    k8sAggregator: b64Pair(bundle.certs.k8sAggregator),
+    k8sServiceAccount: { key: b64(bundle.certs.k8sServiceAccount.key) },
   };
 }

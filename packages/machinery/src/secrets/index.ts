@@ -77,7 +77,6 @@ export {
 } from './bundle.ts';
 export type {
   BundlePhase,
-  ConfigSecretsInput,
   FieldError,
   GenerateSecretsBundleOptions,
   ParseResult,

@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { createCsr, privateKeyFromPem } from '@talos-ts/machinery';
 import { CliError, type CliIo, type CommandRegistrar } from '../../cli.ts';
-import { ensureWritable, forceFlag, genGroup, listFlag, writeSecretFile } from './gen.ts';
+import { ensureWritable, forceFlag, genGroup, writeSecretFile } from './gen.ts';
+import { listFlag } from '../../cli.ts';
 
 /** Roles apid understands (upstream's role set). */
 const knownRoles = ['os:admin', 'os:operator', 'os:reader', 'os:etcd:backup', 'os:impersonator'];

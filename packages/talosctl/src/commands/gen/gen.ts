@@ -32,8 +32,3 @@ export function parseHours(value: string): number {
 
 /** The force flag every gen verb takes (a persistent flag of the group upstream). */
 export const forceFlag = ['-f, --force', 'will overwrite existing files'] as const;
-
-/** Collects a string-slice flag given repeated or comma-separated, as cobra's StringSlice. */
-export function listFlag(value: string, previous: readonly string[]): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
-}

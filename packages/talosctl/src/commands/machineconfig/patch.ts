@@ -1,15 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { applyPatches, loadConfig, resolvePatch, type ConfigPatch } from '@talos-ts/machinery';
-import { CliError, type CliIo, type CommandRegistrar } from '../../cli.ts';
+import { applyPatches, loadConfig } from '@talos-ts/machinery';
+import { CliError, arrayFlag, type CliIo, type CommandRegistrar } from '../../cli.ts';
+import { resolvePatches } from '../../patches.ts';
 
 interface PatchFlags {
   patch: string[];
   output?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** The `machineconfig` group, created on first use so other machineconfig commands can join it. */
@@ -31,18 +28,13 @@ export const registerMachineConfigPatch: CommandRegistrar = (parent: Command, io
   machineConfigGroup(parent)
     .command('patch <machineconfig-file>')
     .description('Patch a machine config')
-    .option('-p, --patch <patch>', 'patch applied to the config: inline YAML/JSON or @file (repeatable)', collect, [])
+    .option('-p, --patch <patch>', 'patch applied to the config: inline YAML/JSON or @file (repeatable)', arrayFlag, [])
     .option('-o, --output <file>', 'output destination; stdout when not set')
     .action(async (file: string, flags: PatchFlags) => {
       if (flags.patch.length === 0) throw new CliError('at least one --patch is required');
       const loaded = loadConfig(await readText(file), { filename: file });
       if (loaded.error) throw new CliError(loaded.error.message);
-      const patches: ConfigPatch[] = [];
-      for (const spec of flags.patch) {
-        const p = await resolvePatch(spec, { readFile: (path) => readFile(path, 'utf8') });
-        if (p.error) throw new CliError(p.error.message);
-        patches.push(p.value);
-      }
+      const patches = await resolvePatches(flags.patch);
       const patched = applyPatches(loaded.value, patches);
       if (patched.error) throw new CliError(patched.error.message);
       const text = patched.value.toYaml();
