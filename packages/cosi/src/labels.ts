@@ -1,7 +1,7 @@
 import type { StringMap } from './resource.ts';
 
 /** Label query operators, as COSI defines them. */
-export type LabelOp = 'exists' | 'equal' | 'in' | 'lt' | 'ltNumeric';
+export type LabelOp = 'exists' | 'equal' | 'in' | 'lt' | 'lte' | 'ltNumeric' | 'lteNumeric';
 
 /** One term of a label query; `invert` negates it (notExists, notEqual, notIn, gte …). */
 export interface LabelTerm {
@@ -28,11 +28,15 @@ function termHolds(labels: StringMap, term: LabelTerm): boolean {
       return v !== undefined && values.includes(v);
     case 'lt':
       return v !== undefined && values[0] !== undefined && v < values[0];
-    case 'ltNumeric': {
+    case 'lte':
+      return v !== undefined && values[0] !== undefined && v <= values[0];
+    case 'ltNumeric':
+    case 'lteNumeric': {
       if (v === undefined || values[0] === undefined) return false;
       const a = Number(v);
       const b = Number(values[0]);
-      return Number.isFinite(a) && Number.isFinite(b) && a < b;
+      if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
+      return term.op === 'ltNumeric' ? a < b : a <= b;
     }
   }
 }

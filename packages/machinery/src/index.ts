@@ -14,3 +14,17 @@ export { fromGrpcError, toGrpcStatus } from './grpc/status.ts';
 export * as discoveryServerPb from './gen/discovery/server/cluster_pb.ts';
 /** Generated plaintext affiliate messages the discovery clients seal (sidero.discovery.client). */
 export * as discoveryClientPb from './gen/discovery/client/affiliate_pb.ts';
+/** Generated machine.MachineService messages and service. */
+export * as machinePb from './gen/machine/machine_pb.ts';
+/** Generated common messages (Metadata, Error, Data, Empty). */
+export * as commonPb from './gen/common/common_pb.ts';
+/** Generated cosi.resource.State service and resource messages. */
+export * as cosiStatePb from './gen/cosi/v1alpha1/state_pb.ts';
+export * as cosiResourcePb from './gen/cosi/v1alpha1/resource_pb.ts';
+export * as cosiMetaPb from './gen/cosi/v1alpha1/meta_pb.ts';
+/** Generated inspect.InspectService. */
+export * as inspectPb from './gen/inspect/inspect_pb.ts';
+/** Generated securityapi.SecurityService (trustd). */
+export * as securityPb from './gen/security/security_pb.ts';
+/** Generated time.TimeService. */
+export * as timePb from './gen/time/time_pb.ts';

@@ -165,6 +165,8 @@ export function runStateConformance(name: string, makeState: () => State): void 
     assert.deepEqual(ids(s.list(kind, { labelQuery: { terms: [{ key: 'role', op: 'in', value: ['worker', 'controlplane'] }] } })), ['a', 'c']);
     assert.deepEqual(ids(s.list(kind, { labelQuery: { terms: [{ key: 'n', op: 'lt', value: ['2'] }] } })), ['c']);
     assert.deepEqual(ids(s.list(kind, { labelQuery: { terms: [{ key: 'n', op: 'ltNumeric', value: ['10'] }] } })), ['a']);
+    assert.deepEqual(ids(s.list(kind, { labelQuery: { terms: [{ key: 'n', op: 'lteNumeric', value: ['10'] }] } })), ['a', 'c']);
+    assert.deepEqual(ids(s.list(kind, { labelQuery: { terms: [{ key: 'n', op: 'lte', value: ['10'] }] } })), ['c']);
     assert.deepEqual(ids(s.list(kind, { idQuery: /^[ab]$/ })), ['a', 'b']);
   });
 

@@ -22,6 +22,8 @@ export interface ServiceHost {
   changed(runner: ServiceRunner): void;
   readonly defaultRestartIntervalMs?: number;
   readonly now: () => number;
+  /** Called for every event a service records (machine events feed). */
+  readonly recorded?: (id: string, event: ServiceEvent) => void;
 }
 
 interface Final {
@@ -131,7 +133,9 @@ export class ServiceRunner {
   }
 
   #record(state: ServiceState, message: string): void {
-    this.#events.push({ timestamp: this.host.now(), state, message });
+    const event = { timestamp: this.host.now(), state, message };
+    this.#events.push(event);
+    this.host.recorded?.(this.id, event);
     this.logger.info(message, { state });
   }
 

@@ -1,6 +1,6 @@
 import { Code, TalosError, nullLogger, type Logger, type State } from '@talos-ts/cosi';
 import { ServiceType, newService, type ServiceSpec } from '@talos-ts/machinery';
-import { ServiceState } from './events.ts';
+import { ServiceState, type ServiceEvent } from './events.ts';
 import { ServiceLog, defaultLogSizeBytes } from './log.ts';
 import { ServiceRunner, type ServiceHost, type ServiceInfo } from './service-runner.ts';
 import type { ServiceDefinition } from './service.ts';
@@ -19,6 +19,8 @@ export interface SupervisorOptions {
   /** Restart interval for services that do not set their own (default 5 s). */
   readonly restartIntervalMs?: number;
   readonly now?: () => number;
+  /** Receives every event any service records, e.g. to publish machine events. */
+  readonly onEvent?: (id: string, event: ServiceEvent) => void;
 }
 
 /** Owner of Service resources, named after upstream's controller that publishes them. */
@@ -49,6 +51,7 @@ export class ServiceSupervisor implements AsyncDisposable {
       changed: (runner) => this.#changed(runner),
       now: options.now ?? Date.now,
       ...(options.restartIntervalMs !== undefined ? { defaultRestartIntervalMs: options.restartIntervalMs } : {}),
+      ...(options.onEvent ? { recorded: options.onEvent } : {}),
     };
   }
 

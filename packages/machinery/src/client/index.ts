@@ -15,3 +15,5 @@ export type {
   TalosconfigError,
   TalosconfigLocation,
 } from './talosconfig.ts';
+export { requestCertificate, TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd.ts';
+export type { RequestCertificateOptions, IssuedCertificate } from './trustd.ts';

@@ -14,6 +14,10 @@ export interface ApiCertificatesSpec {
   readonly client: { readonly crt: string; readonly key: string };
   /** Unix ms after which the server certificate should be renewed (half its lifetime). */
   readonly renewAfter: number;
+  /** Unix ms when the server certificate expires. */
+  readonly notAfter: number;
+  /** The SANs the server certificate was issued for; a change of them reissues it. */
+  readonly sans: readonly string[];
 }
 
 /** The ApiCertificates resource in the `secrets` namespace. */

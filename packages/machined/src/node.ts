@@ -1,0 +1,509 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ServerCredentials } from '@grpc/grpc-js';
+import {
+  Code,
+  InMemoryState,
+  Runtime,
+  TalosError,
+  createLogger,
+  type Logger,
+  type LogRecord,
+} from '@talos-ts/cosi';
+import {
+  ActiveMachineConfigId,
+  MachineConfigType,
+  NamespaceName,
+  TAG,
+  HostnameId,
+  HostnameStatusType,
+  createSelfSignedCa,
+  fqdn,
+  generateClientCertificate,
+  generateKey,
+  inspectPb,
+  machinePb,
+  cosiStatePb,
+  newMachineConfig,
+  newTalosconfig,
+  newVersion,
+  privateKeyToPkcs8Pem,
+  registerTalosResources,
+  serializeTalosconfig,
+  type CallContext,
+  type HostnameStatusSpec,
+  type MachineConfigSpec,
+} from '@talos-ts/machinery';
+import { createMachineTypeController } from './controllers/config/machine-type.ts';
+import { machineConfigOf } from './controllers/config/parse.ts';
+import { createNodenameController } from './controllers/k8s/nodename.ts';
+import { HostnameController } from './controllers/network/hostname.ts';
+import { ApiCertificatesController } from './controllers/secrets/api-certificates.ts';
+import { CertificateFilesController } from './controllers/secrets/certificate-files.ts';
+import { EventBus } from './events/bus.ts';
+import { readMemInfo } from './linux/meminfo.ts';
+import { createProcessRunner } from './linux/process.ts';
+import { nodePaths, type NodePaths } from './paths.ts';
+import { containerPlatform, defaultHostname } from './platform/container.ts';
+import { principalFromMetadata, type Principal } from './server/authz.ts';
+import { implement } from './server/implement.ts';
+import { createInspectService } from './server/inspect-service.ts';
+import { createMachineService, machineEvents, type ApplyResult, type MachineBackend } from './server/machine-service.ts';
+import { serve, type RunningServer, type Served } from './server/serve.ts';
+import { createStateService } from './server/state-service.ts';
+import { checkConfig, lineDiff, needsReboot, type CheckedConfig } from './sequencer/apply.ts';
+import { ServiceLog } from './system/log.ts';
+import { ServiceSupervisor } from './system/supervisor.ts';
+import { fileExists, type ServiceDefinition } from './system/service.ts';
+
+const Mode = machinePb.ApplyConfigurationRequest_Mode;
+const Stage = machinePb.MachineStatusEvent_MachineStage;
+
+/** The API port apid (or the maintenance server) listens on. */
+export const API_PORT = 50000;
+/** trustd's port. */
+export const TRUSTD_LISTEN_PORT = 50001;
+
+/** Options of {@link TalosNode}. */
+export interface NodeOptions {
+  readonly platform: 'container';
+  readonly stateDir: string;
+  /** The node's address; apid and trustd listen on it. */
+  readonly address: string;
+  readonly logger?: Logger;
+  /** API certificate lifetime (default 24 h); tests shorten it to watch rotation. */
+  readonly apiCertLifetimeMs?: number;
+  /** Restart interval of services (default 5 s as upstream). */
+  readonly restartIntervalMs?: number;
+  /** argv prefix starting apid and trustd; defaults to this checkout's bins under the same Node. */
+  readonly apidCommand?: readonly string[];
+  readonly trustdCommand?: readonly string[];
+  /** Called once the machine has powered off (shutdown, or reset without reboot). */
+  readonly onPowerOff?: () => void;
+}
+
+interface Cycle {
+  readonly abort: AbortController;
+  readonly state: InMemoryState;
+  readonly runtime: Runtime;
+  readonly runtimeDone: Promise<void>;
+  readonly servers: RunningServer[];
+  supervisor?: ServiceSupervisor;
+  maintenance?: RunningServer | undefined;
+  /** Set while in maintenance mode: hands an applied config to the waiting boot. */
+  acceptConfig?: ((checked: CheckedConfig) => Promise<void>) | undefined;
+}
+
+const bin = (pkg: string): string => fileURLToPath(new URL(`../../${pkg}/bin/${pkg}.js`, import.meta.url));
+
+/**
+ * One Talos node: runs the Initialize → (Maintenance) → Boot sequence, owns the COSI state and
+ * controllers, the service supervisor and the machine API on its unix socket. Reboot re-runs the
+ * sequence in-process (the container platform has no kernel to restart); shutdown stops it.
+ */
+export class TalosNode implements AsyncDisposable {
+  readonly paths: NodePaths;
+  readonly events = new EventBus();
+  readonly #options: NodeOptions;
+  readonly #log: ServiceLog;
+  readonly #logger: Logger;
+  #cycle: Cycle | undefined;
+  #transition: Promise<void> = Promise.resolve();
+  #try: { timer: NodeJS.Timeout; previous: string } | undefined;
+  #poweredOff = false;
+
+  constructor(options: NodeOptions) {
+    this.#options = options;
+    this.paths = nodePaths(options.stateDir);
+    this.#log = new ServiceLog('machined', { logDir: this.paths.logDir });
+    const base = options.logger ?? createLogger();
+    // machined's own records also go to its log, so `talosctl logs machined` shows them.
+    const mirror = createLogger({ level: 'debug', sink: (r: LogRecord) => this.#log.append(JSON.stringify(r)) });
+    this.#logger = tee(base, mirror).child({ node: options.address });
+  }
+
+  /** The current boot cycle's state (for tests and the API). */
+  get state(): InMemoryState {
+    return this.#current().state;
+  }
+
+  /** The current supervisor, once the node has a config. */
+  get supervisor(): ServiceSupervisor | undefined {
+    return this.#cycle?.supervisor;
+  }
+
+  /** True while waiting for a config in maintenance mode. */
+  get inMaintenance(): boolean {
+    return this.#cycle?.maintenance !== undefined;
+  }
+
+  /** Boots the node; resolves once its API (maintenance or machine socket) is reachable. */
+  async start(): Promise<void> {
+    await this.#schedule(() => this.#boot());
+  }
+
+  /** Powers the node off: stops services, controllers and servers. */
+  async stop(): Promise<void> {
+    await this.#schedule(() => this.#teardown());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+    await this.#log[Symbol.asyncDispose]();
+  }
+
+  #current(): Cycle {
+    if (!this.#cycle) throw new TalosError(Code.Unavailable, 'node is not running');
+    return this.#cycle;
+  }
+
+  // Transitions (boot, reboot, shutdown, reset) run one after another, never interleaved.
+  #schedule(step: () => Promise<void>): Promise<void> {
+    const next = this.#transition.then(step);
+    this.#transition = next.catch((err: unknown) => this.#logger.error('transition failed', { error: err }));
+    return next;
+  }
+
+  async #boot(): Promise<void> {
+    if (this.#poweredOff) throw new TalosError(Code.FailedPrecondition, 'node is powered off');
+    this.events.publish('machine.SequenceEvent', machineEvents.sequence('boot', true));
+    for (const dir of [this.paths.root, this.paths.logDir, this.paths.varDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+    await rename(this.paths.stagedConfig, this.paths.config).then(
+      () => this.#logger.info('applied staged configuration'),
+      () => {},
+    );
+
+    const state = new InMemoryState();
+    registerTalosResources(state);
+    state.create(newVersion({ version: TAG }));
+    const runtime = new Runtime(state, { logger: this.#logger });
+    runtime.register(
+      new HostnameController({ defaultHostname: defaultHostname(this.#options.address) }),
+      createMachineTypeController(),
+      createNodenameController(),
+      new ApiCertificatesController({
+        addresses: [this.#options.address],
+        ...(this.#options.apiCertLifetimeMs ? { lifetimeMs: this.#options.apiCertLifetimeMs } : {}),
+      }),
+      new CertificateFilesController({ apiCertsDir: this.paths.apiCertsDir, trustdCertsDir: this.paths.trustdCertsDir }),
+    );
+    const abort = new AbortController();
+    const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
+    this.#cycle = cycle;
+
+    const socket = await serve({
+      address: `unix:${this.paths.machinedSocket}`,
+      services: this.#services((ctx) => principalFromMetadata(ctx.metadata)),
+    });
+    cycle.servers.push(socket);
+
+    const saved = await readFile(this.paths.config, 'utf8').catch(() => undefined);
+    let checked: CheckedConfig | undefined;
+    if (saved !== undefined) {
+      try {
+        checked = checkConfig(saved, this.paths.config);
+      } catch (err) {
+        this.#logger.error('saved configuration does not load, entering maintenance mode', { error: err });
+      }
+    }
+    if (checked) await this.#enterBoot(cycle, checked);
+    else await this.#enterMaintenance(cycle);
+  }
+
+  #services(principal: (ctx: CallContext) => Principal): Served[] {
+    return [
+      { service: machinePb.MachineService, implementation: implement(machinePb.MachineService, createMachineService(this.#backend()), principal) },
+      {
+        service: cosiStatePb.State,
+        implementation: implement(cosiStatePb.State, createStateService({ state: () => this.state, principal }), principal),
+      },
+      {
+        service: inspectPb.InspectService,
+        implementation: implement(inspectPb.InspectService, createInspectService(() => this.#current().runtime.controllers), principal),
+      },
+    ] as Served[];
+  }
+
+  async #enterMaintenance(cycle: Cycle): Promise<void> {
+    this.#logger.info('no configuration: entering maintenance mode', { address: `${this.#options.address}:${API_PORT}` });
+    this.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.MAINTENANCE, false));
+    const key = await generateKey('ecdsa');
+    const now = Date.now();
+    const cert = createSelfSignedCa({
+      key,
+      subject: { commonName: 'maintenance-service' },
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 24 * 3600_000),
+      ipAddresses: [this.#options.address],
+    });
+    const server = await serve({
+      address: `${this.#options.address}:${API_PORT}`,
+      credentials: ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.crtPem), private_key: Buffer.from(privateKeyToPkcs8Pem(key)) }], false),
+      services: this.#services(() => ({ kind: 'maintenance' })),
+    });
+    cycle.maintenance = server;
+    cycle.servers.push(server);
+    cycle.acceptConfig = async (c) => {
+      await this.#persist(c.yaml);
+      cycle.acceptConfig = undefined;
+      // Answer the ApplyConfiguration call first, then leave maintenance mode.
+      setImmediate(() => {
+        void this.#schedule(async () => {
+          if (this.#cycle !== cycle) return;
+          await server.close();
+          cycle.maintenance = undefined;
+          await this.#enterBoot(cycle, c);
+        });
+      });
+    };
+  }
+
+  async #enterBoot(cycle: Cycle, checked: CheckedConfig): Promise<void> {
+    this.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.BOOTING, false));
+    this.#setConfigResource(cycle, checked.yaml);
+    const supervisor = new ServiceSupervisor({
+      state: cycle.state,
+      logger: this.#logger,
+      logDir: this.paths.logDir,
+      ...(this.#options.restartIntervalMs !== undefined ? { restartIntervalMs: this.#options.restartIntervalMs } : {}),
+      onEvent: (id, e) => this.events.publish('machine.ServiceStateEvent', machineEvents.serviceState(id, e.state, e.message)),
+    });
+    cycle.supervisor = supervisor;
+    supervisor.loadAndStart(...this.#serviceDefinitions(checked));
+    this.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.RUNNING, true));
+    this.events.publish('machine.SequenceEvent', machineEvents.sequence('boot', false));
+  }
+
+  #serviceDefinitions(checked: CheckedConfig): ServiceDefinition[] {
+    const address = this.#options.address;
+    const controlPlane = ['controlplane', 'init'].includes(checked.config.config.machine?.type ?? '');
+    const node = process.execPath;
+    const apid: ServiceDefinition = {
+      id: 'apid',
+      condition: fileExists(join(this.paths.apiCertsDir, 'server.crt')),
+      runner: () =>
+        createProcessRunner({
+          argv: [
+            ...(this.#options.apidCommand ?? [node, bin('apid')]),
+            '--listen', `${address}:${API_PORT}`,
+            '--machined-socket', this.paths.machinedSocket,
+            '--certs-dir', this.paths.apiCertsDir,
+            '--node', address,
+          ],
+          gracePeriodMs: 5000,
+        }),
+      healthCheck: { check: (signal) => tcpReachable(address, API_PORT, signal), initialDelayMs: 200, periodMs: 2000, timeoutMs: 1000 },
+    };
+    const trustd: ServiceDefinition = {
+      id: 'trustd',
+      condition: fileExists(join(this.paths.trustdCertsDir, 'server.crt')),
+      runner: () =>
+        controlPlane
+          ? createProcessRunner({
+              argv: [...(this.#options.trustdCommand ?? [node, bin('trustd')]), '--listen', `${address}:${TRUSTD_LISTEN_PORT}`, '--certs-dir', this.paths.trustdCertsDir],
+              gracePeriodMs: 5000,
+            })
+          : undefined,
+      healthCheck: { check: (signal) => tcpReachable(address, TRUSTD_LISTEN_PORT, signal), initialDelayMs: 200, periodMs: 2000, timeoutMs: 1000 },
+    };
+    return controlPlane ? [apid, trustd] : [apid];
+  }
+
+  #setConfigResource(cycle: Cycle, yaml: string): void {
+    cycle.state.modify<MachineConfigSpec>(
+      { namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId },
+      (d) => {
+        d.spec = { yaml };
+      },
+      { initial: newMachineConfig(ActiveMachineConfigId, { yaml }).spec },
+    );
+  }
+
+  async #persist(yaml: string): Promise<void> {
+    await writeFile(`${this.paths.config}.tmp`, yaml, { mode: 0o600 });
+    await rename(`${this.paths.config}.tmp`, this.paths.config);
+  }
+
+  async #teardown(): Promise<void> {
+    const cycle = this.#cycle;
+    if (!cycle) return;
+    this.events.publish('machine.SequenceEvent', machineEvents.sequence('shutdown', true));
+    if (this.#try) clearTimeout(this.#try.timer);
+    this.#try = undefined;
+    await cycle.supervisor?.stopAll();
+    await cycle.supervisor?.[Symbol.asyncDispose]();
+    await Promise.all(cycle.servers.map((s) => s.close()));
+    cycle.abort.abort();
+    await cycle.runtimeDone;
+    this.#cycle = undefined;
+    this.events.publish('machine.SequenceEvent', machineEvents.sequence('shutdown', false));
+  }
+
+  #powerOff(): void {
+    this.#poweredOff = true;
+    this.#logger.info('powered off');
+    this.#options.onPowerOff?.();
+  }
+
+  /** Applies a config per upstream's modes; throws InvalidArgument (nothing changed) for a bad one. */
+  async applyConfiguration(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult> {
+    const cycle = this.#current();
+    const checked = checkConfig(request.yaml);
+    const warnings = checked.warnings;
+    if (cycle.acceptConfig) {
+      if (request.dryRun) return { mode: request.mode, details: `Dry run summary:\nNode is in maintenance mode; the configuration would be applied and the node would boot.`, warnings };
+      await cycle.acceptConfig(checked);
+      return { mode: request.mode, details: 'Applied configuration, leaving maintenance mode', warnings };
+    }
+    const active = cycle.state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
+    const current = active ? machineConfigOf(active) : undefined;
+    const reboot = needsReboot(current, checked.config);
+    let mode = request.mode;
+    if (mode === Mode.AUTO) mode = reboot ? Mode.REBOOT : Mode.NO_REBOOT;
+    if ((mode === Mode.NO_REBOOT || mode === Mode.TRY) && reboot) {
+      throw new TalosError(Code.FailedPrecondition, 'this configuration change requires a reboot; use --mode=reboot, --mode=auto or --mode=staged');
+    }
+    const diff = lineDiff(active?.spec.yaml ?? '', checked.yaml);
+    if (request.dryRun) {
+      return { mode, details: `Dry run summary:\n${describe(mode, request.tryTimeoutMs)} (skipped in dry-run).\n\nConfig diff:\n\n${diff}`, warnings };
+    }
+    if (mode !== Mode.TRY && this.#try) {
+      clearTimeout(this.#try.timer);
+      this.#try = undefined;
+    }
+    switch (mode) {
+      case Mode.STAGED:
+        await writeFile(this.paths.stagedConfig, checked.yaml, { mode: 0o600 });
+        break;
+      case Mode.REBOOT:
+        await this.#persist(checked.yaml);
+        setImmediate(() => this.reboot());
+        break;
+      case Mode.NO_REBOOT:
+        await this.#persist(checked.yaml);
+        this.#setConfigResource(cycle, checked.yaml);
+        break;
+      case Mode.TRY: {
+        // Not persisted: a reboot, or the timer, brings back the config on disk.
+        const previous = this.#try?.previous ?? active?.spec.yaml ?? '';
+        if (this.#try) clearTimeout(this.#try.timer);
+        const timer = setTimeout(() => {
+          this.#try = undefined;
+          if (this.#cycle !== cycle) return;
+          this.#logger.info('try mode timeout: reverting to the previous configuration');
+          this.#setConfigResource(cycle, previous);
+        }, request.tryTimeoutMs);
+        timer.unref();
+        this.#try = { timer, previous };
+        this.#setConfigResource(cycle, checked.yaml);
+        break;
+      }
+      default:
+        throw new TalosError(Code.InvalidArgument, `unknown apply mode ${String(mode)}`);
+    }
+    this.#logger.info('configuration applied', { mode: Mode[mode] });
+    return { mode, details: describe(mode, request.tryTimeoutMs), warnings };
+  }
+
+  /** Restarts the boot sequence in-process (after the API call that asked for it has answered). */
+  reboot(): void {
+    void this.#schedule(async () => {
+      this.events.publish('machine.SequenceEvent', machineEvents.sequence('reboot', true));
+      await this.#teardown();
+      await this.#boot();
+    });
+  }
+
+  /** Stops everything and powers off. */
+  shutdown(): void {
+    void this.#schedule(async () => {
+      await this.#teardown();
+      this.#powerOff();
+    });
+  }
+
+  /** Wipes the node's state (config, secrets, data) and reboots into maintenance mode or powers off. */
+  reset(options: { graceful: boolean; reboot: boolean }): void {
+    void this.#schedule(async () => {
+      await this.#teardown();
+      for (const p of [this.paths.config, this.paths.stagedConfig, join(this.paths.root, 'system'), join(this.paths.varDir, 'lib')]) {
+        await rm(p, { recursive: true, force: true });
+      }
+      this.#logger.info('node reset: state wiped', { graceful: options.graceful });
+      if (options.reboot) await this.#boot();
+      else this.#powerOff();
+    });
+  }
+
+  #backend(): MachineBackend {
+    return {
+      events: this.events,
+      hostname: () => {
+        const h = this.#cycle?.state.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
+        return h ? fqdn(h.spec) : defaultHostname(this.#options.address);
+      },
+      platform: () => ({ ...containerPlatform }),
+      supervisor: () => this.#cycle?.supervisor,
+      log: (id) => (id === 'machined' ? this.#log : this.#cycle?.supervisor?.list().some((s) => s.id === id) ? this.#cycle.supervisor.logs(id) : undefined),
+      memInfo: () => readMemInfo(),
+      applyConfiguration: (r) => this.applyConfiguration(r),
+      reboot: () => this.reboot(),
+      shutdown: () => this.shutdown(),
+      reset: (o) => this.reset(o),
+      generateClientConfiguration: async (roles, ttlMs) => {
+        const active = this.#current().state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
+        const cfg = active ? machineConfigOf(active).config : undefined;
+        const decode = (b64: string | undefined): string => Buffer.from(b64 ?? '', 'base64').toString('utf8');
+        const caPem = decode(cfg?.machine?.ca?.crt);
+        const caKey = decode(cfg?.machine?.ca?.key);
+        if (!cfg || caKey === '') throw new TalosError(Code.FailedPrecondition, 'client configuration can only be generated on control plane nodes');
+        const pair = await generateClientCertificate({ osCa: { crt: caPem, key: caKey }, roles, validitySeconds: Math.floor(ttlMs / 1000) });
+        const talosconfig = newTalosconfig(cfg.cluster?.clusterName ?? 'talos', { endpoints: [this.#options.address], caPem, crtPem: pair.crt, keyPem: pair.key });
+        return { ca: caPem, crt: pair.crt, key: pair.key, talosconfig: serializeTalosconfig(talosconfig) };
+      },
+    };
+  }
+}
+
+function describe(mode: machinePb.ApplyConfigurationRequest_Mode, tryTimeoutMs: number): string {
+  switch (mode) {
+    case Mode.REBOOT:
+      return 'Applied configuration with a reboot';
+    case Mode.STAGED:
+      return 'Staged configuration to be applied after the next reboot';
+    case Mode.TRY:
+      return `The config is applied in 'try' mode and will be automatically reverted back in ${Math.round(tryTimeoutMs / 1000)}s`;
+    default:
+      return 'Applied configuration without a reboot';
+  }
+}
+
+/** Health check: something accepts TCP connections on host:port. */
+function tcpReachable(host: string, port: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const done = (err?: Error): void => {
+      socket.destroy();
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = (): void => done(new Error('health check aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => done());
+    socket.once('error', (err) => done(err));
+  });
+}
+
+function tee(a: Logger, b: Logger): Logger {
+  return {
+    debug: (m, f) => (a.debug(m, f), b.debug(m, f)),
+    info: (m, f) => (a.info(m, f), b.info(m, f)),
+    warn: (m, f) => (a.warn(m, f), b.warn(m, f)),
+    error: (m, f) => (a.error(m, f), b.error(m, f)),
+    child: (f) => tee(a.child(f), b.child(f)),
+  };
+}
+

@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+
+/** Where a node keeps its files under its state directory (see NODE-CONTRACT in the docs). */
+export interface NodePaths {
+  readonly root: string;
+  /** The applied machine config (STATE partition's config.yaml upstream). */
+  readonly config: string;
+  /** A config staged by apply-config --mode staged, applied at the next boot. */
+  readonly stagedConfig: string;
+  readonly machinedSocket: string;
+  readonly apiCertsDir: string;
+  readonly trustdCertsDir: string;
+  readonly logDir: string;
+  /** /var on a real node: etcd data and friends. */
+  readonly varDir: string;
+}
+
+/** The layout of a node's state directory. */
+export function nodePaths(root: string): NodePaths {
+  return {
+    root,
+    config: join(root, 'config.yaml'),
+    stagedConfig: join(root, 'config.staged.yaml'),
+    machinedSocket: join(root, 'system', 'run', 'machined', 'machine.sock'),
+    apiCertsDir: join(root, 'system', 'secrets', 'api'),
+    trustdCertsDir: join(root, 'system', 'secrets', 'trustd'),
+    logDir: join(root, 'var', 'log'),
+    varDir: join(root, 'var'),
+  };
+}

@@ -1,0 +1,34 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { Code, TalosError } from '@talos-ts/cosi';
+import { isAllowed, maintenanceMethods, rolesFromOrganizations, type Role } from '@talos-ts/machinery';
+
+/** The metadata key apid uses to tell machined who is calling. */
+export const roleMetadataKey = 'talos-role';
+
+/** Who a call runs as: roles from apid, or the maintenance principal before a config exists. */
+export type Principal = { readonly kind: 'roles'; readonly roles: ReadonlySet<Role> } | { readonly kind: 'maintenance' };
+
+/** Reads the caller's roles from the `talos-role` metadata apid sets. */
+export function principalFromMetadata(md: Metadata): Principal {
+  const values = md.get(roleMetadataKey).flatMap((v) => String(v).split(','));
+  return { kind: 'roles', roles: rolesFromOrganizations(values.map((v) => v.trim())) };
+}
+
+/** Throws PermissionDenied unless the principal may call the method (a gRPC path). */
+export function authorize(principal: Principal, method: string): void {
+  if (principal.kind === 'maintenance') {
+    if (!maintenanceMethods.includes(method)) {
+      throw new TalosError(Code.PermissionDenied, `${method} is not available in maintenance mode`);
+    }
+    return;
+  }
+  if (principal.roles.size === 0) throw new TalosError(Code.PermissionDenied, `${method}: no roles presented`);
+  if (!isAllowed(method, principal.roles)) {
+    throw new TalosError(Code.PermissionDenied, `${method}: not allowed for roles ${[...principal.roles].join(', ')}`);
+  }
+}
+
+/** True when the principal may read sensitive resource types (os:admin only). */
+export function canReadSensitive(principal: Principal): boolean {
+  return principal.kind === 'roles' && principal.roles.has('os:admin');
+}

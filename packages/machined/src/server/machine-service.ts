@@ -1,0 +1,170 @@
+import { anyPack, durationMs, timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
+import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { Code, TalosError } from '@talos-ts/cosi';
+import { currentVersion, machinePb } from '@talos-ts/machinery';
+import type { EventBus } from '../events/bus.ts';
+import type { ServiceLog } from '../system/log.ts';
+import type { ServiceInfo } from '../system/service-runner.ts';
+import type { ServiceSupervisor } from '../system/supervisor.ts';
+import type { PartialImplementation } from './implement.ts';
+
+/** Result of applying a config, as the node decided it. */
+export interface ApplyResult {
+  readonly mode: machinePb.ApplyConfigurationRequest_Mode;
+  readonly details: string;
+  readonly warnings: readonly string[];
+}
+
+/** What the machine service needs from the node. */
+export interface MachineBackend {
+  readonly events: EventBus;
+  hostname(): string;
+  platform(): { name: string; mode: string };
+  supervisor(): ServiceSupervisor | undefined;
+  /** The log of a service, or of `machined` itself. */
+  log(id: string): ServiceLog | undefined;
+  memInfo(): Promise<Record<string, bigint>>;
+  applyConfiguration(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult>;
+  reboot(): void;
+  shutdown(): void;
+  reset(options: { graceful: boolean; reboot: boolean }): void;
+  generateClientConfiguration(roles: readonly string[], ttlMs: number): Promise<{ ca: string; crt: string; key: string; talosconfig: string }>;
+}
+
+/** Upstream's default TRY-mode timeout. */
+export const defaultTryTimeoutMs = 60_000;
+
+function supervisorOf(backend: MachineBackend): ServiceSupervisor {
+  const s = backend.supervisor();
+  if (!s) throw new TalosError(Code.Unavailable, 'services are not running yet');
+  return s;
+}
+
+function serviceInfo(info: ServiceInfo): MessageInitShape<typeof machinePb.ServiceInfoSchema> {
+  return {
+    id: info.id,
+    state: info.state,
+    events: { events: info.events.map((e) => ({ msg: e.message, state: e.state, ts: timestampFromMs(e.timestamp) })) },
+    health: {
+      unknown: info.health.unknown,
+      healthy: info.health.healthy,
+      lastMessage: info.health.lastMessage,
+      ...(info.health.lastChange ? { lastChange: timestampFromMs(info.health.lastChange) } : {}),
+    },
+  };
+}
+
+function pack<D extends DescMessage>(schema: D, value: MessageInitShape<D>) {
+  return anyPack(schema, create(schema, value));
+}
+
+/** machine.MachineService handlers (those Talos-TS implements; the rest answer Unimplemented). */
+export function createMachineService(backend: MachineBackend): PartialImplementation<typeof machinePb.MachineService> {
+  return {
+    version() {
+      const v = currentVersion();
+      return {
+        messages: [
+          {
+            version: { tag: v.tag, sha: v.sha, built: v.built, goVersion: v.runtime, os: v.os, arch: v.arch },
+            platform: backend.platform(),
+            features: { rbac: true },
+          },
+        ],
+      };
+    },
+    hostname() {
+      return { messages: [{ hostname: backend.hostname() }] };
+    },
+    async memory() {
+      return { messages: [{ meminfo: await backend.memInfo() }] };
+    },
+    serviceList() {
+      return { messages: [{ services: supervisorOf(backend).list().map(serviceInfo) }] };
+    },
+    serviceStart(req) {
+      supervisorOf(backend).get(req.id);
+      supervisorOf(backend).start(req.id);
+      return { messages: [{ resp: `Service "${req.id}" started` }] };
+    },
+    async serviceStop(req, ctx) {
+      await supervisorOf(backend).stop(req.id, ctx.signal);
+      return { messages: [{ resp: `Service "${req.id}" stopped` }] };
+    },
+    async serviceRestart(req, ctx) {
+      await supervisorOf(backend).restart(req.id, ctx.signal);
+      return { messages: [{ resp: `Service "${req.id}" restarted` }] };
+    },
+    async *logs(req, ctx) {
+      const log = backend.log(req.id);
+      if (!log) throw new TalosError(Code.NotFound, `log "${req.id}" was not found`);
+      const tail = req.tailLines;
+      const encode = (line: string) => ({ bytes: Buffer.from(`${line}\n`) });
+      if (!req.follow) {
+        for (const line of log.tail(tail < 0 ? undefined : tail)) yield encode(line);
+        return;
+      }
+      for await (const line of log.follow(ctx.signal, tail < 0 ? {} : { tailLines: tail })) yield encode(line);
+    },
+    async *events(req, ctx) {
+      for await (const e of backend.events.subscribe({
+        signal: ctx.signal,
+        tailEvents: req.tailEvents,
+        tailId: req.tailId,
+        tailSeconds: req.tailSeconds,
+      })) {
+        yield { id: e.id, data: e.payload as Any };
+      }
+    },
+    async applyConfiguration(req) {
+      const tryTimeoutMs = req.tryModeTimeout ? durationMs(req.tryModeTimeout) : defaultTryTimeoutMs;
+      const result = await backend.applyConfiguration({
+        yaml: Buffer.from(req.data).toString('utf8'),
+        mode: req.mode,
+        dryRun: req.dryRun,
+        tryTimeoutMs,
+      });
+      return { messages: [{ mode: result.mode, modeDetails: result.details, warnings: [...result.warnings] }] };
+    },
+    reboot() {
+      backend.reboot();
+      return { messages: [{}] };
+    },
+    shutdown() {
+      backend.shutdown();
+      return { messages: [{}] };
+    },
+    reset(req) {
+      backend.reset({ graceful: req.graceful, reboot: req.reboot });
+      return { messages: [{}] };
+    },
+    async generateClientConfiguration(req) {
+      const ttlMs = req.crtTtl ? durationMs(req.crtTtl) : 365 * 24 * 3600 * 1000;
+      const roles = req.roles.length > 0 ? req.roles : ['os:admin'];
+      const r = await backend.generateClientConfiguration(roles, ttlMs);
+      return {
+        messages: [{ ca: Buffer.from(r.ca), crt: Buffer.from(r.crt), key: Buffer.from(r.key), talosconfig: Buffer.from(r.talosconfig) }],
+      };
+    },
+  };
+}
+
+/** Builds the typed payloads of machine events. */
+export const machineEvents = {
+  serviceState: (service: string, state: string, message: string) =>
+    pack(machinePb.ServiceStateEventSchema, {
+      service,
+      action: (machinePb.ServiceStateEvent_Action as unknown as Record<string, number>)[state.toUpperCase()] ?? 0,
+      message,
+    }),
+  sequence: (sequence: string, start: boolean, error?: string) =>
+    pack(machinePb.SequenceEventSchema, {
+      sequence,
+      action: start ? machinePb.SequenceEvent_Action.START : machinePb.SequenceEvent_Action.STOP,
+      ...(error ? { error: { message: error } } : {}),
+    }),
+  phase: (phase: string, start: boolean) =>
+    pack(machinePb.PhaseEventSchema, { phase, action: start ? machinePb.PhaseEvent_Action.START : machinePb.PhaseEvent_Action.STOP }),
+  machineStatus: (stage: machinePb.MachineStatusEvent_MachineStage, ready: boolean) =>
+    pack(machinePb.MachineStatusEventSchema, { stage, status: { ready } }),
+};
