@@ -9,6 +9,6 @@ export const limits = {
   affiliateEndpointsMax: 64,
   /** Largest gRPC message accepted; a maximal legal AffiliateUpdate is about 5 KiB. */
   messageMaxBytes: 32 * 1024,
-  /** Pending change messages per watcher before it is cut off and must re-watch. */
-  watcherQueueMax: 512,
+  /** Distinct changed affiliates a watcher may lag behind before it is cut off and must re-watch. */
+  watcherPendingMax: 2 * 1024,
 } as const;

@@ -6,6 +6,7 @@ export class Metrics {
   readonly #requests = new Map<string, number>();
   gcCollected = 0;
   watcherOverflows = 0;
+  watchCoalesced = 0;
 
   /** Counts one finished (or, for Watch, started) request by method and status code. */
   request(method: string, code: Code | 0): void {
@@ -31,7 +32,8 @@ export class Metrics {
     gauge('discovery_endpoints', 'Endpoints stored across all affiliates.', stats.endpoints);
     gauge('discovery_watchers', 'Open Watch streams.', stats.watchers);
     gauge('discovery_gc_collected_affiliates_total', 'Affiliates removed because their TTL ran out.', this.gcCollected, 'counter');
-    gauge('discovery_watcher_overflows_total', 'Watch streams cut off because the client read too slowly.', this.watcherOverflows, 'counter');
+    gauge('discovery_watcher_overflows_total', 'Watch streams cut off because the client fell too far behind.', this.watcherOverflows, 'counter');
+    gauge('discovery_watch_coalesced_total', 'Changes folded into an unsent one for the same affiliate.', this.watchCoalesced, 'counter');
     lines.push('# HELP discovery_requests_total gRPC requests by method and status code.', '# TYPE discovery_requests_total counter');
     for (const [k, v] of [...this.#requests].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const [method, code] = k.split('\u0000');

@@ -12,7 +12,7 @@ import { IpRateLimiter, defaultRateLimit } from './ratelimit.ts';
 import type { RateLimitOptions } from './ratelimit.ts';
 import { readSnapshot, writeSnapshot } from './snapshot.ts';
 import { DiscoveryState, validateClusterId } from './state.ts';
-import type { WatchEvent, Watcher } from './state.ts';
+import type { WireAffiliate, Watcher } from './state.ts';
 
 /** Options of {@link createDiscoveryServer}. */
 export interface DiscoveryServerOptions {
@@ -29,8 +29,8 @@ export interface DiscoveryServerOptions {
   readonly tls?: { readonly certPem: string | Buffer; readonly keyPem: string | Buffer };
   /** Returns an endpoint to send a cluster's clients to, or undefined to serve them here. */
   readonly redirect?: (clusterId: string) => string | undefined;
-  /** Pending change messages per watcher before it is cut off; default {@link limits.watcherQueueMax}. */
-  readonly watcherQueueMax?: number;
+  /** Distinct changed affiliates a watcher may lag behind before it is cut off; default {@link limits.watcherPendingMax}. */
+  readonly watcherPendingMax?: number;
 }
 
 /** A bound listener address. */
@@ -94,6 +94,7 @@ export class DiscoveryServer {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #closing = new AbortController();
   #http: HttpServer | undefined;
+  readonly #watchers = new Set<Set<string>>();
   #disposed = false;
   // Saving is allowed only after a load succeeded, so a file we could not read is never overwritten.
   #snapshotLoaded = false;
@@ -170,7 +171,7 @@ export class DiscoveryServer {
     return target ? { clientIp, redirect: { endpoint: target } } : { clientIp };
   }
 
-  async *#watch(clusterId: string, ctx: CallContext): AsyncIterable<{ affiliates: WatchEvent['affiliates']; deleted: boolean }> {
+  async *#watch(clusterId: string, ctx: CallContext): AsyncIterable<{ affiliates: WireAffiliate[]; deleted: boolean }> {
     try {
       this.#admit('Watch', ctx);
       validateClusterId(clusterId);
@@ -179,20 +180,23 @@ export class DiscoveryServer {
       this.metrics.request('Watch', TalosError.from(err).code);
       throw err;
     }
-    // Changes queue here while the client reads; past the cap the queue is dropped and the stream
-    // is ended, so a stalled reader costs bounded memory and never slows the writers down.
-    const max = this.#opts.watcherQueueMax ?? limits.watcherQueueMax;
-    const queue: WatchEvent[] = [];
+    // Changed ids collect here while the client reads, and each is sent with the state current at
+    // send time: a burst of updates to one affiliate costs one message, memory per watcher is
+    // bounded by the ids in play, and writers never wait for a slow reader. Only churn through
+    // more distinct ids than a cluster can hold cuts the watcher off (it re-watches for a snapshot).
+    const max = this.#opts.watcherPendingMax ?? limits.watcherPendingMax;
+    const pending = new Set<string>();
     let overflow = false;
     let wake: (() => void) | undefined;
     const watcher: Watcher = {
-      push: (ev) => {
+      changed: (id) => {
         if (overflow) return;
-        if (queue.length >= max) {
+        if (pending.has(id)) this.metrics.watchCoalesced++;
+        else if (pending.size >= max) {
           overflow = true;
-          queue.length = 0;
+          pending.clear();
           this.metrics.watcherOverflows++;
-        } else queue.push(ev);
+        } else pending.add(id);
         wake?.();
       },
     };
@@ -200,23 +204,32 @@ export class DiscoveryServer {
     ctx.signal.addEventListener('abort', stop, { once: true });
     this.#closing.signal.addEventListener('abort', stop, { once: true });
     const { snapshot, unsubscribe } = this.state.subscribe(clusterId, watcher);
+    this.#watchers.add(pending);
     try {
       yield { affiliates: snapshot, deleted: false };
       while (!ctx.signal.aborted && !this.#closing.signal.aborted) {
-        if (overflow) throw new TalosError(Code.ResourceExhausted, `watcher fell more than ${max} changes behind; watch again`);
-        const ev = queue.shift();
-        if (ev) {
-          yield ev;
+        if (overflow) throw new TalosError(Code.ResourceExhausted, `watcher fell more than ${max} affiliates behind; watch again`);
+        const next = pending.values().next();
+        if (!next.done) {
+          pending.delete(next.value);
+          const a = this.state.get(clusterId, next.value);
+          yield a ? { affiliates: [a], deleted: false } : { affiliates: [{ id: next.value, data: new Uint8Array(0), endpoints: [] }], deleted: true };
           continue;
         }
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
     } finally {
+      this.#watchers.delete(pending);
       unsubscribe();
       ctx.signal.removeEventListener('abort', stop);
       this.#closing.signal.removeEventListener('abort', stop);
     }
+  }
+
+  /** Ids waiting to be sent, per open watcher; tests use it to prove memory stays bounded. */
+  pendingPerWatcher(): number[] {
+    return [...this.#watchers].map((p) => p.size);
   }
 
   /** Loads the snapshot file if one is configured; returns how many affiliates it restored. */

@@ -14,9 +14,12 @@ export interface WatchEvent {
   readonly deleted: boolean;
 }
 
-/** Receives the changes of one cluster. Must not block: it queues or drops. */
+/**
+ * Told which affiliate of its cluster changed (added, updated or removed). Must not block: it
+ * records the id and later reads the current state, so bursts coalesce per affiliate.
+ */
 export interface Watcher {
-  push(event: WatchEvent): void;
+  changed(affiliateId: string): void;
 }
 
 /**
@@ -116,8 +119,8 @@ export class DiscoveryState {
     if (c.affiliates.size === 0 && c.watchers.size === 0) this.#clusters.delete(id);
   }
 
-  #emit(c: ClusterState, event: WatchEvent): void {
-    for (const w of c.watchers) w.push(event);
+  #emit(c: ClusterState, affiliateId: string): void {
+    for (const w of c.watchers) w.changed(affiliateId);
   }
 
   /** Creates or refreshes an affiliate: data replaces, endpoints merge, the TTL extends. */
@@ -162,7 +165,7 @@ export class DiscoveryState {
     }
     a.expiresAt = Math.max(a.expiresAt, expiresAt);
     if (!existing) c.affiliates.set(affiliateId, a);
-    if (changed) this.#emit(c, { affiliates: [toWire(a)], deleted: false });
+    if (changed) this.#emit(c, affiliateId);
   }
 
   /** Removes an affiliate now; deleting a missing one is not an error. */
@@ -171,7 +174,7 @@ export class DiscoveryState {
     validateAffiliateId(affiliateId);
     const c = this.#clusters.get(clusterId);
     if (!c || !c.affiliates.delete(affiliateId)) return;
-    this.#emit(c, { affiliates: [{ id: affiliateId, data: new Uint8Array(0), endpoints: [] }], deleted: true });
+    this.#emit(c, affiliateId);
     this.#dropIfEmpty(clusterId, c);
   }
 
@@ -179,6 +182,12 @@ export class DiscoveryState {
   list(clusterId: string): WireAffiliate[] {
     validateClusterId(clusterId);
     return [...(this.#clusters.get(clusterId)?.affiliates.values() ?? [])].map(toWire);
+  }
+
+  /** One affiliate in wire form, or undefined when it does not exist (any more). */
+  get(clusterId: string, affiliateId: string): WireAffiliate | undefined {
+    const a = this.#clusters.get(clusterId)?.affiliates.get(affiliateId);
+    return a && toWire(a);
   }
 
   /** Registers a watcher; returns the snapshot it must send first and how to unregister. */
@@ -204,12 +213,12 @@ export class DiscoveryState {
         if (a.expiresAt <= now) {
           c.affiliates.delete(aid);
           removed++;
-          this.#emit(c, { affiliates: [{ id: aid, data: new Uint8Array(0), endpoints: [] }], deleted: true });
+          this.#emit(c, aid);
           continue;
         }
         const before = a.endpoints.length;
         a.endpoints = a.endpoints.filter((e) => e.expiresAt > now);
-        if (a.endpoints.length !== before) this.#emit(c, { affiliates: [toWire(a)], deleted: false });
+        if (a.endpoints.length !== before) this.#emit(c, aid);
       }
       this.#dropIfEmpty(id, c);
     }
