@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -104,6 +105,8 @@ export class DiscoveryServer {
     this.#opts = options;
     this.#log = (options.logger ?? nullLogger).child({ component: 'discovery' });
     this.state = new DiscoveryState();
+    // Every open Watch listens for shutdown on this one signal.
+    setMaxListeners(0, this.#closing.signal);
     this.#limiter = options.rateLimit === false ? undefined : new IpRateLimiter(options.rateLimit ?? defaultRateLimit);
     this.#grpc = new Server({
       'grpc.max_receive_message_length': limits.messageMaxBytes,
