@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createGrpcClient, discoveryServerPb as pb } from '@talos-ts/machinery';
-import { createDiscoveryServer, sealData, sealEndpoint, clusterKey } from '@talos-ts/discovery';
+import { createDiscoveryServer, sealData, sealEndpoint, clusterKey } from '../src/index.ts';
 
 const clusters = 1000;
 const perCluster = 10;
