@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -282,4 +283,34 @@ test('discovery: /metrics serves Prometheus text with gauges and request counter
   assert.match(text, /^discovery_requests_total\{method="AffiliateUpdate",code="OK"\} 1$/m);
   assert.match(text, /^discovery_requests_total\{method="AffiliateUpdate",code="InvalidArgument"\} 1$/m);
   assert.equal((await fetch(`http://${m.address}/other`)).status, 404);
+});
+
+test('discovery: serves over TLS; the client library iterates add events and stops on abort', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'talos-disc-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=localhost', '-days', '1', '-addext', 'subjectAltName=DNS:localhost'], { cwd: dir, stdio: 'pipe' });
+  const cert = readFileSync(join(dir, 'c.pem'));
+  const { port } = await (async () => {
+    const server = await createDiscoveryServer({ rateLimit: false, tls: { certPem: cert, keyPem: readFileSync(join(dir, 'k.pem')) } });
+    t.after(() => server[Symbol.asyncDispose]());
+    return server.listen('127.0.0.1:0');
+  })();
+  const endpoint = `localhost:${port}`;
+  const mk = (id: string) =>
+    new DiscoveryClient({ endpoint, clusterId: 'tls', affiliateId: id, clusterSecret: secret, ttlMs: 60_000, credentials: credentials.createSsl(cert) });
+  const a = mk('a');
+  const b = mk('b');
+  a.setLocalData({ nodeId: 'a', hostname: 'host-a' });
+  b.setLocalData({ nodeId: 'b', hostname: 'host-b' });
+  const ac = new AbortController();
+  const runs = [a.run(ac.signal), b.run(ac.signal)];
+  const events: AffiliateEvent[] = [];
+  for await (const e of a.events(ac.signal)) {
+    events.push(e);
+    if (e.type === 'add') break;
+  }
+  assert.equal(events[0]?.type, 'add');
+  assert.equal(events[0]?.type === 'add' ? events[0].affiliate.affiliate.hostname : '', 'host-b');
+  ac.abort();
+  await Promise.all(runs);
 });
