@@ -254,7 +254,10 @@ export class DiscoveryServer {
 
   /** Binds the gRPC listener (`127.0.0.1:0` picks a free port) and returns the bound address. */
   async listen(address: string): Promise<BoundAddress> {
-    const { host } = splitHostPort(address);
+    const parsed = splitHostPort(address);
+    // `:3000` means every IPv4 address, as with Go listeners.
+    const host = parsed.host === '' ? '0.0.0.0' : parsed.host;
+    address = joinHostPort(host, parsed.port);
     const creds = this.#opts.tls
       ? ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(this.#opts.tls.certPem), private_key: Buffer.from(this.#opts.tls.keyPem) }], false)
       : ServerCredentials.createInsecure();
@@ -267,7 +270,9 @@ export class DiscoveryServer {
 
   /** Serves GET /metrics (Prometheus text) on its own HTTP listener; returns the bound address. */
   async listenMetrics(address: string): Promise<BoundAddress> {
-    const { host, port } = splitHostPort(address);
+    const parsed = splitHostPort(address);
+    const host = parsed.host === '' ? '0.0.0.0' : parsed.host;
+    const port = parsed.port;
     const http = createServer((req, res) => {
       if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

@@ -8,7 +8,7 @@ export interface WireAffiliate {
   readonly endpoints: Uint8Array[];
 }
 
-/** One change a watcher receives; when `deleted`, only the ids matter. */
+/** The shape of one Watch message; when `deleted`, only the ids matter. */
 export interface WatchEvent {
   readonly affiliates: WireAffiliate[];
   readonly deleted: boolean;
