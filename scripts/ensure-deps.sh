@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(graphviz openssl etcd-server etcd-client protobuf-compiler libprotobuf-dev python3-grpcio iproute2)
+debs=(graphviz openssl etcd-server etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography iproute2)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

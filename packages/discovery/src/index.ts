@@ -1,0 +1,15 @@
+export { DiscoveryServer, createDiscoveryServer, ipBytes, peerIp } from './server/server.ts';
+export type { BoundAddress, DiscoveryServerOptions } from './server/server.ts';
+export { DiscoveryState, validateAffiliateId, validateClusterId } from './server/state.ts';
+export type { AffiliateUpdate, ClusterState, SnapshotData, StateStats, StoredAffiliate, WatchEvent, Watcher, WireAffiliate } from './server/state.ts';
+export { limits } from './server/limits.ts';
+export { IpRateLimiter, defaultRateLimit } from './server/ratelimit.ts';
+export type { RateLimitOptions } from './server/ratelimit.ts';
+export { parseSnapshot, readSnapshot, writeSnapshot } from './server/snapshot.ts';
+export { Metrics } from './server/metrics.ts';
+export { DiscoveryClient } from './client/client.ts';
+export type { AffiliateEvent, AffiliateInit, DiscoveredAffiliate, DiscoveryClientOptions, EndpointInit } from './client/client.ts';
+export { clusterKey, openData, openEndpoint, sealData, sealEndpoint } from './client/crypto.ts';
+export type { ClusterKey } from './client/crypto.ts';
+export { main, parseArgs } from './main.ts';
+export type { DiscoveryArgs } from './main.ts';
