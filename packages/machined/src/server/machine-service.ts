@@ -1,5 +1,5 @@
-import { anyPack, durationMs, timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
-import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { AnySchema, durationMs, timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
+import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { currentVersion, machinePb } from '@talos-ts/machinery';
 import type { EventBus } from '../events/bus.ts';
@@ -54,8 +54,9 @@ function serviceInfo(info: ServiceInfo): MessageInitShape<typeof machinePb.Servi
   };
 }
 
-function pack<D extends DescMessage>(schema: D, value: MessageInitShape<D>) {
-  return anyPack(schema, create(schema, value));
+/** Packs an event payload with upstream's type URL prefix (`talos/runtime/<type>`), which clients match on. */
+function pack<D extends DescMessage>(schema: D, value: MessageInitShape<D>): Any {
+  return create(AnySchema, { typeUrl: `talos/runtime/${schema.typeName}`, value: toBinary(schema, create(schema, value)) });
 }
 
 /** machine.MachineService handlers (those Talos-TS implements; the rest answer Unimplemented). */
