@@ -14,3 +14,15 @@ export { fromGrpcError, toGrpcStatus } from './grpc/status.ts';
 export * as discoveryServerPb from './gen/discovery/server/cluster_pb.ts';
 /** Generated plaintext affiliate messages the discovery clients seal (sidero.discovery.client). */
 export * as discoveryClientPb from './gen/discovery/client/affiliate_pb.ts';
+/** Generated messages and service of the machine API (machine.MachineService). */
+export * as machinePb from './gen/machine/machine_pb.ts';
+/** Generated messages shared by every Talos API (common.Metadata, common.Data, …). */
+export * as commonPb from './gen/common/common_pb.ts';
+/** Generated COSI state service and messages (cosi.resource.State). */
+export * as cosiStatePb from './gen/cosi/v1alpha1/state_pb.ts';
+/** Generated COSI resource wire messages (cosi.resource.Resource, Metadata, Spec). */
+export * as cosiResourcePb from './gen/cosi/v1alpha1/resource_pb.ts';
+/** Generated specs of the COSI meta types (ResourceDefinitionSpec, NamespaceSpec). */
+export * as cosiMetaPb from './gen/cosi/v1alpha1/meta_pb.ts';
+/** Generated inspect service and messages (inspect.InspectService). */
+export * as inspectPb from './gen/inspect/inspect_pb.ts';

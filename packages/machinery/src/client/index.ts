@@ -15,3 +15,19 @@ export type {
   TalosconfigError,
   TalosconfigLocation,
 } from './talosconfig.ts';
+export { TALOS_API_PORT, createTalosClient, normalizeEndpoint, talosClientOptionsFromContext } from './api-client.ts';
+export type { NodeTargeting, TalosClient, TalosClientOptions, TalosMethod, TalosService } from './api-client.ts';
+export {
+  META_NAMESPACE,
+  NAMESPACE_TYPE,
+  RESOURCE_DEFINITION_TYPE,
+  decodeResourceDefinition,
+  findResourceDefinition,
+  listResourceDefinitions,
+  resolveResourceType,
+  resourceSpec,
+  resourceView,
+} from './resources.ts';
+export type { ResourceDefinitionInfo, ResourceMetadataView, ResourceView } from './resources.ts';
+export { issueTestPki, startTestApiServer, testService } from './test-server.ts';
+export type { TestApiServer, TestApiServerOptions, TestPki, TestServiceBinding } from './test-server.ts';
