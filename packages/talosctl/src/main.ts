@@ -18,6 +18,18 @@ import { registerConfigNode } from './commands/config/node.ts';
 import { registerConfigRemove } from './commands/config/remove.ts';
 import { registerValidate } from './commands/validate/validate.ts';
 import { registerMachineConfigPatch } from './commands/machineconfig/patch.ts';
+import { registerGet } from './commands/get/get.ts';
+import { registerMemory } from './commands/memory/memory.ts';
+import { registerService } from './commands/service/service.ts';
+import { registerLogs } from './commands/logs/logs.ts';
+import { registerEvents } from './commands/events/events.ts';
+import { registerApplyConfig } from './commands/apply-config/apply-config.ts';
+import { registerEdit } from './commands/edit/edit.ts';
+import { registerPatch } from './commands/patch/patch.ts';
+import { registerReboot } from './commands/reboot/reboot.ts';
+import { registerShutdown } from './commands/shutdown/shutdown.ts';
+import { registerReset } from './commands/reset/reset.ts';
+import { registerInspectDependencies } from './commands/inspect/dependencies.ts';
 
 const registrars = [
   registerVersion,
@@ -38,6 +50,18 @@ const registrars = [
   registerConfigRemove,
   registerValidate,
   registerMachineConfigPatch,
+  registerGet,
+  registerMemory,
+  registerService,
+  registerLogs,
+  registerEvents,
+  registerApplyConfig,
+  registerEdit,
+  registerPatch,
+  registerReboot,
+  registerShutdown,
+  registerReset,
+  registerInspectDependencies,
 ];
 
 

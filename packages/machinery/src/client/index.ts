@@ -17,3 +17,19 @@ export type {
 } from './talosconfig.ts';
 export { requestCertificate, TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd.ts';
 export type { RequestCertificateOptions, IssuedCertificate } from './trustd.ts';
+export { TALOS_API_PORT, createTalosClient, normalizeEndpoint, talosClientOptionsFromContext } from './api-client.ts';
+export type { NodeTargeting, TalosClient, TalosClientOptions, TalosMethod, TalosService } from './api-client.ts';
+export {
+  META_NAMESPACE,
+  NAMESPACE_TYPE,
+  RESOURCE_DEFINITION_TYPE,
+  decodeResourceDefinition,
+  findResourceDefinition,
+  listResourceDefinitions,
+  resolveResourceType,
+  resourceSpec,
+  resourceView,
+} from './resources.ts';
+export type { ResourceDefinitionInfo, ResourceMetadataView, ResourceView } from './resources.ts';
+export { issueTestPki, startTestApiServer, testService } from './test-server.ts';
+export type { TestApiServer, TestApiServerOptions, TestPki, TestServiceBinding } from './test-server.ts';
