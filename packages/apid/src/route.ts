@@ -77,9 +77,13 @@ export function authenticate(cert: PeerCertificate | undefined, md: Metadata): C
 }
 
 /** Keys never copied from the incoming call to a forwarded one (transport or routing headers). */
-const dropped = new Set<string>([MetadataKeys.node, MetadataKeys.nodes, MetadataKeys.role, MetadataKeys.proxyFrom, 'user-agent', 'te', 'content-type', 'host']);
+const dropped = new Set<string>([MetadataKeys.node, MetadataKeys.nodes, MetadataKeys.role, 'user-agent', 'te', 'content-type', 'host']);
 
-/** The metadata of a forwarded call: the caller's own keys, plus the roles and, for a hop, `proxyfrom`. */
+/**
+ * The metadata of a forwarded call: the caller's own keys and the roles apid decided on. A hop
+ * to another node sets `proxyfrom`; a local call keeps the one it arrived with, so machined
+ * sees where a proxied call came from.
+ */
 export function forwardMetadata(md: Metadata, roles: ReadonlySet<Role>, proxyFrom: string | undefined): Metadata {
   const out = md.clone();
   for (const key of Object.keys(out.getMap())) {
