@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,4 +89,28 @@ test('trustd: garbage instead of a CSR is InvalidArgument', async (t) => {
     requestCertificate({ endpoints: [address], token: TOKEN, csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n', caPem: ca.crtPem }),
     (e) => hasCode(e, Code.InvalidArgument),
   );
+});
+
+test('trustd process: the bin signs over TLS and exits cleanly on SIGTERM', async (t) => {
+  const { dir, ca } = await setup(t);
+  const port = 40000 + ((process.pid + 7) % 20000);
+  const bin = new URL('../bin/trustd.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, '--listen', `127.0.0.5:${port}`, '--certs-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.after(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const csrPem = createCsr(await generateKey('ecdsa'), { subject: { commonName: 'w' }, ipAddresses: ['10.0.0.9'] });
+  let signed;
+  for (let i = 0; i < 100 && signed === undefined; i++) {
+    signed = await requestCertificate({ endpoints: [`127.0.0.5:${port}`], token: TOKEN, csrPem, caPem: ca.crtPem, timeoutMs: 1000 }).catch(() => undefined);
+    if (signed === undefined) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(signed?.caPem, ca.crtPem, stderr);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  assert.match(stderr, /"msg":"signed a certificate"/);
 });
