@@ -28,3 +28,5 @@ export * as inspectPb from './gen/inspect/inspect_pb.ts';
 export * as securityPb from './gen/security/security_pb.ts';
 /** Generated time.TimeService. */
 export * as timePb from './gen/time/time_pb.ts';
+export { ReloadableServerCredentials, readFiles, tlsChannel, watchFiles } from './grpc/tls.ts';
+export type { FileContents, ReloadableServerCredentialsOptions, TlsChannel, TlsMaterial, WatchFilesOptions } from './grpc/tls.ts';

@@ -16,7 +16,7 @@ export type {
   TalosconfigLocation,
 } from './talosconfig.ts';
 export { requestCertificate, TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd.ts';
-export type { RequestCertificateOptions, IssuedCertificate } from './trustd.ts';
+export type { RequestCertificateOptions, SignedCertificate } from './trustd.ts';
 export { TALOS_API_PORT, createTalosClient, normalizeEndpoint, talosClientOptionsFromContext } from './api-client.ts';
 export type { NodeTargeting, TalosClient, TalosClientOptions, TalosMethod, TalosService } from './api-client.ts';
 export {

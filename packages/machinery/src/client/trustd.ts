@@ -1,44 +1,69 @@
+import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { credentials } from '@grpc/grpc-js';
-import { Code, TalosError } from '@talos-ts/cosi';
+import { Code, TalosError, hasCode } from '@talos-ts/cosi';
 import { SecurityService } from '../gen/security/security_pb.ts';
 import { createGrpcClient } from '../grpc/client.ts';
+import { tlsChannel } from '../grpc/tls.ts';
 
 /** trustd's port on control-plane nodes. */
 export const TRUSTD_PORT = 50001;
 
-/** The gRPC metadata key carrying the machine token to trustd. */
+/** The gRPC metadata key carrying the machine token to trustd (upstream's token credentials). */
 export const TRUSTD_TOKEN_METADATA = 'token';
 
 /** Options of {@link requestCertificate}. */
 export interface RequestCertificateOptions {
-  /** host or host:port of trustd endpoints, tried in order. */
+  /** trustd endpoints (`host` or `host:port`; port defaults to 50001), tried in order. */
   readonly endpoints: readonly string[];
-  /** The machine token (machine.token of the config). */
   readonly token: string;
   readonly csrPem: string;
-  /** OS CA to verify trustd's server certificate by. */
-  readonly caPem: string;
+  /** Verify trustd against this CA; without it the server is not verified (as upstream before the CA is known). */
+  readonly caPem?: string;
   readonly signal?: AbortSignal;
+  /** Per endpoint; defaults to 10 s. */
   readonly timeoutMs?: number;
 }
 
-/** What trustd returned: the CA and the signed certificate, PEM. */
-export interface IssuedCertificate {
+/** A signed certificate and the CA that signed it, PEM. */
+export interface SignedCertificate {
   readonly caPem: string;
   readonly crtPem: string;
+  /** The endpoint that answered. */
+  readonly endpoint: string;
+}
+
+function endpointAddress(endpoint: string): string {
+  if (/^\[.+\]:\d+$/.test(endpoint) || (isIP(endpoint) !== 6 && /:\d+$/.test(endpoint))) return endpoint;
+  return isIP(endpoint) === 6 ? `[${endpoint}]:${TRUSTD_PORT}` : `${endpoint}:${TRUSTD_PORT}`;
+}
+
+function channelFor(address: string, caPem: string | undefined): { credentials: ReturnType<typeof credentials.createInsecure>; channelOptions: Record<string, string> } {
+  if (caPem !== undefined) {
+    const tls = tlsChannel(address, { caPem });
+    return { credentials: tls.credentials, channelOptions: tls.channelOptions as Record<string, string> };
+  }
+  const ctx = createSecureContext({ minVersion: 'TLSv1.3' });
+  const host = address.replace(/^\[/, '').replace(/\]?:\d+$/, '');
+  return {
+    credentials: credentials.createFromSecureContext(ctx, { rejectUnauthorized: false }),
+    channelOptions: isIP(host) === 0 ? {} : { 'grpc.ssl_target_name_override': 'trustd' },
+  };
 }
 
 /**
- * Asks trustd to sign a CSR, presenting the machine token; tries each endpoint until one answers.
- * This is how workers get their API certificate without ever holding the CA key.
+ * Asks trustd to sign a CSR, trying each endpoint until one answers. Throws the last failure
+ * (a TalosError with the gRPC code) when none does, or Canceled when `signal` aborts.
  */
-export async function requestCertificate(options: RequestCertificateOptions): Promise<IssuedCertificate> {
-  if (options.endpoints.length === 0) throw new TalosError(Code.FailedPrecondition, 'no trustd endpoints known');
-  const errors: string[] = [];
+export async function requestCertificate(options: RequestCertificateOptions): Promise<SignedCertificate> {
+  if (options.endpoints.length === 0) throw new TalosError(Code.InvalidArgument, 'no trustd endpoints to ask');
+  const failures: string[] = [];
+  let last: unknown;
   for (const endpoint of options.endpoints) {
-    const address = /:\d+$/.test(endpoint) && !endpoint.endsWith(']') ? endpoint : `${endpoint}:${TRUSTD_PORT}`;
-    // trustd's certificate names the node's addresses as IP SANs, which is what we dial.
-    const client = createGrpcClient(SecurityService, address, { credentials: credentials.createSsl(Buffer.from(options.caPem)) });
+    if (options.signal?.aborted) throw new TalosError(Code.Canceled, 'certificate request cancelled');
+    const address = endpointAddress(endpoint);
+    const ch = channelFor(address, options.caPem);
+    const client = createGrpcClient(SecurityService, address, ch);
     try {
       const res = await client.certificate(
         { csr: Buffer.from(options.csrPem) },
@@ -48,13 +73,15 @@ export async function requestCertificate(options: RequestCertificateOptions): Pr
           ...(options.signal ? { signal: options.signal } : {}),
         },
       );
-      return { caPem: Buffer.from(res.ca).toString('utf8'), crtPem: Buffer.from(res.crt).toString('utf8') };
+      return { caPem: Buffer.from(res.ca).toString('utf8'), crtPem: Buffer.from(res.crt).toString('utf8'), endpoint };
     } catch (err) {
-      if (options.signal?.aborted) throw TalosError.from(err);
-      errors.push(`${address}: ${err instanceof Error ? err.message : String(err)}`);
+      if (hasCode(err, Code.Canceled) && options.signal?.aborted) throw err;
+      last = err;
+      failures.push(`${endpoint}: ${(err as Error).message}`);
     } finally {
       client.close();
     }
   }
-  throw new TalosError(Code.Unavailable, `no trustd endpoint signed the certificate: ${errors.join('; ')}`);
+  const e = TalosError.from(last);
+  throw new TalosError(e.code, `no trustd endpoint signed the certificate (${failures.join('; ')})`, { cause: last });
 }

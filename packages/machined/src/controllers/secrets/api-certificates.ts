@@ -143,18 +143,17 @@ export class ApiCertificatesController implements Controller {
         sans: [...args.sans],
       };
     }
-    // A worker: trustd on the control plane signs one certificate used for serving and proxying.
+    // A worker: trustd on the control plane signs its server certificate.
     const endpoint = args.cfg.cluster?.controlPlane?.endpoint;
     const host = endpoint ? new URL(endpoint).hostname.replace(/^\[|\]$/g, '') : '';
     const token = args.cfg.machine?.token ?? '';
-    const csrPem = createCsr(serverKey, { subject: { commonName: args.hostname, organizations: [Roles.impersonator] }, dnsNames, ipAddresses });
+    // trustd signs server certificates only and drops any Organization, as upstream does.
+    const csrPem = createCsr(serverKey, { subject: { commonName: args.hostname }, dnsNames, ipAddresses });
     const request = this.#options.requestCertificate ?? requestCertificate;
     const issued = await request({ endpoints: host ? [host] : [], token, csrPem, caPem: args.caPem, signal: args.signal });
-    const key = privateKeyToPkcs8Pem(serverKey);
     return {
       ca: args.caPem,
-      server: { crt: issued.crtPem, key },
-      client: { crt: issued.crtPem, key },
+      server: { crt: issued.crtPem, key: privateKeyToPkcs8Pem(serverKey) },
       renewAfter,
       notAfter: notAfter.getTime(),
       sans: [...args.sans],

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Controller, ControllerContext } from '@talos-ts/cosi';
@@ -62,9 +62,14 @@ export class CertificateFilesController implements Controller {
       await mkdir(apiCertsDir, { recursive: true, mode: 0o700 });
       // Keys before certificates, so a reader that reacts to a new certificate finds its key.
       await put(apiCertsDir, 'server.key', api.spec.server.key);
-      await put(apiCertsDir, 'client.key', api.spec.client.key);
       await put(apiCertsDir, 'ca.crt', api.spec.ca);
-      await put(apiCertsDir, 'client.crt', api.spec.client.crt);
+      if (api.spec.client) {
+        await put(apiCertsDir, 'client.key', api.spec.client.key);
+        await put(apiCertsDir, 'client.crt', api.spec.client.crt);
+      } else {
+        await rm(join(apiCertsDir, 'client.crt'), { force: true });
+        await rm(join(apiCertsDir, 'client.key'), { force: true });
+      }
       await put(apiCertsDir, 'server.crt', api.spec.server.crt);
 
       const cfgRes = ctx.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });

@@ -7,11 +7,15 @@ export const ApiCertificatesType = 'ApiCertificates.secrets.talos.dev';
 /** Singleton id. */
 export const ApiCertificatesId = 'api';
 
-/** PEM certificates for apid: the CA to trust clients by, the server pair, a client pair for proxying. */
+/**
+ * PEM certificates for apid: the CA to trust clients by, the server pair, and (control plane only)
+ * a client pair for proxying to other nodes. Workers get a server certificate from trustd only,
+ * as upstream, so their apid serves local calls.
+ */
 export interface ApiCertificatesSpec {
   readonly ca: string;
   readonly server: { readonly crt: string; readonly key: string };
-  readonly client: { readonly crt: string; readonly key: string };
+  readonly client?: { readonly crt: string; readonly key: string };
   /** Unix ms after which the server certificate should be renewed (half its lifetime). */
   readonly renewAfter: number;
   /** Unix ms when the server certificate expires. */

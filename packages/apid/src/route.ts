@@ -1,0 +1,109 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
+import { Code, TalosError } from '@talos-ts/cosi';
+import { Roles, isRole, rolesFromOrganizations } from '@talos-ts/machinery';
+import type { Role } from '@talos-ts/machinery';
+
+/** Metadata keys apid reads or sets, as upstream names them. */
+export const MetadataKeys = {
+  node: 'node',
+  nodes: 'nodes',
+  role: 'talos-role',
+  proxyFrom: 'proxyfrom',
+} as const;
+
+/** Where a call goes: machined on this node, one node (local or remote), or many nodes merged. */
+export type Route =
+  | { readonly mode: 'one'; readonly target: string | undefined }
+  | { readonly mode: 'many'; readonly targets: readonly string[] };
+
+/** Every value of a metadata key, split on commas (a client may send one list or repeat the key). */
+export function metadataList(md: Metadata, key: string): string[] {
+  const out: string[] = [];
+  for (const v of md.get(key)) {
+    for (const part of (typeof v === 'string' ? v : v.toString('utf8')).split(',')) {
+      const t = part.trim();
+      if (t !== '') out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * Picks the route of a call from its metadata. A call that already went through one apid
+ * (`proxyfrom`) is always served here, so a hop can never bounce on to a third node.
+ * `target: undefined` means this node.
+ */
+export function routeOf(md: Metadata): Route {
+  if (md.get(MetadataKeys.proxyFrom).length > 0) return { mode: 'one', target: undefined };
+  const nodes = metadataList(md, MetadataKeys.nodes);
+  if (nodes.length > 0) return { mode: 'many', targets: nodes };
+  const node = metadataList(md, MetadataKeys.node);
+  if (node.length > 1) throw new TalosError(Code.InvalidArgument, `metadata "node" must name one node, got ${node.join(', ')}; use "nodes" for several`);
+  return { mode: 'one', target: node[0] };
+}
+
+function organizationsOf(cert: PeerCertificate): string[] {
+  const o = (cert.subject as unknown as Record<string, string | string[] | undefined> | undefined)?.O;
+  if (o === undefined) return [];
+  return Array.isArray(o) ? o : [o];
+}
+
+/** The caller's roles: from its client certificate, or from `talos-role` when the peer is another apid. */
+export interface Caller {
+  readonly roles: ReadonlySet<Role>;
+  /** The roles of the certificate itself (differs from `roles` for a proxied call). */
+  readonly certRoles: ReadonlySet<Role>;
+  readonly impersonated: boolean;
+}
+
+/**
+ * Authenticates a call by its verified client certificate. The TLS handshake has already
+ * rejected unknown CAs; a call without a certificate (only possible when the server was
+ * configured without client auth) is Unauthenticated. Only an `os:impersonator` peer may pass
+ * roles on in `talos-role`; anyone else sending it gets the certificate's roles.
+ */
+export function authenticate(cert: PeerCertificate | undefined, md: Metadata): Caller {
+  if (cert === undefined || cert === null || Object.keys(cert).length === 0 || cert.raw === undefined) {
+    throw new TalosError(Code.Unauthenticated, 'a client certificate signed by the OS CA is required');
+  }
+  const certRoles = rolesFromOrganizations(organizationsOf(cert));
+  if (certRoles.has(Roles.impersonator) && md.get(MetadataKeys.role).length > 0) {
+    const roles = new Set<Role>();
+    for (const r of metadataList(md, MetadataKeys.role)) if (isRole(r) && r !== Roles.impersonator) roles.add(r);
+    return { roles, certRoles, impersonated: true };
+  }
+  return { roles: certRoles, certRoles, impersonated: false };
+}
+
+/** Keys never copied from the incoming call to a forwarded one (transport or routing headers). */
+const dropped = new Set<string>([MetadataKeys.node, MetadataKeys.nodes, MetadataKeys.role, 'user-agent', 'te', 'content-type', 'host']);
+
+/**
+ * The metadata of a forwarded call: the caller's own keys and the roles apid decided on. A hop
+ * to another node sets `proxyfrom`; a local call keeps the one it arrived with, so machined
+ * sees where a proxied call came from.
+ */
+export function forwardMetadata(md: Metadata, roles: ReadonlySet<Role>, proxyFrom: string | undefined): Metadata {
+  const out = md.clone();
+  for (const key of Object.keys(out.getMap())) {
+    if (dropped.has(key) || key.startsWith('grpc-') || key.startsWith(':')) out.remove(key);
+  }
+  out.set(MetadataKeys.role, [...roles].join(','));
+  if (proxyFrom !== undefined) out.set(MetadataKeys.proxyFrom, proxyFrom);
+  return out;
+}
+
+/** `host:port` to dial for a node named without a port; bracketed for IPv6. */
+export function defaultNodeAddress(node: string, port: number): string {
+  if (/^\[.+\]:\d+$/.test(node)) return node;
+  if (node.includes(':') && node.indexOf(':') !== node.lastIndexOf(':')) return `[${node}]:${port}`;
+  if (/:\d+$/.test(node)) return node;
+  return `${node}:${port}`;
+}
+
+/** The host part of a grpc-js peer string (`1.2.3.4:5678`, `[::1]:5678`). */
+export function peerHost(peer: string): string {
+  const m = /^\[?(.*?)\]?:\d+$/.exec(peer);
+  return m?.[1] ?? peer;
+}

@@ -1,0 +1,192 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Server } from '@grpc/grpc-js';
+import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
+import type { Logger } from '@talos-ts/cosi';
+import {
+  ReloadableServerCredentials,
+  createServiceDefinition,
+  createServiceHandlers,
+  issueCertificate,
+  loadCertificateAuthority,
+  parseCsr,
+  securityPb,
+  watchFiles,
+} from '@talos-ts/machinery';
+import type { CallContext, CertificateAuthority, FileContents } from '@talos-ts/machinery';
+import { TRUSTD_PORT as MACHINERY_TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from '@talos-ts/machinery';
+
+/** File names trustd reads from its certificates directory (see NODE-CONTRACT). */
+export const TrustdFiles = {
+  ca: 'ca.crt',
+  caKey: 'ca.key',
+  serverCrt: 'server.crt',
+  serverKey: 'server.key',
+  token: 'token',
+} as const;
+
+/** Upstream's trustd port. */
+export const TRUSTD_PORT = MACHINERY_TRUSTD_PORT;
+
+/** The gRPC metadata key carrying the machine token (upstream's basic token credentials). */
+export const TOKEN_METADATA_KEY = TRUSTD_TOKEN_METADATA;
+
+/** Longest lifetime of a certificate trustd signs: 24 h, as upstream (nodes renew at half-life). */
+export const MAX_CERT_VALIDITY_SECONDS = 24 * 3600;
+
+/** Options of {@link createTrustd}. */
+export interface TrustdOptions {
+  /** `host:port` to listen on (port 0 picks one). */
+  readonly listen: string;
+  /** Directory with ca.crt, ca.key, server.crt, server.key and token. */
+  readonly certsDir: string;
+  readonly logger?: Logger;
+  /** Capped at {@link MAX_CERT_VALIDITY_SECONDS}. */
+  readonly validitySeconds?: number;
+  readonly certPollMs?: number;
+  readonly now?: () => Date;
+}
+
+/** A running (or not yet started) trustd. */
+export interface Trustd extends AsyncDisposable {
+  /** Binds and starts serving; resolves to the bound `host:port`. */
+  listen(): Promise<string>;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** What the signer works from; replaced as a whole when the files change. */
+interface Material {
+  readonly ca: CertificateAuthority;
+  readonly tokenHash: Buffer;
+}
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+function materialOf(files: FileContents): Material {
+  const crt = files[TrustdFiles.ca];
+  const key = files[TrustdFiles.caKey];
+  const token = files[TrustdFiles.token]?.toString('utf8').trim();
+  if (crt === undefined || key === undefined || token === undefined || token === '') {
+    throw new TalosError(Code.FailedPrecondition, `certificates directory must hold ${TrustdFiles.ca}, ${TrustdFiles.caKey} and a non-empty ${TrustdFiles.token}`);
+  }
+  return { ca: loadCertificateAuthority(crt, key), tokenHash: sha256(token) };
+}
+
+function tokenMatches(ctx: CallContext, expected: Buffer): boolean {
+  const got = ctx.metadata.get(TOKEN_METADATA_KEY)[0];
+  if (got === undefined) return false;
+  // Hashing first makes the comparison constant-time whatever the presented length.
+  return timingSafeEqual(sha256(typeof got === 'string' ? got : got.toString('utf8')), expected);
+}
+
+/** Creates trustd; call `listen()` to start it. */
+export function createTrustd(options: TrustdOptions): Trustd {
+  const log = (options.logger ?? nullLogger).child({ component: 'trustd' });
+  const now = options.now ?? (() => new Date());
+  const validityMs = Math.min(options.validitySeconds ?? MAX_CERT_VALIDITY_SECONDS, MAX_CERT_VALIDITY_SECONDS) * 1000;
+  let material: Material | undefined;
+  let serverCreds: ReloadableServerCredentials | undefined;
+  let watcher: Disposable | undefined;
+  let server: Server | undefined;
+  let closed = false;
+
+  const certificate = (req: securityPb.CertificateRequest, ctx: CallContext): { ca: Buffer; crt: Buffer } => {
+    const m = material;
+    if (m === undefined) throw new TalosError(Code.Unavailable, 'trustd has no CA loaded');
+    if (!tokenMatches(ctx, m.tokenHash)) {
+      log.warn('refused a certificate request with a missing or wrong token', { peer: ctx.peer });
+      throw new TalosError(Code.Unauthenticated, 'invalid token');
+    }
+    let csr;
+    try {
+      csr = parseCsr(req.csr);
+    } catch (err) {
+      throw new TalosError(Code.InvalidArgument, `failed to parse CSR: ${(err as Error).message}`);
+    }
+    if (!csr.signatureValid) throw new TalosError(Code.InvalidArgument, 'CSR signature does not verify');
+    // As upstream: a server certificate only. The subject keeps its common name but loses any
+    // Organization, which would otherwise let a token holder mint API roles; CA:TRUE, key usages
+    // and other extensions a CSR may ask for are ignored.
+    const notBefore = new Date(Math.floor(now().getTime() / 1000) * 1000);
+    const crt = issueCertificate(m.ca, {
+      publicKey: csr.publicKey,
+      subject: csr.subject.commonName === undefined ? {} : { commonName: csr.subject.commonName },
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + validityMs),
+      isCa: false,
+      keyUsage: ['digitalSignature'],
+      extKeyUsage: ['serverAuth'],
+      dnsNames: csr.dnsNames,
+      ipAddresses: csr.ipAddresses,
+    });
+    log.info('signed a certificate', {
+      peer: ctx.peer,
+      commonName: csr.subject.commonName ?? '',
+      droppedOrganizations: (csr.subject.organizations ?? []).join(','),
+      dnsNames: csr.dnsNames.join(','),
+      ipAddresses: csr.ipAddresses.join(','),
+    });
+    return { ca: Buffer.from(m.ca.crtPem), crt: Buffer.from(crt) };
+  };
+
+  const onChange = (files: FileContents): void => {
+    try {
+      const next = materialOf(files);
+      const crt = files[TrustdFiles.serverCrt];
+      const key = files[TrustdFiles.serverKey];
+      if (crt === undefined || key === undefined) throw new TalosError(Code.FailedPrecondition, 'server certificate missing');
+      serverCreds?.update({ certPem: crt, keyPem: key });
+      material = next;
+      log.info('certificates reloaded', { dir: options.certsDir });
+    } catch (err) {
+      log.warn('new certificates unusable; keeping the previous ones', { error: err });
+    }
+  };
+
+  const close = async (graceMs = 2000): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    watcher?.[Symbol.dispose]();
+    const s = server;
+    if (s === undefined) return;
+    await new Promise<void>((done) => {
+      const timer = setTimeout(() => {
+        s.forceShutdown();
+        done();
+      }, graceMs);
+      s.tryShutdown(() => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+  };
+
+  return {
+    async listen(): Promise<string> {
+      if (server !== undefined || closed) throw new TalosError(Code.FailedPrecondition, 'trustd already started');
+      const w = watchFiles(options.certsDir, Object.values(TrustdFiles), onChange, {
+        ...(options.certPollMs === undefined ? {} : { pollMs: options.certPollMs }),
+        onError: (err) => log.warn('reading certificates failed', { error: err }),
+      });
+      watcher = w;
+      const crt = w.initial[TrustdFiles.serverCrt];
+      const key = w.initial[TrustdFiles.serverKey];
+      try {
+        material = materialOf(w.initial);
+        if (crt === undefined || key === undefined) throw new TalosError(Code.FailedPrecondition, `certificates directory must hold ${TrustdFiles.serverCrt} and ${TrustdFiles.serverKey}`);
+        serverCreds = new ReloadableServerCredentials({ certPem: crt, keyPem: key }, { requireClientCert: false });
+      } catch (err) {
+        w[Symbol.dispose]();
+        throw err;
+      }
+      const s = new Server();
+      s.addService(createServiceDefinition(securityPb.SecurityService), createServiceHandlers(securityPb.SecurityService, { certificate }));
+      const port = await new Promise<number>((ok, fail) => s.bindAsync(options.listen, serverCreds as ReloadableServerCredentials, (err, p) => (err ? fail(err) : ok(p))));
+      server = s;
+      const address = `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
+      log.info('listening', { address });
+      return address;
+    },
+    close,
+    [Symbol.asyncDispose]: () => close(),
+  };
+}
