@@ -156,7 +156,7 @@ test('TalosNode: the machine socket authorizes by talos-role and hides sensitive
   const get = { namespace: 'config', type: MachineConfigType, id: ActiveMachineConfigId };
   await assert.rejects(reader.state.get(get, { metadata: reader.md, timeoutMs: 5000 }), (e) => hasCode(e, Code.PermissionDenied) && /sensitive/.test((e as Error).message));
   const mc = await admin.state.get(get, { metadata: admin.md, timeoutMs: 5000 });
-  assert.match(mc.resource?.spec?.yamlSpec ?? '', /yaml: /);
+  assert.match(mc.resource?.spec?.yamlSpec ?? '', /^version: v1alpha1/m);
   const svc = await reader.state.get({ namespace: 'runtime', type: 'Services.v1alpha1.talos.dev', id: 'apid' }, { metadata: reader.md, timeoutMs: 5000 });
   assert.match(svc.resource?.spec?.yamlSpec ?? '', /running:/);
 });

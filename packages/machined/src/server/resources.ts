@@ -1,11 +1,19 @@
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { LabelQuery, Resource, WatchEvent } from '@talos-ts/cosi';
-import { cosiResourcePb, cosiStatePb } from '@talos-ts/machinery';
+import { MachineConfigType, cosiResourcePb, cosiStatePb, type MachineConfigSpec } from '@talos-ts/machinery';
 import { stringify } from 'yaml';
 
 type ResourceInit = MessageInitShape<typeof cosiResourcePb.ResourceSchema>;
 type EventInit = MessageInitShape<typeof cosiStatePb.EventSchema>;
+
+// Upstream shows the machine config's spec as the config document itself, not wrapped in a field.
+const rawYamlSpecs: ReadonlySet<string> = new Set([MachineConfigType]);
+
+function specYaml(r: Resource): string {
+  if (rawYamlSpecs.has(r.metadata.type)) return (r.spec as MachineConfigSpec).yaml;
+  return stringify(r.spec, { lineWidth: 0 });
+}
 
 /** A resource as cosi.resource.State sends it: metadata plus the spec as YAML, as upstream. */
 export function toApiResource(r: Resource): ResourceInit {
@@ -24,7 +32,7 @@ export function toApiResource(r: Resource): ResourceInit {
       labels: { ...m.labels },
       annotations: { ...m.annotations },
     },
-    spec: { yamlSpec: stringify(r.spec, { lineWidth: 0 }) },
+    spec: { yamlSpec: specYaml(r) },
   };
 }
 

@@ -1,0 +1,98 @@
+// Starts real machined processes (which start real apid and trustd) for integration suites, and
+// checks that nothing they started outlives them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const machinedBin = new URL('../../packages/machined/bin/machined.js', import.meta.url).pathname;
+
+/** A machined process started by a test. */
+export interface NodeProcess {
+  readonly address: string;
+  readonly dir: string;
+  readonly child: ChildProcess;
+  /** SIGTERM, wait for exit (bounded), then SIGKILL whatever is left under the state dir. */
+  stop(): Promise<void>;
+}
+
+/** Pids of every process whose command line mentions the path (machined, apid, trustd, etcd…). */
+export function processesUsing(path: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes(path)) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** Resolves once something accepts TCP connections on host:port; rejects after timeoutMs. */
+export async function waitForPort(host: string, port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => (s.destroy(), resolve(false)));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls until check() is true; fails after timeoutMs naming what it waited for. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let ok = false;
+    try {
+      ok = await check();
+    } catch {
+      ok = false;
+    }
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Starts `machined --platform container` on the address with a fresh state dir. */
+export async function startNode(address: string, dir: string): Promise<NodeProcess> {
+  // The log sits beside the state dir, so a wiped state (reset) keeps it for the post-mortem.
+  const log = createWriteStream(`${dir}.log`, { flags: 'a' });
+  const child = spawn(process.execPath, [machinedBin, '--platform', 'container', '--state-dir', dir, '--address', address], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    }
+    for (const pid of processesUsing(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    log.end();
+  };
+  await waitForPort(address, 50000);
+  return { address, dir, child, stop };
+}
+
+/** A temporary directory removed by the returned cleanup. */
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
