@@ -19,7 +19,7 @@ import {
   type TalosClient,
 } from '@talos-ts/machinery';
 import { main } from '@talos-ts/talosctl';
-import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from './harness.ts';
+import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from '@talos-ts/testkit';
 
 const [cp, w1, w2] = ['127.0.0.21', '127.0.0.22', '127.0.0.23'] as const;
 const tmp = tempDir('it-node-');

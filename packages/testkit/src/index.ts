@@ -4,3 +4,5 @@ export type { ControllerSuite, ControllerSuiteOptions } from './suite.ts';
 export { runStateConformance } from './state-conformance.ts';
 export { assertResources, assertNoResource } from './assert.ts';
 export type { ResourceExpectation, WaitOptions } from './assert.ts';
+export { startNode, processesUsing, waitForPort, waitFor, tempDir } from './host/nodes.ts';
+export type { NodeProcess } from './host/nodes.ts';

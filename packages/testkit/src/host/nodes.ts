@@ -6,7 +6,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const machinedBin = new URL('../../packages/machined/bin/machined.js', import.meta.url).pathname;
+// The machined bin is started by path: the testkit never imports daemon packages.
+const machinedBin = new URL('../../../machined/bin/machined.js', import.meta.url).pathname;
 
 /** A machined process started by a test. */
 export interface NodeProcess {

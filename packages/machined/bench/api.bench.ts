@@ -1,0 +1,101 @@
+// Issue 4 figures with real processes: machine API round trips through apid (direct, one proxy
+// hop, one-to-many over 5 nodes), the talosctl CLI's own wall time, and idle RSS of a control-plane
+// node's machined + apid + trustd. Prints one JSON object.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  createTalosClient,
+  generateAdminTalosconfig,
+  generateMachineConfigs,
+  generateSecretsBundle,
+  machinePb,
+  serializeTalosconfig,
+  toConfigSecrets,
+  type TalosClient,
+} from '@talos-ts/machinery';
+import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from '@talos-ts/testkit';
+
+const addresses = ['127.0.0.31', '127.0.0.32', '127.0.0.33', '127.0.0.34', '127.0.0.35'];
+const [cp] = addresses as [string];
+const tmp = tempDir('bench-api-');
+const nodes: NodeProcess[] = [];
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+const r2 = (n: number) => Math.round(n * 100) / 100;
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+async function timed(n: number, call: () => Promise<unknown>): Promise<{ p50Ms: number; p99Ms: number; meanMs: number }> {
+  for (let i = 0; i < 20; i++) await call();
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call();
+    xs.push(performance.now() - t0);
+  }
+  return { p50Ms: r2(pct(xs, 50)), p99Ms: r2(pct(xs, 99)), meanMs: r2(xs.reduce((a, b) => a + b, 0) / xs.length) };
+}
+
+try {
+  const bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
+  const g = generateMachineConfigs({ clusterName: 'bench', endpoint: `https://${cp}:6443`, secrets: toConfigSecrets(bundle) });
+  for (const a of addresses) nodes.push(await startNode(a, join(tmp.dir, a)));
+  for (const [i, a] of addresses.entries()) {
+    const c = createTalosClient({ endpoints: [a], insecure: true });
+    await c.machine.applyConfiguration({ data: Buffer.from((i === 0 ? g.controlplane : g.worker).toYaml()), mode: machinePb.ApplyConfigurationRequest_Mode.AUTO });
+    c.close();
+  }
+  const tc = await generateAdminTalosconfig({ contextName: 'bench', endpoints: [cp], osCa: bundle.certs.os });
+  const tcFile = join(tmp.dir, 'talosconfig');
+  writeFileSync(tcFile, serializeTalosconfig(tc));
+  const admin = await generateAdminTalosconfig({ contextName: 'x', endpoints: [cp], osCa: bundle.certs.os });
+  const ctx = admin.contexts['x']!;
+  const pem = (b: string | undefined) => Buffer.from(b ?? '', 'base64').toString();
+  const client: TalosClient = createTalosClient({ endpoints: [cp], caPem: pem(ctx.ca), crtPem: pem(ctx.crt), keyPem: pem(ctx.key) });
+  for (const a of addresses) {
+    await waitFor(`apid on ${a}`, async () => (await client.withNode(a).machine.version({}, { timeoutMs: 2000 })).messages.length > 0, 60_000);
+  }
+
+  const direct = await timed(300, () => client.withNodes([]).machine.version({}));
+  const hop = await timed(300, () => client.withNode(addresses[1] as string).machine.version({}));
+  const single = await timed(300, () => client.withNodes([cp]).machine.version({}));
+  const fanout = await timed(200, () => client.withNodes(addresses).machine.version({}));
+  client.close();
+
+  const cli: number[] = [];
+  const talosctl = new URL('../../talosctl/bin/talosctl.js', import.meta.url).pathname;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    execFileSync(process.execPath, [talosctl, '--talosconfig', tcFile, '-e', cp, '-n', cp, 'version'], { stdio: 'ignore' });
+    cli.push(performance.now() - t0);
+  }
+
+  await new Promise((r) => setTimeout(r, 3000));
+  const cpNode = nodes[0] as NodeProcess;
+  const procs = processesUsing(cpNode.dir).map((pid) => ({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), rss: rssKb(pid) }));
+  const by = (name: string) => procs.filter((p) => p.cmd.includes(name)).reduce((s, p) => s + p.rss, 0);
+  const rss = { machinedMb: r2(by('machined') / 1024), apidMb: r2(by('apid') / 1024), trustdMb: r2(by('trustd') / 1024) };
+
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'machine-api',
+        versionRoundTrip: { directToApid: direct, oneProxyHop: hop, oneToManyOneNode: single, oneToManyFiveNodes: fanout },
+        fanoutOverSingle: r2(fanout.p50Ms / single.p50Ms),
+        talosctlVersionCliWallMs: cli.map(r2),
+        idleRssControlPlane: { ...rss, totalMb: r2(rss.machinedMb + rss.apidMb + rss.trustdMb) },
+        targets: { directMs: 3, fanoutRatio: 1.5, rssMb: 120 },
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await Promise.all(nodes.map((n) => n.stop()));
+  tmp.remove();
+}
