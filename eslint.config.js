@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { talosPlugin } from './eslint-rules/layering.js';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/src/gen/**', '_out/**', '.tmp/**'] },
+  { ignores: ['**/node_modules/**', '**/src/gen/**', '_out/**', '.tmp/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

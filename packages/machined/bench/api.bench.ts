@@ -30,6 +30,13 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
+function rssOf(node: NodeProcess): { machinedMb: number; apidMb: number; trustdMb: number; totalMb: number } {
+  const procs = processesUsing(node.dir).map((pid) => ({ cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), rss: rssKb(pid) }));
+  const by = (name: string) => r2(procs.filter((p) => p.cmd.includes(name)).reduce((s, p) => s + p.rss, 0) / 1024);
+  const rss = { machinedMb: by('machined'), apidMb: by('apid'), trustdMb: by('trustd') };
+  return { ...rss, totalMb: r2(rss.machinedMb + rss.apidMb + rss.trustdMb) };
+}
+
 async function timed(n: number, call: () => Promise<unknown>): Promise<{ p50Ms: number; p99Ms: number; meanMs: number }> {
   for (let i = 0; i < 20; i++) await call();
   const xs: number[] = [];
@@ -41,10 +48,13 @@ async function timed(n: number, call: () => Promise<unknown>): Promise<{ p50Ms: 
   return { p50Ms: r2(pct(xs, 50)), p99Ms: r2(pct(xs, 99)), meanMs: r2(xs.reduce((a, b) => a + b, 0) / xs.length) };
 }
 
+// Measure what ships: the esbuild bundles, not the TypeScript loader.
+execFileSync(process.execPath, [new URL('../../../scripts/build.mjs', import.meta.url).pathname], { stdio: 'ignore' });
+
 try {
   const bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
   const g = generateMachineConfigs({ clusterName: 'bench', endpoint: `https://${cp}:6443`, secrets: toConfigSecrets(bundle) });
-  for (const a of addresses) nodes.push(await startNode(a, join(tmp.dir, a)));
+  for (const a of addresses) nodes.push(await startNode(a, join(tmp.dir, a), { bundled: true }));
   for (const [i, a] of addresses.entries()) {
     const c = createTalosClient({ endpoints: [a], insecure: true });
     await c.machine.applyConfiguration({ data: Buffer.from((i === 0 ? g.controlplane : g.worker).toYaml()), mode: machinePb.ApplyConfigurationRequest_Mode.AUTO });
@@ -61,6 +71,10 @@ try {
     await waitFor(`apid on ${a}`, async () => (await client.withNode(a).machine.version({}, { timeoutMs: 2000 })).messages.length > 0, 60_000);
   }
 
+  // Idle: booted, healthy, nothing asked of it for a few seconds.
+  await new Promise((r) => setTimeout(r, 3000));
+  const rssIdle = rssOf(nodes[0] as NodeProcess);
+
   const direct = await timed(300, () => client.withNodes([]).machine.version({}));
   const hop = await timed(300, () => client.withNode(addresses[1] as string).machine.version({}));
   const single = await timed(300, () => client.withNodes([cp]).machine.version({}));
@@ -68,18 +82,14 @@ try {
   client.close();
 
   const cli: number[] = [];
-  const talosctl = new URL('../../talosctl/bin/talosctl.js', import.meta.url).pathname;
+  const talosctl = new URL('../../../dist/talosctl.mjs', import.meta.url).pathname;
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     execFileSync(process.execPath, [talosctl, '--talosconfig', tcFile, '-e', cp, '-n', cp, 'version'], { stdio: 'ignore' });
     cli.push(performance.now() - t0);
   }
 
-  await new Promise((r) => setTimeout(r, 3000));
-  const cpNode = nodes[0] as NodeProcess;
-  const procs = processesUsing(cpNode.dir).map((pid) => ({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), rss: rssKb(pid) }));
-  const by = (name: string) => procs.filter((p) => p.cmd.includes(name)).reduce((s, p) => s + p.rss, 0);
-  const rss = { machinedMb: r2(by('machined') / 1024), apidMb: r2(by('apid') / 1024), trustdMb: r2(by('trustd') / 1024) };
+  const rssAfterLoad = rssOf(nodes[0] as NodeProcess);
 
   console.log(
     JSON.stringify(
@@ -88,7 +98,8 @@ try {
         versionRoundTrip: { directToApid: direct, oneProxyHop: hop, oneToManyOneNode: single, oneToManyFiveNodes: fanout },
         fanoutOverSingle: r2(fanout.p50Ms / single.p50Ms),
         talosctlVersionCliWallMs: cli.map(r2),
-        idleRssControlPlane: { ...rss, totalMb: r2(rss.machinedMb + rss.apidMb + rss.trustdMb) },
+        idleRssControlPlane: rssIdle,
+        rssControlPlaneAfterLoad: rssAfterLoad,
         targets: { directMs: 3, fanoutRatio: 1.5, rssMb: 120 },
       },
       null,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -96,7 +97,14 @@ interface Cycle {
   acceptConfig?: ((checked: CheckedConfig) => Promise<void>) | undefined;
 }
 
-const bin = (pkg: string): string => fileURLToPath(new URL(`../../${pkg}/bin/${pkg}.js`, import.meta.url));
+/**
+ * How to start a sibling program: from a bundle (dist/<name>.mjs beside this file, as in the image
+ * and `npm run cluster`), else from the checkout's TypeScript bin.
+ */
+function bin(name: string): string {
+  const bundled = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url));
+  return existsSync(bundled) ? bundled : fileURLToPath(new URL(`../../${name}/bin/${name}.js`, import.meta.url));
+}
 
 /**
  * One Talos node: runs the Initialize → (Maintenance) → Boot sequence, owns the COSI state and

@@ -6,8 +6,15 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// The machined bin is started by path: the testkit never imports daemon packages.
+// Programs are started by path: the testkit never imports daemon packages.
 const machinedBin = new URL('../../../machined/bin/machined.js', import.meta.url).pathname;
+const machinedBundle = new URL('../../../../dist/machined.mjs', import.meta.url).pathname;
+
+/** Options of {@link startNode}. */
+export interface StartNodeOptions {
+  /** Run the esbuild bundle (dist/, made by scripts/build.mjs) as shipped, instead of the sources. */
+  readonly bundled?: boolean;
+}
 
 /** A machined process started by a test. */
 export interface NodeProcess {
@@ -65,10 +72,10 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 /** Starts `machined --platform container` on the address with a fresh state dir. */
-export async function startNode(address: string, dir: string): Promise<NodeProcess> {
+export async function startNode(address: string, dir: string, options: StartNodeOptions = {}): Promise<NodeProcess> {
   // The log sits beside the state dir, so a wiped state (reset) keeps it for the post-mortem.
   const log = createWriteStream(`${dir}.log`, { flags: 'a' });
-  const child = spawn(process.execPath, [machinedBin, '--platform', 'container', '--state-dir', dir, '--address', address], {
+  const child = spawn(process.execPath, [options.bundled ? machinedBundle : machinedBin, '--platform', 'container', '--state-dir', dir, '--address', address], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log, { end: false });

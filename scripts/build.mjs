@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Bundles each Talos-TS program into one plain-JavaScript file under dist/ with esbuild: no
+// TypeScript loader at run time, one file per program to ship in the image, smaller memory.
+// Programs find their siblings (machined starts dist/apid.mjs, dist/trustd.mjs) by location.
+import { build } from 'esbuild';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const programs = [
+  { name: 'machined', pkg: 'machined' },
+  { name: 'apid', pkg: 'apid' },
+  { name: 'trustd', pkg: 'trustd' },
+  { name: 'talosctl', pkg: 'talosctl' },
+  { name: 'talos-discovery', pkg: 'discovery' },
+];
+const only = process.argv.slice(2);
+mkdirSync(join(root, 'dist'), { recursive: true });
+const started = Date.now();
+await Promise.all(
+  programs
+    .filter((p) => only.length === 0 || only.includes(p.name))
+    .map((p) =>
+      build({
+        stdin: {
+          contents: `import { main } from './packages/${p.pkg}/src/main.ts';\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+          resolveDir: root,
+          sourcefile: `${p.name}.entry.ts`,
+          loader: 'ts',
+        },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        outfile: join(root, 'dist', `${p.name}.mjs`),
+        // Some dependencies still call require(); give the ESM bundle one.
+        banner: { js: "import { createRequire as __talosRequire } from 'node:module'; const require = __talosRequire(import.meta.url);" },
+        legalComments: 'none',
+        logLevel: 'warning',
+      }),
+    ),
+);
+console.log(`built ${only.length || programs.length} program(s) into dist/ in ${Date.now() - started} ms`);
