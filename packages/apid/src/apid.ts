@@ -24,6 +24,7 @@ import {
   machinePb,
   methodPath,
   rolesForMethod,
+  shutdownServer,
   timePb,
   tlsChannel,
   watchFiles,
@@ -440,16 +441,7 @@ export function createApid(options: ApidOptions): Apid {
     watcher?.[Symbol.dispose]();
     const s = server;
     if (s !== undefined) {
-      await new Promise<void>((done) => {
-        const timer = setTimeout(() => {
-          s.forceShutdown();
-          done();
-        }, graceMs);
-        s.tryShutdown(() => {
-          clearTimeout(timer);
-          done();
-        });
-      });
+      await shutdownServer(s, graceMs);
     }
     for (const c of remotes.values()) c.close();
     remotes.clear();

@@ -6,6 +6,7 @@ import {
   ReloadableServerCredentials,
   createServiceDefinition,
   createServiceHandlers,
+  shutdownServer,
   issueCertificate,
   loadCertificateAuthority,
   parseCsr,
@@ -148,16 +149,7 @@ export function createTrustd(options: TrustdOptions): Trustd {
     watcher?.[Symbol.dispose]();
     const s = server;
     if (s === undefined) return;
-    await new Promise<void>((done) => {
-      const timer = setTimeout(() => {
-        s.forceShutdown();
-        done();
-      }, graceMs);
-      s.tryShutdown(() => {
-        clearTimeout(timer);
-        done();
-      });
-    });
+    await shutdownServer(s, graceMs);
   };
 
   return {

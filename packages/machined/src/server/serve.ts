@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { DescService } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { createServiceDefinition, createServiceHandlers, type ServiceImplementation } from '@talos-ts/machinery';
+import { createServiceDefinition, createServiceHandlers, shutdownServer, type ServiceImplementation } from '@talos-ts/machinery';
 
 /** One service to serve: its descriptor and a full implementation. */
 export interface Served<S extends DescService = DescService> {
@@ -44,12 +44,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const address = options.address.startsWith('unix:') ? options.address : options.address.replace(/:0$/, `:${port}`);
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
-    (closed ??= new Promise<void>((resolve) => {
-      const force = setTimeout(() => server.forceShutdown(), 2000);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    }));
+    (closed ??= shutdownServer(server, 2000));
   return { address, close, [Symbol.asyncDispose]: close };
 }

@@ -6,9 +6,9 @@ import { credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
 import type { ChannelCredentials, ClientOptions } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
-import type { DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
-import { createGrpcClient, type CallOpts, type GrpcClient } from '../grpc/client.ts';
+import { createGrpcClient, type CallOpts, type ClientMethod, type GrpcClient } from '../grpc/client.ts';
 import { MachineService } from '../gen/machine/machine_pb.ts';
 import { State } from '../gen/cosi/v1alpha1/state_pb.ts';
 import { InspectService } from '../gen/inspect/inspect_pb.ts';
@@ -49,17 +49,8 @@ export type TalosService<S extends DescService> = {
   readonly [K in keyof S['method']]: S['method'][K] extends DescMethod ? TalosMethod<S['method'][K]> : never;
 };
 
-type In<M extends DescMethod> = MessageInitShape<M['input']>;
-type Out<M extends DescMethod> = MessageShape<M['output']>;
-
-/** One client method, shaped by the streaming kind of the RPC. */
-export type TalosMethod<M extends DescMethod> = M['methodKind'] extends 'unary'
-  ? (request: In<M>, opts?: CallOpts) => Promise<Out<M>>
-  : M['methodKind'] extends 'server_streaming'
-    ? (request: In<M>, opts?: CallOpts) => AsyncIterable<Out<M>>
-    : M['methodKind'] extends 'client_streaming'
-      ? (requests: AsyncIterable<In<M>>, opts?: CallOpts) => Promise<Out<M>>
-      : (requests: AsyncIterable<In<M>>, opts?: CallOpts) => AsyncIterable<Out<M>>;
+/** One client method, shaped by the streaming kind of the RPC (the same shape as the plain gRPC client's). */
+export type TalosMethod<M extends DescMethod> = ClientMethod<M>;
 
 /** The API client. Views made by {@link TalosClient.withNodes} share the channels of their root. */
 export interface TalosClient {

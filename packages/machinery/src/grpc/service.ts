@@ -3,6 +3,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type {
   Metadata,
+  Server,
   MethodDefinition,
   ServerDuplexStream,
   ServerReadableStream,
@@ -209,4 +210,21 @@ export function createServiceHandlers<S extends DescService>(
     out[m.localName] = wrap(m, h) as UntypedServiceImplementation[string];
   }
   return out;
+}
+
+/**
+ * Stops a grpc-js server: lets in-flight calls finish for up to graceMs, then cancels the rest.
+ * Every daemon (machined, apid, trustd) shuts down this way.
+ */
+export function shutdownServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((done) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      done();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      done();
+    });
+  });
 }
