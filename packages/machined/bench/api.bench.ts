@@ -3,7 +3,7 @@
 // node's machined + apid + trustd. Prints one JSON object.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   createTalosClient,
@@ -31,8 +31,12 @@ function rssKb(pid: number): number {
 }
 
 function rssOf(node: NodeProcess): { machinedMb: number; apidMb: number; trustdMb: number; totalMb: number } {
-  const procs = processesUsing(node.dir).map((pid) => ({ cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), rss: rssKb(pid) }));
-  const by = (name: string) => r2(procs.filter((p) => p.cmd.includes(name)).reduce((s, p) => s + p.rss, 0) / 1024);
+  // Classify by the program (argv[1]'s file name): apid's own arguments mention machined's socket.
+  const procs = processesUsing(node.dir).map((pid) => ({
+    program: basename(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1] ?? ''),
+    rss: rssKb(pid),
+  }));
+  const by = (name: string) => r2(procs.filter((p) => p.program.startsWith(name)).reduce((s, p) => s + p.rss, 0) / 1024);
   const rss = { machinedMb: by('machined'), apidMb: by('apid'), trustdMb: by('trustd') };
   return { ...rss, totalMb: r2(rss.machinedMb + rss.apidMb + rss.trustdMb) };
 }
