@@ -45,8 +45,6 @@ export interface CreateClusterOptions {
   readonly workers: number;
   readonly patches?: ClusterPatches;
   readonly kubernetesVersion?: string;
-  /** machined logs at debug level. */
-  readonly withDebug?: boolean;
   /** Bound on each wait of the create flow (maintenance API, apid, bootstrap). */
   readonly stepTimeoutMs?: number;
   readonly signal?: AbortSignal;
