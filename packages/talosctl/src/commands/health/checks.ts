@@ -15,7 +15,11 @@ export interface HealthTarget {
  * What one attempt of a check found: `ok`; `fail` (retried until the deadline); or
  * `unavailable` — the check cannot apply here (e.g. no Kubernetes components run), reported, not failed.
  */
-export type CheckOutcome = { readonly kind: 'ok' } | { readonly kind: 'fail'; readonly reason: string } | { readonly kind: 'unavailable'; readonly reason: string };
+export type CheckOutcome =
+  | { readonly kind: 'ok' }
+  /** `final`: retrying cannot help (the node does not implement the call), so the check stops at once. */
+  | { readonly kind: 'fail'; readonly reason: string; readonly final?: boolean }
+  | { readonly kind: 'unavailable'; readonly reason: string };
 
 /** One named check. */
 export interface HealthCheck {
@@ -48,8 +52,28 @@ async function attempt(body: () => Promise<CheckOutcome>): Promise<CheckOutcome>
   try {
     return await body();
   } catch (err) {
-    return fail(TalosError.from(err).message);
+    const e = TalosError.from(err);
+    return e.code === Code.Unimplemented ? { kind: 'fail', reason: e.message, final: true } : fail(e.message);
   }
+}
+
+/**
+ * Calls each node one-to-one (so a node's failure keeps its gRPC code, which merged one-to-many
+ * replies lose) and returns the replies by node; the first failure is thrown with its node named.
+ */
+async function perNode<T>(nodes: readonly string[], call: (node: string) => Promise<T>): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
+  await Promise.all(
+    nodes.map(async (n) => {
+      try {
+        out.set(n, await call(n));
+      } catch (err) {
+        const e = TalosError.from(err);
+        throw new TalosError(e.code, `${n}: ${e.message}`, { cause: err });
+      }
+    }),
+  );
+  return out;
 }
 
 /** apid answers (Version) on every node, through the endpoint's proxying. */
@@ -86,14 +110,13 @@ export async function checkServices(client: TalosClient, target: HealthTarget, s
 
 /** etcd answers EtcdStatus on every control plane node without member errors. */
 export async function checkEtcdHealthy(client: TalosClient, target: HealthTarget, signal: AbortSignal): Promise<CheckOutcome> {
-  const nodes = target.controlPlanes;
   return attempt(async () => {
-    const res = await client.withNodes(nodes).machine.etcdStatus({}, { signal });
-    const errors = replyErrors(nodes, res.messages);
-    for (const m of res.messages) {
-      if (m.metadata?.error) continue;
-      const host = m.metadata?.hostname ?? '';
-      if (!m.memberStatus) errors.push(`${host}: no member status`);
+    const replies = await perNode(target.controlPlanes, (n) => client.withNode(n).machine.etcdStatus({}, { signal }));
+    const errors: string[] = [];
+    for (const [host, res] of replies) {
+      const m = res.messages[0];
+      if (m?.metadata?.error) errors.push(`${host}: ${m.metadata.error}`);
+      else if (!m?.memberStatus) errors.push(`${host}: no member status`);
       else if (m.memberStatus.errors.length > 0) errors.push(`${host}: ${m.memberStatus.errors.join(', ')}`);
     }
     return errors.length === 0 ? ok : fail(errors.join('; '));
@@ -101,12 +124,13 @@ export async function checkEtcdHealthy(client: TalosClient, target: HealthTarget
 }
 
 async function memberLists(client: TalosClient, nodes: readonly string[], signal: AbortSignal): Promise<{ errors: string[]; lists: Map<string, { id: bigint; peerUrls: string[]; hostname: string; isLearner: boolean }[]> }> {
-  const res = await client.withNodes(nodes).machine.etcdMemberList({}, { signal });
-  const errors = replyErrors(nodes, res.messages);
+  const replies = await perNode(nodes, (n) => client.withNode(n).machine.etcdMemberList({}, { signal }));
+  const errors: string[] = [];
   const lists = new Map<string, { id: bigint; peerUrls: string[]; hostname: string; isLearner: boolean }[]>();
-  for (const m of res.messages) {
-    if (m.metadata?.error) continue;
-    lists.set(m.metadata?.hostname ?? (nodes[0] ?? ''), m.members.map((x) => ({ id: x.id, peerUrls: [...x.peerUrls], hostname: x.hostname, isLearner: x.isLearner })));
+  for (const [host, res] of replies) {
+    const m = res.messages[0];
+    if (m?.metadata?.error) errors.push(`${host}: ${m.metadata.error}`);
+    else lists.set(host, (m?.members ?? []).map((x) => ({ id: x.id, peerUrls: [...x.peerUrls], hostname: x.hostname, isLearner: x.isLearner })));
   }
   return { errors, lists };
 }
@@ -233,7 +257,7 @@ export async function runHealthChecks(client: TalosClient, target: HealthTarget,
       const text = outcome.kind === 'ok' ? 'OK' : outcome.kind === 'unavailable' ? `not available: ${outcome.reason}` : outcome.reason;
       if (text !== last) options.onLine(`waiting for ${check.description}: ${text}`);
       last = text;
-      if (outcome.kind !== 'fail' || Date.now() >= deadline) break;
+      if (outcome.kind !== 'fail' || outcome.final || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
     }
     reports.push({ description: check.description, outcome });
