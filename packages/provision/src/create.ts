@@ -24,7 +24,7 @@ import {
 } from '@talos-ts/machinery';
 import { discoveryEndpoint, DISCOVERY_PORT, planNetwork, type NetworkPlan, type PlannedNode } from './network.ts';
 import { clusterDir, saveClusterState, type ClusterState, type NodeState } from './state.ts';
-import { attachNode, createBridge, createNetns } from './host/netns.ts';
+import { attachNode, createBridge, createNetns, listNetns } from './host/netns.ts';
 import { spawnInNetns, spawned } from './host/processes.ts';
 import { startForwarder } from './host/forwarder.ts';
 
@@ -157,6 +157,11 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   const dir = clusterDir(options.stateRoot, options.name);
   if (existsSync(join(dir, 'state.json'))) {
     throw new TalosError(Code.AlreadyExists, `cluster ${JSON.stringify(options.name)} already exists (${dir}): destroy it first with talosctl cluster destroy --name ${options.name}`);
+  }
+  // Checked before anything is recorded: destroy must never delete a namespace this cluster did not make.
+  const taken = (await listNetns()).filter((ns) => ns === plan.netns || plan.nodes.some((n) => n.netns === ns));
+  if (taken.length > 0) {
+    throw new TalosError(Code.AlreadyExists, `network namespace(s) ${taken.join(', ')} already exist: destroy the cluster first (talosctl cluster destroy --name ${options.name})`);
   }
   const configs = await makeConfigs(plan, options);
   await mkdir(dir, { recursive: true, mode: 0o700 });
