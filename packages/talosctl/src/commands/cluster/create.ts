@@ -39,7 +39,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
   addClusterFlags(clusterGroup(parent).command('create').description('Creates a local process-based Talos cluster'), DEFAULT_CLUSTER_NAME)
     .option('--controlplanes <n>', 'the number of controlplanes to create', '1')
     .option('--workers <n>', 'the number of workers to create', '1')
-    .option('--cidr <cidr>', 'CIDR of the cluster network (IPv4, ULA network for IPv6 is derived in automated way)', DEFAULT_CIDR)
+    .option('--cidr <cidr>', 'CIDR of the cluster network (IPv4 only)', DEFAULT_CIDR)
     .option('--no-wait', 'do not wait for the cluster to be ready')
     .option('--wait-timeout <duration>', 'timeout to wait for the cluster to be ready', '5m')
     .option('--config-patch <patch>', 'patch generated machineconfigs (applied to all node types), use @file to read a patch from file', arrayFlag, [])
