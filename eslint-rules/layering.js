@@ -6,7 +6,7 @@ export const allowedDeps = {
   cosi: [],
   machinery: ['cosi'],
   testkit: ['cosi', 'machinery'],
-  talosctl: ['machinery', 'cosi'],
+  talosctl: ['machinery', 'cosi', 'provision'],
   provision: ['machinery', 'cosi'],
   imager: ['machinery', 'cosi'],
   discovery: ['machinery', 'cosi'],

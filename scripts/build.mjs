@@ -13,6 +13,8 @@ const programs = [
   { name: 'trustd', pkg: 'trustd' },
   { name: 'talosctl', pkg: 'talosctl' },
   { name: 'talos-discovery', pkg: 'discovery' },
+  // Started by `talosctl cluster create` inside a cluster's namespace to serve its loopback forwards.
+  { name: 'talos-forwarder', pkg: 'provision', entry: 'host/forwarder.ts', fn: 'forwarderMain' },
 ];
 const only = process.argv.slice(2);
 mkdirSync(join(root, 'dist'), { recursive: true });
@@ -23,7 +25,7 @@ await Promise.all(
     .map((p) =>
       build({
         stdin: {
-          contents: `import { main } from './packages/${p.pkg}/src/main.ts';\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+          contents: `import { ${p.fn ?? 'main'} as main } from './packages/${p.pkg}/src/${p.entry ?? 'main.ts'}';\nprocess.exitCode = await main(process.argv.slice(2));\n`,
           resolveDir: root,
           sourcefile: `${p.name}.entry.ts`,
           loader: 'ts',

@@ -30,6 +30,10 @@ import { registerReboot } from './commands/reboot/reboot.ts';
 import { registerShutdown } from './commands/shutdown/shutdown.ts';
 import { registerReset } from './commands/reset/reset.ts';
 import { registerInspectDependencies } from './commands/inspect/dependencies.ts';
+import { registerClusterCreate } from './commands/cluster/create.ts';
+import { registerClusterDestroy } from './commands/cluster/destroy.ts';
+import { registerClusterShow } from './commands/cluster/show.ts';
+import { registerHealth } from './commands/health/health.ts';
 
 const registrars = [
   registerVersion,
@@ -62,6 +66,10 @@ const registrars = [
   registerShutdown,
   registerReset,
   registerInspectDependencies,
+  registerClusterCreate,
+  registerClusterDestroy,
+  registerClusterShow,
+  registerHealth,
 ];
 
 

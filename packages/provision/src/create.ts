@@ -1,0 +1,291 @@
+// `talosctl cluster create` with the process back end: container-mode machined processes, one per
+// network namespace, joined by a bridge in the cluster's own namespace, reached from the host only
+// through loopback forwards.
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Code, TalosError, hasCode } from '@talos-ts/cosi';
+import {
+  applyPatches,
+  contextCredentials,
+  createTalosClient,
+  formatIssue,
+  generateAdminTalosconfig,
+  generateMachineConfigs,
+  generateSecretsBundle,
+  serializeSecretsBundle,
+  toConfigSecrets,
+  validateConfig,
+  TALOS_API_PORT,
+  type ConfigPatch,
+  type MachineConfig,
+  type Talosconfig,
+} from '@talos-ts/machinery';
+import { discoveryEndpoint, DISCOVERY_PORT, planNetwork, type NetworkPlan, type PlannedNode } from './network.ts';
+import { clusterDir, saveClusterState, type ClusterState, type NodeState } from './state.ts';
+import { attachNode, createBridge, createNetns, listNetns } from './host/netns.ts';
+import { spawnInNetns, spawned } from './host/processes.ts';
+import { startForwarder } from './host/forwarder.ts';
+
+/** Config patches by the node roles they apply to. */
+export interface ClusterPatches {
+  readonly all?: readonly ConfigPatch[];
+  readonly controlplane?: readonly ConfigPatch[];
+  readonly worker?: readonly ConfigPatch[];
+}
+
+/** Options of {@link createCluster}. */
+export interface CreateClusterOptions {
+  readonly name: string;
+  /** Root of cluster state directories (the cluster's is ROOT/NAME). */
+  readonly stateRoot: string;
+  readonly cidr?: string;
+  readonly controlplanes: number;
+  readonly workers: number;
+  readonly patches?: ClusterPatches;
+  readonly kubernetesVersion?: string;
+  /** Bound on each wait of the create flow (maintenance API, apid, bootstrap). */
+  readonly stepTimeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Receives one human-readable line per step. */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** What create returns: the recorded state and a talosconfig with the cluster's admin context. */
+export interface CreatedCluster {
+  readonly state: ClusterState;
+  /** One context named after the cluster: endpoints = loopback forwards, nodes = node addresses. */
+  readonly talosconfig: Talosconfig;
+  /** Set when Bootstrap could not be called yet (the node does not implement it). */
+  readonly bootstrapWarning?: string;
+}
+
+function patched(cfg: MachineConfig, patches: readonly ConfigPatch[], what: string): MachineConfig {
+  if (patches.length === 0) return cfg;
+  const r = applyPatches(cfg, patches);
+  if (r.error) throw new TalosError(Code.InvalidArgument, `${what}: ${r.error.message}`);
+  return r.value;
+}
+
+function checked(cfg: MachineConfig, what: string): MachineConfig {
+  const result = validateConfig(cfg, { mode: 'container' });
+  if (result.errors.length > 0) {
+    throw new TalosError(Code.InvalidArgument, `generated ${what} config is invalid:\n${result.errors.map((e) => formatIssue(what, e)).join('\n')}`);
+  }
+  return cfg;
+}
+
+/** Makes the configs: generated, pointed at the cluster's own discovery service, then the user's patches. */
+async function makeConfigs(plan: NetworkPlan, options: CreateClusterOptions): Promise<{ controlplane: MachineConfig; worker: MachineConfig; talosconfig: Talosconfig; secretsYaml: string }> {
+  const firstCp = plan.nodes[0] as PlannedNode;
+  const bundle = await generateSecretsBundle();
+  const generated = generateMachineConfigs({
+    clusterName: options.name,
+    endpoint: `https://${firstCp.ip}:6443`,
+    ...(options.kubernetesVersion ? { kubernetesVersion: options.kubernetesVersion } : {}),
+    // The host reaches apid through 127.0.0.1 forwards; the server certificate must name it.
+    additionalSans: ['127.0.0.1'],
+    secrets: toConfigSecrets(bundle),
+  });
+  const discovery: ConfigPatch = {
+    type: 'strategic',
+    name: 'cluster-discovery',
+    documents: [{ cluster: { discovery: { enabled: true, registries: { service: { endpoint: discoveryEndpoint(plan) } } } } }],
+  };
+  const all = [discovery, ...(options.patches?.all ?? [])];
+  const controlplane = checked(patched(patched(generated.controlplane, all, 'controlplane'), options.patches?.controlplane ?? [], 'controlplane'), 'controlplane');
+  const worker = checked(patched(patched(generated.worker, all, 'worker'), options.patches?.worker ?? [], 'worker'), 'worker');
+  const talosconfig = await generateAdminTalosconfig({ contextName: options.name, endpoints: [], nodes: plan.nodes.map((n) => n.ip), osCa: bundle.certs.os });
+  return { controlplane, worker, talosconfig, secretsYaml: serializeSecretsBundle(bundle) };
+}
+
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(new TalosError(Code.Canceled, 'cancelled'));
+      },
+      { once: true },
+    );
+  });
+}
+
+/** Retries fn until it resolves; after timeoutMs rethrows its last error naming what was awaited. */
+async function retry<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    if (options.signal?.aborted) throw new TalosError(Code.Canceled, `cancelled while waiting for ${what}`);
+    const attempt = AbortSignal.any([AbortSignal.timeout(Math.max(1000, Math.min(10_000, deadline - Date.now()))), ...(options.signal ? [options.signal] : [])]);
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      throw new TalosError(Code.DeadlineExceeded, `timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${what}: ${TalosError.from(last).message}`, { cause: last });
+    }
+    await sleep(500, options.signal);
+  }
+}
+
+/** Waits until the discovery service logs that it listens (it is unreachable from the host namespace). */
+async function waitForLogLine(file: string, needle: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+  await retry(
+    `${needle} in ${file}`,
+    async () => {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      if (!text.includes(needle)) throw new TalosError(Code.Unavailable, 'not yet');
+    },
+    options,
+  );
+}
+
+/**
+ * Creates the cluster. Each thing that outlives this call (namespace, process) is recorded in
+ * state.json before the next step, so a failure part-way leaves a state `destroyCluster` cleans up.
+ */
+export async function createCluster(options: CreateClusterOptions): Promise<CreatedCluster> {
+  const progress = options.onProgress ?? (() => undefined);
+  const stepTimeoutMs = options.stepTimeoutMs ?? 120_000;
+  const signal = options.signal;
+  const plan = planNetwork(options.name, { controlplanes: options.controlplanes, workers: options.workers, ...(options.cidr ? { cidr: options.cidr } : {}) });
+  const dir = clusterDir(options.stateRoot, options.name);
+  if (existsSync(join(dir, 'state.json'))) {
+    throw new TalosError(Code.AlreadyExists, `cluster ${JSON.stringify(options.name)} already exists (${dir}): destroy it first with talosctl cluster destroy --name ${options.name}`);
+  }
+  // Checked before anything is recorded: destroy must never delete a namespace this cluster did not make.
+  const taken = (await listNetns()).filter((ns) => ns === plan.netns || plan.nodes.some((n) => n.netns === ns));
+  if (taken.length > 0) {
+    throw new TalosError(Code.AlreadyExists, `network namespace(s) ${taken.join(', ')} already exist: destroy the cluster first (talosctl cluster destroy --name ${options.name})`);
+  }
+  const configs = await makeConfigs(plan, options);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const { nodes: _nodes, ...network } = plan;
+  const state: ClusterState = {
+    version: 1,
+    name: options.name,
+    provisioner: 'process',
+    dir,
+    createdAt: new Date().toISOString(),
+    network,
+    nodes: plan.nodes.map(
+      (n): NodeState => ({ name: n.name, role: n.role, ip: n.ip, netns: n.netns, veth: n.veth, dir: join(dir, n.name), logFile: join(dir, `${n.name}.log`) }),
+    ),
+    netnsCreated: [],
+  };
+  await saveClusterState(state);
+  await writeFile(join(dir, 'secrets.yaml'), configs.secretsYaml, { mode: 0o600 });
+  await writeFile(join(dir, 'controlplane.yaml'), configs.controlplane.toYaml(), { mode: 0o600 });
+  await writeFile(join(dir, 'worker.yaml'), configs.worker.toYaml(), { mode: 0o600 });
+
+  progress(`creating network ${plan.netns} (${plan.cidr}, bridge ${plan.bridgeIp})`);
+  state.netnsCreated.push(plan.netns);
+  await saveClusterState(state);
+  await createNetns(plan.netns);
+  await createBridge(plan);
+  for (const node of plan.nodes) {
+    state.netnsCreated.push(node.netns);
+    await saveClusterState(state);
+    await createNetns(node.netns);
+    await attachNode(plan, node);
+  }
+
+  const discoveryLog = join(dir, 'discovery.log');
+  const discoveryChild = spawnInNetns({
+    netns: plan.netns,
+    program: 'talos-discovery',
+    args: ['--listen', `${plan.bridgeIp}:${DISCOVERY_PORT}`, '--snapshot-path', join(dir, 'discovery.snapshot')],
+    logFile: discoveryLog,
+  });
+  const discoveryPid = await spawned(discoveryChild);
+  discoveryChild.unref();
+  state.discovery = { pid: discoveryPid, endpoint: discoveryEndpoint(plan), logFile: discoveryLog };
+  await saveClusterState(state);
+  await waitForLogLine(discoveryLog, '"listening"', { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
+  progress(`discovery service listening on ${state.discovery.endpoint}`);
+
+  const forwarderLog = join(dir, 'forwarder.log');
+  const fwd = await startForwarder({ netns: plan.netns, targets: plan.nodes.map((n) => `${n.ip}:${TALOS_API_PORT}`), logFile: forwarderLog, clusterDir: dir });
+  state.forwarder = { pid: fwd.pid, logFile: forwarderLog };
+  state.nodes.forEach((n, i) => {
+    const port = fwd.forwards[i]?.port;
+    if (port !== undefined) n.apiForwardPort = port;
+  });
+  await saveClusterState(state);
+
+  for (const node of state.nodes) {
+    await mkdir(node.dir, { recursive: true, mode: 0o700 });
+    const child = spawnInNetns({
+      netns: node.netns,
+      program: 'machined',
+      args: ['--platform', 'container', '--state-dir', node.dir, '--address', node.ip],
+      logFile: node.logFile,
+    });
+    node.pid = await spawned(child);
+    child.unref();
+    await saveClusterState(state);
+    progress(`started ${node.name} (${node.role}) at ${node.ip}, pid ${node.pid}, API on 127.0.0.1:${node.apiForwardPort ?? '?'}`);
+  }
+
+  const endpointOf = (n: NodeState): string => `127.0.0.1:${n.apiForwardPort ?? 0}`;
+  for (const node of state.nodes) {
+    const client = createTalosClient({ endpoints: [endpointOf(node)], insecure: true });
+    try {
+      await retry(`the maintenance API of ${node.name}`, (s) => client.machine.version({}, { signal: s }), { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
+      const cfg = node.role === 'controlplane' ? configs.controlplane : configs.worker;
+      await client.machine.applyConfiguration({ data: Buffer.from(cfg.toYaml()) }, signal ? { signal } : {});
+      progress(`applied ${node.role} config to ${node.name}`);
+    } finally {
+      client.close();
+    }
+  }
+
+  const ctxName = options.name;
+  const baseCtx = configs.talosconfig.contexts[ctxName];
+  if (!baseCtx) throw new TalosError(Code.Internal, 'generated talosconfig has no context');
+  const context = { ...baseCtx, endpoints: state.nodes.filter((n) => n.role === 'controlplane').map(endpointOf), nodes: state.nodes.map((n) => n.ip) };
+  const talosconfig: Talosconfig = { context: ctxName, contexts: { [ctxName]: context } };
+
+  const firstCp = state.nodes[0] as NodeState;
+  const creds = contextCredentials(context);
+  const client = createTalosClient({ endpoints: [endpointOf(firstCp)], ...creds });
+  let bootstrapWarning: string | undefined;
+  try {
+    await retry(`apid on ${firstCp.name}`, (s) => client.machine.version({}, { signal: s }), { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
+    progress(`bootstrapping etcd on ${firstCp.name}`);
+    try {
+      await retry(
+        `bootstrap of ${firstCp.name}`,
+        async (s) => {
+          try {
+            const res = await client.machine.bootstrap({}, { signal: s });
+            const err = res.messages.find((m) => m.metadata?.error)?.metadata?.error;
+            if (err) throw new TalosError(Code.Unavailable, err);
+          } catch (e) {
+            // Unimplemented is final: stop retrying and report it below.
+            if (hasCode(e, Code.Unimplemented)) return e;
+            // An earlier attempt got through although its answer did not.
+            if (hasCode(e, Code.AlreadyExists)) return undefined;
+            throw e;
+          }
+          return undefined;
+        },
+        { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) },
+      ).then((e) => {
+        if (e) throw e;
+      });
+    } catch (err) {
+      if (!hasCode(err, Code.Unimplemented)) throw err;
+      bootstrapWarning = `Bootstrap is not implemented by the nodes yet (${err.message}): etcd was not started`;
+      progress(`warning: ${bootstrapWarning}`);
+    }
+  } finally {
+    client.close();
+  }
+  return { state, talosconfig, ...(bootstrapWarning ? { bootstrapWarning } : {}) };
+}

@@ -1,0 +1,103 @@
+// Issue 6 acceptance: `talosctl cluster create` (process provisioner) builds a cluster in network
+// namespaces, health reports it, the loopback forwards reach it, and `destroy` leaves nothing.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseTalosconfig } from '@talos-ts/machinery';
+import { main } from '@talos-ts/talosctl';
+import { processesUsing, tempDir } from '@talos-ts/testkit';
+
+const isRoot = process.getuid?.() === 0;
+const hasIp = (() => {
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const skip = !isRoot ? 'needs root: the process provisioner creates network namespaces' : !hasIp ? 'needs iproute2 (ip)' : false;
+
+const name = 'it-cluster';
+// A network of its own so a developer's talos-default (10.5.0.0/24) can keep running.
+const cidr = '10.97.0.0/24';
+const tmp = tempDir('it-cluster-');
+const stateRoot = join(tmp.dir, 'clusters');
+const talosconfig = join(tmp.dir, 'talosconfig');
+
+async function talosctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['--talosconfig', talosconfig, ...args], { out: (t) => void out.push(t), err: (t) => void err.push(t) });
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+function namespaces(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n === `talos-${name}` || n.startsWith(`talos-${name}-`));
+}
+
+after(async () => {
+  // Whatever happened above, leave nothing behind (destroy is idempotent).
+  if (!skip) await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
+  tmp.remove();
+});
+
+test('cluster: create → health → version through the loopback forward → destroy leaves nothing', { skip, timeout: 240_000 }, async () => {
+  const started = Date.now();
+  const created = await talosctl('cluster', 'create', '--name', name, '--state', stateRoot, '--cidr', cidr, '--controlplanes', '1', '--workers', '1', '--wait-timeout', '90s');
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stderr.write(`# cluster create took ${seconds}s\n${created.out}${created.err}`);
+  // The nodes, network and forwards exist whatever the etcd checks say.
+  assert.match(created.out, /waiting for apid to be ready: OK/);
+  assert.match(created.out, /waiting for all services to be healthy: OK/);
+  assert.match(created.out, /waiting for kubelet to be healthy: not available: /);
+  // TODO(etcd merge): once Bootstrap/EtcdStatus/EtcdMemberList land, require exit code 0 and
+  // "waiting for etcd to be healthy: OK"; until then create reports the cluster unhealthy on etcd only.
+  if (created.code !== 0) assert.match(created.err, /still waiting for etcd to be healthy, etcd members/, created.err);
+  else assert.match(created.out, /waiting for etcd to be healthy: OK/);
+
+  assert.deepEqual(namespaces().sort(), [`talos-${name}`, `talos-${name}-controlplane-1`, `talos-${name}-worker-1`]);
+  const cfg = parseTalosconfig(readFileSync(talosconfig, 'utf8'));
+  assert.ok('value' in cfg);
+  const ctx = cfg.value.contexts[name];
+  assert.equal(cfg.value.context, name);
+  assert.deepEqual(ctx?.nodes, ['10.97.0.2', '10.97.0.3']);
+  assert.match(ctx?.endpoints[0] ?? '', /^127\.0\.0\.1:\d+$/);
+
+  const show = await talosctl('cluster', 'show', '--name', name, '--state', stateRoot);
+  assert.equal(show.code, 0, show.err);
+  assert.match(show.out, /it-cluster-controlplane-1\s+controlplane\s+10\.97\.0\.2\s+127\.0\.0\.1:\d+\s+\d+\s+running/);
+  assert.match(show.out, /it-cluster-worker-1\s+worker\s+10\.97\.0\.3\s+127\.0\.0\.1:\d+\s+\d+\s+running/);
+
+  const version = await talosctl('version');
+  assert.equal(version.code, 0, version.err);
+  assert.match(version.out, /NODE:\s+10\.97\.0\.2\n\tTag:\s+v\d/);
+  assert.match(version.out, /NODE:\s+10\.97\.0\.3\n\tTag:\s+v\d/);
+
+  const health = await talosctl('health', '--state', stateRoot, '--wait-timeout', '20s');
+  assert.match(health.out, /waiting for all services to be healthy: OK/);
+
+  const dir = join(stateRoot, name);
+  const destroyed = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
+  assert.equal(destroyed.code, 0, destroyed.err);
+  assert.deepEqual(namespaces(), [], 'no namespace left');
+  assert.deepEqual(processesUsing(dir), [], 'no process left');
+  assert.equal(existsSync(dir), false, 'state dir removed');
+  const after = parseTalosconfig(readFileSync(talosconfig, 'utf8'));
+  assert.ok('value' in after && !(name in after.value.contexts), 'context removed');
+
+  const again = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /does not exist: nothing to do/);
+});
+
+test('cluster: show names a missing cluster', { skip }, async () => {
+  const show = await talosctl('cluster', 'show', '--name', 'no-such-cluster', '--state', stateRoot);
+  assert.equal(show.code, 1);
+  assert.match(show.err, /cluster "no-such-cluster" not found/);
+});
