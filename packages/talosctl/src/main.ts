@@ -30,6 +30,13 @@ import { registerReboot } from './commands/reboot/reboot.ts';
 import { registerShutdown } from './commands/shutdown/shutdown.ts';
 import { registerReset } from './commands/reset/reset.ts';
 import { registerInspectDependencies } from './commands/inspect/dependencies.ts';
+import { registerBootstrap } from './commands/bootstrap/bootstrap.ts';
+import { registerEtcdMembers } from './commands/etcd/members.ts';
+import { registerEtcdRemoveMember } from './commands/etcd/remove-member.ts';
+import { registerEtcdLeave } from './commands/etcd/leave.ts';
+import { registerEtcdForfeitLeadership } from './commands/etcd/forfeit-leadership.ts';
+import { registerEtcdSnapshot } from './commands/etcd/snapshot.ts';
+import { registerEtcdStatus } from './commands/etcd/status.ts';
 
 const registrars = [
   registerVersion,
@@ -62,6 +69,13 @@ const registrars = [
   registerShutdown,
   registerReset,
   registerInspectDependencies,
+  registerBootstrap,
+  registerEtcdMembers,
+  registerEtcdRemoveMember,
+  registerEtcdLeave,
+  registerEtcdForfeitLeadership,
+  registerEtcdSnapshot,
+  registerEtcdStatus,
 ];
 
 
