@@ -281,7 +281,7 @@ export class EtcdManager {
   /** The members as the local etcd sees them. */
   async memberList(signal?: AbortSignal): Promise<EtcdMember[]> {
     using c = await this.client();
-    return c.memberList(signal);
+    return await c.memberList(signal);
   }
 
   /** Removes another member by id (one whose node is gone). */
@@ -289,13 +289,13 @@ export class EtcdManager {
     using c = await this.client();
     const members = await c.memberList(signal);
     if (!members.some((m) => m.ID === id)) throw new TalosError(Code.NotFound, `etcd member ${memberIdHex(id)} not found`);
-    await c.memberRemove(id, signal);
+    await removeWhenHealthy(c, id, signal);
   }
 
   /** Status of the local member. */
   async status(signal?: AbortSignal): Promise<Awaited<ReturnType<EtcdClient['status']>>> {
     using c = await this.client();
-    return c.status({ endpoint: c.endpoints[0] as string, ...(signal ? { signal } : {}) });
+    return await c.status({ endpoint: c.endpoints[0] as string, ...(signal ? { signal } : {}) });
   }
 
   /** Hands leadership to another healthy voting member if this one leads; returns our name if it did. */
@@ -356,7 +356,7 @@ export class EtcdManager {
     }
     const others = members.filter((m) => m.ID !== me.ID).flatMap((m) => m.clientURLs.map(hostPort));
     using via = new EtcdClient({ endpoints: others.length > 0 ? others : c.endpoints, tls: await this.tls() });
-    await via.memberRemove(me.ID, signal);
+    await removeWhenHealthy(via, me.ID, signal);
     this.#o.logger.info('left the etcd cluster', { member: memberIdHex(me.ID) });
     await this.#supervisor().stop(ETCD_SERVICE_ID);
     await rm(this.#o.dataDir, { recursive: true, force: true });
@@ -383,6 +383,24 @@ export class EtcdManager {
     await writeFile(`${this.#o.recoverSnapshotPath}.tmp`, Buffer.concat(parts), { mode: 0o600 });
     await rename(`${this.#o.recoverSnapshotPath}.tmp`, this.#o.recoverSnapshotPath);
     return size;
+  }
+}
+
+/**
+ * MemberRemove, retried while etcd answers "unhealthy cluster": with its strict reconfiguration
+ * check the leader counts only peers it has been connected to for a few seconds, so a member that
+ * just (re)started makes a removal fail briefly.
+ */
+async function removeWhenHealthy(c: EtcdClient, id: bigint, signal: AbortSignal | undefined): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await c.memberRemove(id, signal);
+      return;
+    } catch (err) {
+      if (!/unhealthy cluster/.test(messageOf(err)) || Date.now() > deadline || signal?.aborted) throw err;
+    }
+    await sleep(500, signal ?? new AbortController().signal);
   }
 }
 
