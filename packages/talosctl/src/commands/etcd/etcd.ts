@@ -23,7 +23,16 @@ export function humanBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   const e = Math.min(Math.floor(Math.log(n) / Math.log(1000)), units.length - 1);
   const v = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[e]}`;
+  return `${v < 10 ? v.toFixed(1) : String(roundHalfEven(v))} ${units[e]}`;
+}
+
+// Go's %.0f rounds halves to even (20.5 → "20"); toFixed would round up.
+function roundHalfEven(v: number): number {
+  const r = Math.floor(v);
+  const diff = v - r;
+  if (diff > 0.5) return r + 1;
+  if (diff < 0.5) return r;
+  return r % 2 === 0 ? r : r + 1;
 }
 
 /** Fails unless exactly one node is targeted (upstream's FailIfMultiNodes). */
