@@ -185,3 +185,24 @@ test('etcd: talosctl etcd leave leaves two members; leaving without quorum is re
   assert.notEqual(refused.code, 0);
   assert.match(refused.err, /would lose quorum/);
 });
+
+test('etcd: bootstrap --recover-from restores a snapshot on a node without etcd data as a new one-member cluster', async () => {
+  // The third node left above: its data is gone and its etcd is stopped.
+  const r = await talosctl(n3, 'bootstrap', '--recover-from', join(tmp.dir, 'etcd.snapshot'));
+  assert.equal(r.code, 0, r.err);
+  await waitFor('restored member answers', () => etcdctl([n3], 'endpoint', 'health').code === 0, 30_000);
+  assert.equal(etcdctl([n3], 'get', 'it/key', '--print-value-only').out.trim(), 'survives');
+  const list = members([n3]);
+  assert.equal(list.length, 1);
+  assert.equal(list[0]?.[3], `https://${n3}:2380`);
+  const again = await talosctl(n3, 'bootstrap');
+  assert.notEqual(again.code, 0);
+  assert.match(again.err, /etcd data directory is not empty/);
+});
+
+test('etcd: a graceful reset leaves etcd first, and is refused when this node is the only voting member', async () => {
+  const r = await talosctl(n3, 'reset', '--graceful', 'true');
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /only voting member/);
+  assert.equal(etcdctl([n3], 'get', 'it/key', '--print-value-only').out.trim(), 'survives', 'nothing was wiped');
+});
