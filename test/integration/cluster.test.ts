@@ -56,10 +56,9 @@ test('cluster: create → health → version through the loopback forward → de
   assert.match(created.out, /waiting for apid to be ready: OK/);
   assert.match(created.out, /waiting for all services to be healthy: OK/);
   assert.match(created.out, /waiting for kubelet to be healthy: not available: /);
-  // TODO(etcd merge): once Bootstrap/EtcdStatus/EtcdMemberList land, require exit code 0 and
-  // "waiting for etcd to be healthy: OK"; until then create reports the cluster unhealthy on etcd only.
-  if (created.code !== 0) assert.match(created.err, /still waiting for etcd to be healthy, etcd members/, created.err);
-  else assert.match(created.out, /waiting for etcd to be healthy: OK/);
+  assert.equal(created.code, 0, created.err);
+  assert.match(created.out, /waiting for etcd to be healthy: OK/);
+  assert.match(created.out, /waiting for etcd members to be control plane nodes: OK/);
 
   assert.deepEqual(namespaces().sort(), [`talos-${name}`, `talos-${name}-controlplane-1`, `talos-${name}-worker-1`]);
   const cfg = parseTalosconfig(readFileSync(talosconfig, 'utf8'));
@@ -80,7 +79,11 @@ test('cluster: create → health → version through the loopback forward → de
   assert.match(version.out, /NODE:\s+10\.97\.0\.3\n\tTag:\s+v\d/);
 
   const health = await talosctl('health', '--state', stateRoot, '--wait-timeout', '20s');
+  assert.equal(health.code, 0, health.err);
   assert.match(health.out, /waiting for all services to be healthy: OK/);
+  const members = await talosctl('-n', '10.97.0.2', 'etcd', 'members');
+  assert.equal(members.code, 0, members.err);
+  assert.match(members.out, /it-cluster-controlplane-1|10\.97\.0\.2/);
 
   const dir = join(stateRoot, name);
   const destroyed = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);

@@ -43,6 +43,9 @@ import { createNodenameController } from './controllers/k8s/nodename.ts';
 import { HostnameController } from './controllers/network/hostname.ts';
 import { ApiCertificatesController } from './controllers/secrets/api-certificates.ts';
 import { CertificateFilesController } from './controllers/secrets/certificate-files.ts';
+import { EtcdCertificatesController } from './controllers/secrets/etcd-certificates.ts';
+import { EtcdManager } from './etcd/etcd.ts';
+import { createStatePeerSource, type ControlPlanePeerSource } from './etcd/peers.ts';
 import { EventBus } from './events/bus.ts';
 import { readMemInfo } from './linux/meminfo.ts';
 import { createProcessRunner } from './linux/process.ts';
@@ -81,6 +84,13 @@ export interface NodeOptions {
   /** argv prefix starting apid and trustd; defaults to this checkout's bins under the same Node. */
   readonly apidCommand?: readonly string[];
   readonly trustdCommand?: readonly string[];
+  /** The etcd binary for control-plane nodes (default `etcd` on PATH) and etcdctl (snapshot restore). */
+  readonly etcdPath?: string;
+  readonly etcdctlPath?: string;
+  /** etcd certificate lifetime (default 24 h, renewed at half-life). */
+  readonly etcdCertLifetimeMs?: number;
+  /** Where a joining control plane looks for etcd members; defaults to discovery Members + the endpoint host. */
+  readonly etcdPeers?: ControlPlanePeerSource;
   /** Called once the machine has powered off (shutdown, or reset without reboot). */
   readonly onPowerOff?: () => void;
 }
@@ -92,6 +102,8 @@ interface Cycle {
   readonly runtimeDone: Promise<void>;
   readonly servers: RunningServer[];
   supervisor?: ServiceSupervisor;
+  /** The local etcd member (control-plane nodes). */
+  etcd?: EtcdManager;
   maintenance?: RunningServer | undefined;
   /** Set while in maintenance mode: hands an applied config to the waiting boot. */
   acceptConfig?: ((checked: CheckedConfig) => Promise<void>) | undefined;
@@ -195,7 +207,11 @@ export class TalosNode implements AsyncDisposable {
         addresses: [this.#options.address],
         ...(this.#options.apiCertLifetimeMs ? { lifetimeMs: this.#options.apiCertLifetimeMs } : {}),
       }),
-      new CertificateFilesController({ apiCertsDir: this.paths.apiCertsDir, trustdCertsDir: this.paths.trustdCertsDir }),
+      new EtcdCertificatesController({
+        addresses: [this.#options.address],
+        ...(this.#options.etcdCertLifetimeMs ? { lifetimeMs: this.#options.etcdCertLifetimeMs } : {}),
+      }),
+      new CertificateFilesController({ apiCertsDir: this.paths.apiCertsDir, trustdCertsDir: this.paths.trustdCertsDir, etcdCertsDir: this.paths.etcdCertsDir }),
     );
     const abort = new AbortController();
     const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
@@ -279,12 +295,12 @@ export class TalosNode implements AsyncDisposable {
       onEvent: (id, e) => this.events.publish('machine.ServiceStateEvent', machineEvents.serviceState(id, e.state, e.message)),
     });
     cycle.supervisor = supervisor;
-    supervisor.loadAndStart(...this.#serviceDefinitions(checked));
+    supervisor.loadAndStart(...this.#serviceDefinitions(cycle, checked));
     this.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.RUNNING, true));
     this.events.publish('machine.SequenceEvent', machineEvents.sequence('boot', false));
   }
 
-  #serviceDefinitions(checked: CheckedConfig): ServiceDefinition[] {
+  #serviceDefinitions(cycle: Cycle, checked: CheckedConfig): ServiceDefinition[] {
     const address = this.#options.address;
     const controlPlane = ['controlplane', 'init'].includes(checked.config.config.machine?.type ?? '');
     const node = process.execPath;
@@ -316,7 +332,25 @@ export class TalosNode implements AsyncDisposable {
           : undefined,
       healthCheck: { check: (signal) => tcpReachable(address, TRUSTD_LISTEN_PORT, signal), initialDelayMs: 200, periodMs: 2000, timeoutMs: 1000 },
     };
-    return controlPlane ? [apid, trustd] : [apid];
+    if (!controlPlane) return [apid];
+    cycle.etcd = new EtcdManager({
+      address,
+      hostname: () => this.#hostname(cycle).hostname,
+      certsDir: this.paths.etcdCertsDir,
+      dataDir: this.paths.etcdDataDir,
+      recoverSnapshotPath: this.paths.etcdRecoverSnapshot,
+      peers: this.#options.etcdPeers ?? createStatePeerSource({ state: () => (this.#cycle === cycle ? cycle.state : undefined), self: [address] }),
+      supervisor: () => cycle.supervisor,
+      logger: this.#logger.child({ component: 'etcd' }),
+      ...(this.#options.etcdPath !== undefined ? { etcdPath: this.#options.etcdPath } : {}),
+      ...(this.#options.etcdctlPath !== undefined ? { etcdctlPath: this.#options.etcdctlPath } : {}),
+    });
+    return [apid, trustd, cycle.etcd.definition()];
+  }
+
+  #hostname(cycle: Cycle | undefined): HostnameStatusSpec {
+    const h = cycle?.state.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
+    return h?.spec ?? { hostname: defaultHostname(this.#options.address), domainname: '' };
   }
 
   #setConfigResource(cycle: Cycle, yaml: string): void {
@@ -432,8 +466,13 @@ export class TalosNode implements AsyncDisposable {
     });
   }
 
-  /** Wipes the node's state (config, secrets, data) and reboots into maintenance mode or powers off. */
-  reset(options: { graceful: boolean; reboot: boolean }): void {
+  /**
+   * Wipes the node's state (config, secrets, data) and reboots into maintenance mode or powers off.
+   * A graceful reset of an etcd member leaves the cluster first; if that fails nothing is wiped.
+   */
+  async reset(options: { graceful: boolean; reboot: boolean }): Promise<void> {
+    const etcd = this.#cycle?.etcd;
+    if (options.graceful && etcd && (await etcd.hasData())) await etcd.leave();
     void this.#schedule(async () => {
       await this.#teardown();
       for (const p of [this.paths.config, this.paths.stagedConfig, join(this.paths.root, 'system'), join(this.paths.varDir, 'lib')]) {
@@ -448,10 +487,7 @@ export class TalosNode implements AsyncDisposable {
   #backend(): MachineBackend {
     return {
       events: this.events,
-      hostname: () => {
-        const h = this.#cycle?.state.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
-        return h ? fqdn(h.spec) : defaultHostname(this.#options.address);
-      },
+      hostname: () => fqdn(this.#hostname(this.#cycle)),
       platform: () => ({ ...containerPlatform }),
       supervisor: () => this.#cycle?.supervisor,
       log: (id) => (id === 'machined' ? this.#log : this.#cycle?.supervisor?.list().some((s) => s.id === id) ? this.#cycle.supervisor.logs(id) : undefined),
@@ -460,6 +496,11 @@ export class TalosNode implements AsyncDisposable {
       reboot: () => this.reboot(),
       shutdown: () => this.shutdown(),
       reset: (o) => this.reset(o),
+      etcd: (what) => {
+        const etcd = this.#cycle?.etcd;
+        if (!etcd) throw new TalosError(Code.Unimplemented, `${what} is only available on control plane nodes`);
+        return etcd;
+      },
       generateClientConfiguration: async (roles, ttlMs) => {
         const active = this.#current().state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
         const cfg = active ? machineConfigOf(active).config : undefined;

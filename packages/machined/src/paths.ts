@@ -10,6 +10,12 @@ export interface NodePaths {
   readonly machinedSocket: string;
   readonly apiCertsDir: string;
   readonly trustdCertsDir: string;
+  /** etcd's CA, server, peer and admin certificates (control plane). */
+  readonly etcdCertsDir: string;
+  /** etcd's data directory (/var/lib/etcd upstream). */
+  readonly etcdDataDir: string;
+  /** A snapshot uploaded with EtcdRecover, consumed by Bootstrap{recover_etcd}. */
+  readonly etcdRecoverSnapshot: string;
   readonly logDir: string;
   /** /var on a real node: etcd data and friends. */
   readonly varDir: string;
@@ -24,6 +30,9 @@ export function nodePaths(root: string): NodePaths {
     machinedSocket: join(root, 'system', 'run', 'machined', 'machine.sock'),
     apiCertsDir: join(root, 'system', 'secrets', 'api'),
     trustdCertsDir: join(root, 'system', 'secrets', 'trustd'),
+    etcdCertsDir: join(root, 'system', 'secrets', 'etcd'),
+    etcdDataDir: join(root, 'var', 'lib', 'etcd'),
+    etcdRecoverSnapshot: join(root, 'var', 'lib', 'etcd.snapshot'),
     logDir: join(root, 'var', 'log'),
     varDir: join(root, 'var'),
   };

@@ -26,6 +26,8 @@ export * as cosiMetaPb from './gen/cosi/v1alpha1/meta_pb.ts';
 export * as inspectPb from './gen/inspect/inspect_pb.ts';
 /** Generated securityapi.SecurityService (trustd). */
 export * as securityPb from './gen/security/security_pb.ts';
+/** Generated etcd v3 API subset (etcdserverpb: KV, Cluster, Maintenance). */
+export * as etcdPb from './gen/etcd/etcdserverpb/rpc_pb.ts';
 /** Generated time.TimeService. */
 export * as timePb from './gen/time/time_pb.ts';
 export { ReloadableServerCredentials, readFiles, tlsChannel, watchFiles } from './grpc/tls.ts';

@@ -34,6 +34,13 @@ import { registerClusterCreate } from './commands/cluster/create.ts';
 import { registerClusterDestroy } from './commands/cluster/destroy.ts';
 import { registerClusterShow } from './commands/cluster/show.ts';
 import { registerHealth } from './commands/health/health.ts';
+import { registerBootstrap } from './commands/bootstrap/bootstrap.ts';
+import { registerEtcdMembers } from './commands/etcd/members.ts';
+import { registerEtcdRemoveMember } from './commands/etcd/remove-member.ts';
+import { registerEtcdLeave } from './commands/etcd/leave.ts';
+import { registerEtcdForfeitLeadership } from './commands/etcd/forfeit-leadership.ts';
+import { registerEtcdSnapshot } from './commands/etcd/snapshot.ts';
+import { registerEtcdStatus } from './commands/etcd/status.ts';
 
 const registrars = [
   registerVersion,
@@ -70,8 +77,14 @@ const registrars = [
   registerClusterDestroy,
   registerClusterShow,
   registerHealth,
+  registerBootstrap,
+  registerEtcdMembers,
+  registerEtcdRemoveMember,
+  registerEtcdLeave,
+  registerEtcdForfeitLeadership,
+  registerEtcdSnapshot,
+  registerEtcdStatus,
 ];
-
 
 /** Builds the command tree; exported so tests run commands in-process. */
 export function buildProgram(io: CliIo): Command {

@@ -2,6 +2,7 @@ import { AnySchema, durationMs, timestampFromMs, type Any } from '@bufbuild/prot
 import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { currentVersion, machinePb } from '@talos-ts/machinery';
+import type { EtcdManager } from '../etcd/etcd.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { ServiceLog } from '../system/log.ts';
 import type { ServiceInfo } from '../system/service-runner.ts';
@@ -27,7 +28,10 @@ export interface MachineBackend {
   applyConfiguration(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult>;
   reboot(): void;
   shutdown(): void;
-  reset(options: { graceful: boolean; reboot: boolean }): void;
+  /** Starts a reset; a graceful one on a control plane first leaves etcd (failures reject). */
+  reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
+  /** The local etcd member; throws Unimplemented on nodes without etcd (workers), as upstream. */
+  etcd(what: string): EtcdManager;
   generateClientConfiguration(roles: readonly string[], ttlMs: number): Promise<{ ca: string; crt: string; key: string; talosconfig: string }>;
 }
 
@@ -135,9 +139,69 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
       backend.shutdown();
       return { messages: [{}] };
     },
-    reset(req) {
-      backend.reset({ graceful: req.graceful, reboot: req.reboot });
+    async reset(req) {
+      await backend.reset({ graceful: req.graceful, reboot: req.reboot });
       return { messages: [{}] };
+    },
+    async bootstrap(req, ctx) {
+      await backend.etcd('bootstrap').bootstrap({ recover: req.recoverEtcd, skipHashCheck: req.recoverSkipHashCheck }, ctx.signal);
+      return { messages: [{}] };
+    },
+    async etcdMemberList(_req, ctx) {
+      const members = await backend.etcd('member list').memberList(ctx.signal);
+      return {
+        messages: [
+          {
+            legacyMembers: members.map((m) => m.name),
+            members: members.map((m) => ({ id: m.ID, hostname: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: m.isLearner })),
+          },
+        ],
+      };
+    },
+    async etcdRemoveMemberByID(req, ctx) {
+      await backend.etcd('remove member').removeMember(req.memberId, ctx.signal);
+      return { messages: [{}] };
+    },
+    async etcdLeaveCluster(_req, ctx) {
+      await backend.etcd('leave cluster').leave(ctx.signal);
+      return { messages: [{}] };
+    },
+    async etcdForfeitLeadership(_req, ctx) {
+      const member = await backend.etcd('forfeit leadership').forfeitLeadership(ctx.signal);
+      return { messages: [{ member }] };
+    },
+    async *etcdSnapshot(_req, ctx) {
+      for await (const chunk of backend.etcd('snapshot').snapshot(ctx.signal)) yield { bytes: chunk };
+    },
+    async etcdRecover(requests) {
+      const etcd = backend.etcd('recover');
+      await etcd.storeRecoverSnapshot(
+        (async function* () {
+          for await (const r of requests) if (r.bytes) yield r.bytes;
+        })(),
+      );
+      return { messages: [{}] };
+    },
+    async etcdStatus(_req, ctx) {
+      const s = await backend.etcd('status').status(ctx.signal);
+      return {
+        messages: [
+          {
+            memberStatus: {
+              memberId: s.header?.memberId ?? 0n,
+              protocolVersion: s.version,
+              dbSize: s.dbSize,
+              dbSizeInUse: s.dbSizeInUse,
+              leader: s.leader,
+              raftIndex: s.raftIndex,
+              raftTerm: s.raftTerm,
+              raftAppliedIndex: s.raftAppliedIndex,
+              errors: s.errors,
+              isLearner: s.isLearner,
+            },
+          },
+        ],
+      };
     },
     async generateClientConfiguration(req) {
       const ttlMs = req.crtTtl ? durationMs(req.crtTtl) : 365 * 24 * 3600 * 1000;

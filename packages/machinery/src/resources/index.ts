@@ -13,4 +13,6 @@ export { NodenameType, NodenameId, newNodename, nodenameDefinition } from './k8s
 export type { NodenameSpec } from './k8s/nodename.ts';
 export { ApiCertificatesType, ApiCertificatesId, newApiCertificates, apiCertificatesDefinition } from './secrets/api.ts';
 export type { ApiCertificatesSpec } from './secrets/api.ts';
+export { EtcdCertificatesType, EtcdCertificatesId, newEtcdCertificates, etcdCertificatesDefinition } from './secrets/etcd.ts';
+export type { EtcdCertificatesSpec, PemPair } from './secrets/etcd.ts';
 export { talosResourceDefinitions, registerTalosResources } from './registry.ts';

@@ -6,6 +6,7 @@ import { versionDefinition } from './runtime/version.ts';
 import { hostnameStatusDefinition } from './network/hostname-status.ts';
 import { nodenameDefinition } from './k8s/nodename.ts';
 import { apiCertificatesDefinition } from './secrets/api.ts';
+import { etcdCertificatesDefinition } from './secrets/etcd.ts';
 import { serviceDefinition } from './v1alpha1/service.ts';
 
 /** Every Talos resource type this build knows. */
@@ -16,6 +17,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   hostnameStatusDefinition,
   nodenameDefinition,
   apiCertificatesDefinition,
+  etcdCertificatesDefinition,
   serviceDefinition,
 ];
 

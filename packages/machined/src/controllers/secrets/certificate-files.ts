@@ -6,6 +6,8 @@ import {
   ActiveMachineConfigId,
   ApiCertificatesId,
   ApiCertificatesType,
+  EtcdCertificatesId,
+  EtcdCertificatesType,
   MachineConfigType,
   NamespaceName,
   issueCertificate,
@@ -13,6 +15,7 @@ import {
   generateKey,
   privateKeyToPkcs8Pem,
   type ApiCertificatesSpec,
+  type EtcdCertificatesSpec,
   type MachineConfigSpec,
 } from '@talos-ts/machinery';
 import { machineConfigOf } from '../config/parse.ts';
@@ -21,6 +24,8 @@ import { machineConfigOf } from '../config/parse.ts';
 export interface CertificateFilesOptions {
   readonly apiCertsDir: string;
   readonly trustdCertsDir: string;
+  /** Where etcd's certificates go (control plane); absent means they are not written. */
+  readonly etcdCertsDir?: string;
 }
 
 /** Writes a file only when its content differs, atomically (temp file + rename), mode 0600. */
@@ -36,15 +41,17 @@ async function put(dir: string, name: string, content: string): Promise<boolean>
 const pem = (b64: string | undefined): string => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : '');
 
 /**
- * Hands certificates to apid and trustd as files in the state directory (the node contract):
+ * Hands certificates to apid, trustd and etcd as files in the state directory (the node contract):
  * apid's from the ApiCertificates resource; trustd's (OS CA pair, a server certificate that
- * reuses apid's SANs, and the machine token) on control-plane nodes only.
+ * reuses apid's SANs, and the machine token) and etcd's (from EtcdCertificates) on control-plane
+ * nodes only.
  */
 export class CertificateFilesController implements Controller {
   readonly name = 'secrets.CertificateFilesController';
   readonly inputs = [
     { namespace: NamespaceName.secrets, type: ApiCertificatesType, id: ApiCertificatesId, kind: 'weak' as const },
     { namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId, kind: 'weak' as const },
+    { namespace: NamespaceName.secrets, type: EtcdCertificatesType, id: EtcdCertificatesId, kind: 'weak' as const },
   ];
   readonly outputs = [];
   readonly #options: CertificateFilesOptions;
@@ -57,6 +64,7 @@ export class CertificateFilesController implements Controller {
     const { apiCertsDir, trustdCertsDir } = this.#options;
     let trustdFor: ApiCertificatesSpec | undefined;
     for await (const _ of ctx.changes()) {
+      await this.#writeEtcd(ctx);
       const api = ctx.find<ApiCertificatesSpec>({ namespace: NamespaceName.secrets, type: ApiCertificatesType, id: ApiCertificatesId });
       if (!api) continue;
       await mkdir(apiCertsDir, { recursive: true, mode: 0o700 });
@@ -97,6 +105,20 @@ export class CertificateFilesController implements Controller {
       await put(trustdCertsDir, 'server.key', privateKeyToPkcs8Pem(key));
       await put(trustdCertsDir, 'server.crt', crt);
       trustdFor = api.spec;
+    }
+  }
+
+  async #writeEtcd(ctx: ControllerContext): Promise<void> {
+    const dir = this.#options.etcdCertsDir;
+    if (dir === undefined) return;
+    const etcd = ctx.find<EtcdCertificatesSpec>({ namespace: NamespaceName.secrets, type: EtcdCertificatesType, id: EtcdCertificatesId });
+    if (!etcd) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Keys before certificates: etcd reloads a pair on each handshake and must find them matching.
+    await put(dir, 'ca.crt', etcd.spec.ca);
+    for (const name of ['server', 'peer', 'admin'] as const) {
+      await put(dir, `${name}.key`, etcd.spec[name].key);
+      await put(dir, `${name}.crt`, etcd.spec[name].crt);
     }
   }
 }

@@ -70,21 +70,19 @@ test('health: apid check names the node that does not answer', async () => {
   assert.ok(r.kind === 'fail' && !r.reason.includes(`${worker}:`), 'a healthy node is not blamed');
 });
 
-test('health: services check passes once apid and trustd are healthy on every node', async () => {
+test('health: etcd checks fail before bootstrap and pass once etcd is bootstrapped on the control plane', async () => {
+  const before = await checkEtcdHealthy(client, target, signal());
+  assert.equal(before.kind, 'fail');
+  await client.withNodes([cp]).machine.bootstrap({});
+  for (const check of [checkEtcdHealthy, checkEtcdMembersConsistent, checkEtcdMembersAreControlPlanes]) {
+    await waitFor(check.name, async () => (await check(client, target, signal())).kind === 'ok', 60_000);
+  }
+});
+
+test('health: services check passes once apid, trustd and (after bootstrap) etcd are healthy on every node', async () => {
   await waitFor('services healthy', async () => (await checkServices(client, target, signal())).kind === 'ok', 30_000);
   const res = await client.withNodes([cp]).machine.serviceList({});
   assert.ok(res.messages[0]?.services.some((s) => s.id === 'trustd' && s.health?.healthy), 'trustd runs healthy on the control plane');
-});
-
-// TODO(etcd merge): once machined serves EtcdStatus/EtcdMemberList and Bootstrap starts etcd,
-// these three expectations flip to `ok` after a Bootstrap call; until then they must fail at once.
-test('health: etcd checks fail without retry while the nodes do not implement the etcd RPCs', async () => {
-  for (const check of [checkEtcdHealthy, checkEtcdMembersConsistent, checkEtcdMembersAreControlPlanes]) {
-    const r = await check(client, target, signal());
-    if (r.kind === 'ok') continue; // etcd has landed: the TODO above applies
-    assert.equal(r.kind, 'fail', check.name);
-    assert.ok(r.kind === 'fail' && r.final === true && /not implemented/i.test(r.reason), `${check.name}: ${JSON.stringify(r)}`);
-  }
 });
 
 test('health: kubelet check is reported unavailable, not failed, when no node runs a kubelet', async () => {

@@ -1,0 +1,170 @@
+import { credentials } from '@grpc/grpc-js';
+import { Code, TalosError, hasCode } from '@talos-ts/cosi';
+import { createGrpcClient, etcdPb, type GrpcClient } from '@talos-ts/machinery';
+
+/** The port etcd serves clients on. */
+export const ETCD_CLIENT_PORT = 2379;
+/** The port etcd members talk to each other on. */
+export const ETCD_PEER_PORT = 2380;
+
+/** PEM material for mutual TLS with etcd: the etcd CA and a client pair it issued. */
+export interface EtcdTls {
+  readonly ca: string;
+  readonly crt: string;
+  readonly key: string;
+}
+
+/** Options of {@link EtcdClient}. */
+export interface EtcdClientOptions {
+  /** `host:port` of members to try, in order. */
+  readonly endpoints: readonly string[];
+  readonly tls: EtcdTls;
+  /** Per-call deadline (default 5 s). */
+  readonly timeoutMs?: number;
+}
+
+/** One member as the Cluster API describes it. */
+export type EtcdMember = etcdPb.Member;
+
+interface Stubs {
+  readonly kv: GrpcClient<typeof etcdPb.KV>;
+  readonly cluster: GrpcClient<typeof etcdPb.Cluster>;
+  readonly maintenance: GrpcClient<typeof etcdPb.Maintenance>;
+}
+
+// Errors that say "this endpoint cannot answer now", as opposed to etcd refusing the request.
+function retryable(err: unknown): boolean {
+  return hasCode(err, Code.Unavailable) || hasCode(err, Code.DeadlineExceeded) || hasCode(err, Code.Canceled);
+}
+
+/** The `host:port` of a URL such as `https://10.0.0.1:2379`. */
+export function hostPort(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port}`;
+}
+
+/** Formats a member id as upstream talosctl and etcdctl do (lowercase hex). */
+export function memberIdHex(id: bigint): string {
+  return id.toString(16);
+}
+
+/**
+ * A small etcd v3 client over gRPC with mutual TLS: membership, status, snapshots, leadership and
+ * plain key reads/writes. Unary calls try the endpoints in order and move on only when one is
+ * unreachable; an answer from etcd (including a refusal) is final.
+ */
+export class EtcdClient implements Disposable {
+  readonly endpoints: readonly string[];
+  readonly #tls: EtcdTls;
+  readonly #timeoutMs: number;
+  readonly #stubs = new Map<string, Stubs>();
+
+  constructor(options: EtcdClientOptions) {
+    if (options.endpoints.length === 0) throw new TalosError(Code.InvalidArgument, 'etcd client needs at least one endpoint');
+    this.endpoints = [...options.endpoints];
+    this.#tls = options.tls;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  #stubsFor(endpoint: string): Stubs {
+    let s = this.#stubs.get(endpoint);
+    if (!s) {
+      const creds = credentials.createSsl(Buffer.from(this.#tls.ca), Buffer.from(this.#tls.key), Buffer.from(this.#tls.crt));
+      // Fail fast when a member is down instead of waiting for the channel to come back.
+      const channelOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
+      s = {
+        kv: createGrpcClient(etcdPb.KV, endpoint, { credentials: creds, channelOptions }),
+        cluster: createGrpcClient(etcdPb.Cluster, endpoint, { credentials: creds, channelOptions }),
+        maintenance: createGrpcClient(etcdPb.Maintenance, endpoint, { credentials: creds, channelOptions }),
+      };
+      this.#stubs.set(endpoint, s);
+    }
+    return s;
+  }
+
+  async #any<T>(signal: AbortSignal | undefined, call: (s: Stubs, opts: { signal?: AbortSignal; timeoutMs: number }) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (const endpoint of this.endpoints) {
+      try {
+        return await call(this.#stubsFor(endpoint), { ...(signal ? { signal } : {}), timeoutMs: this.#timeoutMs });
+      } catch (err) {
+        if (signal?.aborted || !retryable(err)) throw err;
+        last = err;
+      }
+    }
+    throw new TalosError(Code.Unavailable, `no etcd endpoint answered (${this.endpoints.join(', ')}): ${TalosError.from(last).message}`, { cause: last });
+  }
+
+  /** Lists members; all of them, learners included. */
+  async memberList(signal?: AbortSignal): Promise<EtcdMember[]> {
+    return (await this.#any(signal, (s, o) => s.cluster.memberList({}, o))).members;
+  }
+
+  /** Adds a member by its peer URLs; returns it and the members after the change. */
+  async memberAdd(peerUrls: readonly string[], options: { learner: boolean; signal?: AbortSignal }): Promise<{ member: EtcdMember; members: EtcdMember[] }> {
+    const r = await this.#any(options.signal, (s, o) => s.cluster.memberAdd({ peerURLs: [...peerUrls], isLearner: options.learner }, o));
+    if (!r.member) throw new TalosError(Code.Internal, 'etcd answered MemberAdd without the member');
+    return { member: r.member, members: r.members };
+  }
+
+  /** Removes a member by id. */
+  async memberRemove(id: bigint, signal?: AbortSignal): Promise<void> {
+    await this.#any(signal, (s, o) => s.cluster.memberRemove({ ID: id }, o));
+  }
+
+  /** Promotes a learner that has caught up with the leader to a voting member. */
+  async memberPromote(id: bigint, signal?: AbortSignal): Promise<void> {
+    await this.#any(signal, (s, o) => s.cluster.memberPromote({ ID: id }, o));
+  }
+
+  /** Status of the member at `endpoint` (default: the first endpoint that answers). */
+  async status(options: { endpoint?: string; signal?: AbortSignal } = {}): Promise<etcdPb.StatusResponse> {
+    if (options.endpoint !== undefined) {
+      const s = this.#stubsFor(options.endpoint);
+      return s.maintenance.status({}, { ...(options.signal ? { signal: options.signal } : {}), timeoutMs: this.#timeoutMs });
+    }
+    return this.#any(options.signal, (s, o) => s.maintenance.status({}, o));
+  }
+
+  /** Asks the leader (this client's first endpoint must be it) to hand leadership to `targetId`. */
+  async moveLeader(targetId: bigint, options: { endpoint: string; signal?: AbortSignal }): Promise<void> {
+    await this.#stubsFor(options.endpoint).maintenance.moveLeader(
+      { targetID: targetId },
+      { ...(options.signal ? { signal: options.signal } : {}), timeoutMs: Math.max(this.#timeoutMs, 10_000) },
+    );
+  }
+
+  /** Streams a snapshot of the first endpoint's backend (the bytes end with etcd's SHA-256). */
+  async *snapshot(signal?: AbortSignal): AsyncIterable<Uint8Array> {
+    const endpoint = this.endpoints[0] as string;
+    for await (const chunk of this.#stubsFor(endpoint).maintenance.snapshot({}, signal ? { signal } : {})) {
+      if (chunk.blob.length > 0) yield chunk.blob;
+    }
+  }
+
+  /** Writes one key. */
+  async put(key: string, value: string, signal?: AbortSignal): Promise<void> {
+    await this.#any(signal, (s, o) => s.kv.put({ key: Buffer.from(key), value: Buffer.from(value) }, o));
+  }
+
+  /** Reads one key (linearizable); undefined when it does not exist. */
+  async get(key: string, signal?: AbortSignal): Promise<string | undefined> {
+    const r = await this.#any(signal, (s, o) => s.kv.range({ key: Buffer.from(key) }, o));
+    const kv = r.kvs[0];
+    return kv ? Buffer.from(kv.value).toString('utf8') : undefined;
+  }
+
+  /** Closes every channel. */
+  close(): void {
+    for (const s of this.#stubs.values()) {
+      s.kv.close();
+      s.cluster.close();
+      s.maintenance.close();
+    }
+    this.#stubs.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,57 @@
+import type { State } from '@talos-ts/cosi';
+import { ActiveMachineConfigId, MachineConfigType, NamespaceName, type MachineConfigSpec } from '@talos-ts/machinery';
+import { machineConfigOf } from '../controllers/config/parse.ts';
+
+/**
+ * Yields addresses (IP or host name, no port) of control-plane nodes that may already run an etcd
+ * member. Joining tries each; the order is the preference.
+ */
+export type ControlPlanePeerSource = (signal: AbortSignal) => Promise<readonly string[]>;
+
+/** Upstream's cluster discovery member type; its spec lists the node's machine type and addresses. */
+export const ClusterMemberType = 'Members.cluster.talos.dev';
+
+interface MemberSpecLike {
+  readonly machineType?: string;
+  readonly addresses?: readonly string[];
+}
+
+/** Options of {@link createStatePeerSource}. */
+export interface StatePeerSourceOptions {
+  /** The current state (it changes on every boot cycle); undefined while the node is down. */
+  readonly state: () => State | undefined;
+  /** This node's own addresses, left out of the answer. */
+  readonly self: readonly string[];
+}
+
+/**
+ * Peers from the node's own resources: control-plane `Members.cluster.talos.dev` from discovery
+ * when that type exists, then the host of `cluster.controlPlane.endpoint` (which reaches some
+ * control-plane node in any cluster, so a second control plane finds the first without discovery).
+ */
+export function createStatePeerSource(options: StatePeerSourceOptions): ControlPlanePeerSource {
+  return async () => {
+    const state = options.state();
+    if (!state) return [];
+    const out: string[] = [];
+    try {
+      for (const m of state.list<MemberSpecLike>({ namespace: NamespaceName.cluster, type: ClusterMemberType })) {
+        if (m.spec.machineType !== 'controlplane' && m.spec.machineType !== 'init') continue;
+        for (const a of m.spec.addresses ?? []) out.push(a.replace(/\/\d+$/, ''));
+      }
+    } catch {
+      // The type is not registered in this build (discovery disabled or absent): use the endpoint.
+    }
+    const cfg = state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
+    const endpoint = cfg ? machineConfigOf(cfg).config.cluster?.controlPlane?.endpoint : undefined;
+    if (endpoint) {
+      try {
+        out.push(new URL(endpoint).hostname.replace(/^\[|\]$/g, ''));
+      } catch {
+        // an invalid endpoint was rejected by validation already
+      }
+    }
+    const self = new Set(options.self);
+    return [...new Set(out)].filter((a) => a !== '' && !self.has(a));
+  };
+}
