@@ -13,4 +13,12 @@ export { NodenameType, NodenameId, newNodename, nodenameDefinition } from './k8s
 export type { NodenameSpec } from './k8s/nodename.ts';
 export { ApiCertificatesType, ApiCertificatesId, newApiCertificates, apiCertificatesDefinition } from './secrets/api.ts';
 export type { ApiCertificatesSpec } from './secrets/api.ts';
+export { IdentityType, LocalIdentityId, newIdentity, identityDefinition } from './cluster/identity.ts';
+export type { IdentitySpec } from './cluster/identity.ts';
+export { AffiliateType, newAffiliate, mergeAffiliateSpecs, affiliateDefinition } from './cluster/affiliate.ts';
+export type { AffiliateSpec, ControlPlaneSpec, KubeSpanAffiliateSpec } from './cluster/affiliate.ts';
+export { MemberType, newMember, memberDefinition } from './cluster/member.ts';
+export type { MemberSpec } from './cluster/member.ts';
+export { DiscoveryConfigType, DiscoveryConfigId, newDiscoveryConfig, discoveryConfigDefinition } from './cluster/config.ts';
+export type { DiscoveryConfigSpec } from './cluster/config.ts';
 export { talosResourceDefinitions, registerTalosResources } from './registry.ts';

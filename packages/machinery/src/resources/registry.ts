@@ -7,6 +7,10 @@ import { hostnameStatusDefinition } from './network/hostname-status.ts';
 import { nodenameDefinition } from './k8s/nodename.ts';
 import { apiCertificatesDefinition } from './secrets/api.ts';
 import { serviceDefinition } from './v1alpha1/service.ts';
+import { identityDefinition } from './cluster/identity.ts';
+import { affiliateDefinition } from './cluster/affiliate.ts';
+import { memberDefinition } from './cluster/member.ts';
+import { discoveryConfigDefinition } from './cluster/config.ts';
 
 /** Every Talos resource type this build knows. */
 export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
@@ -17,6 +21,10 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   nodenameDefinition,
   apiCertificatesDefinition,
   serviceDefinition,
+  identityDefinition,
+  affiliateDefinition,
+  memberDefinition,
+  discoveryConfigDefinition,
 ];
 
 /** Registers the meta types, every Talos namespace and every Talos resource definition. */

@@ -3,8 +3,10 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import { createGrpcClient, discoveryClientPb as cpb, discoveryServerPb as spb } from '@talos-ts/machinery';
-import type { GrpcClient } from '@talos-ts/machinery';
+import { createGrpcClient } from '../grpc/client.ts';
+import type { GrpcClient } from '../grpc/client.ts';
+import * as cpb from '../gen/discovery/client/affiliate_pb.ts';
+import * as spb from '../gen/discovery/server/cluster_pb.ts';
 import { clusterKey, openData, openEndpoint, sealData, sealEndpoint } from './crypto.ts';
 import type { ClusterKey } from './crypto.ts';
 
@@ -98,6 +100,24 @@ export class DiscoveryClient {
     this.#otherEndpoints = [];
     this.#deleteLocal = true;
     this.#markDirty();
+  }
+
+  /**
+   * Removes this node from the service right now, outside the refresh loop (which may already be
+   * stopped, e.g. on shutdown). Best effort: gives up after timeoutMs.
+   */
+  async deleteNow(options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+    this.deleteLocalAffiliate();
+    this.#dirty = false;
+    const grpc = createGrpcClient(spb.Cluster, this.#endpoint, this.#opts.credentials ? { credentials: this.#opts.credentials } : {});
+    try {
+      await grpc.affiliateDelete(
+        { clusterId: this.#opts.clusterId, affiliateId: this.#opts.affiliateId },
+        { timeoutMs: options.timeoutMs ?? 2000, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+    } finally {
+      grpc.close();
+    }
   }
 
   /** Other members currently known, by affiliate id. */
