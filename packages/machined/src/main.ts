@@ -44,6 +44,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
+  // Test knob, not a flag: integration suites shorten the discovery TTL to watch a dead node expire.
+  const ttlEnv = process.env['TALOSTS_DISCOVERY_TTL_MS'];
+  const discoveryTtlMs = ttlEnv !== undefined && ttlEnv !== '' ? Number(ttlEnv) : undefined;
+  if (discoveryTtlMs !== undefined && !(Number.isInteger(discoveryTtlMs) && discoveryTtlMs >= 1000)) problems.push('TALOSTS_DISCOVERY_TTL_MS must be an integer number of milliseconds, at least 1000');
+  if (problems.length > 0) {
+    process.stderr.write(`machined: ${problems.join('\nmachined: ')}\n\n${usage}`);
+    return 2;
+  }
+
   let powerOff: () => void = () => {};
   const poweredOff = new Promise<void>((r) => (powerOff = r));
   const node = new TalosNode({
@@ -52,6 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     address: args.address as string,
     logger: createLogger({ level: args['log-level'] as LogLevel }),
     onPowerOff: () => powerOff(),
+    ...(discoveryTtlMs !== undefined ? { discoveryTtlMs } : {}),
   });
   const stop = (): void => {
     void node.stop().finally(() => powerOff());
