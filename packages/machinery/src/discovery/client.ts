@@ -69,6 +69,7 @@ export class DiscoveryClient {
   #localEndpoints: Uint8Array[] = [];
   #otherEndpoints: { affiliateId: string; endpoints: Uint8Array[] }[] = [];
   #deleteLocal = false;
+  #published = false;
   #publicIp: Uint8Array = new Uint8Array(0);
   #kick: (() => void) | undefined;
   #dirty = true;
@@ -115,6 +116,7 @@ export class DiscoveryClient {
         { clusterId: this.#opts.clusterId, affiliateId: this.#opts.affiliateId },
         { timeoutMs: options.timeoutMs ?? 2000, ...(options.signal ? { signal: options.signal } : {}) },
       );
+      this.#published = false;
     } finally {
       grpc.close();
     }
@@ -123,6 +125,11 @@ export class DiscoveryClient {
   /** Other members currently known, by affiliate id. */
   affiliates(): ReadonlyMap<string, DiscoveredAffiliate> {
     return new Map([...this.#known].map(([id, k]) => [id, k.value]));
+  }
+
+  /** True once the service has accepted our data (and we have not deleted it since). */
+  get published(): boolean {
+    return this.#published;
   }
 
   /** This node's IP as the service saw it in Hello (4 or 16 bytes; empty before the first Hello). */
@@ -251,11 +258,13 @@ export class DiscoveryClient {
     const opts = { signal, timeoutMs: 30_000 };
     if (this.#deleteLocal) {
       await grpc.affiliateDelete({ clusterId, affiliateId }, opts);
+      this.#published = false;
       return;
     }
     if (this.#localData === undefined) return;
     const ttl = { seconds: BigInt(Math.floor(this.#ttlMs / 1000)), nanos: Math.round((this.#ttlMs % 1000) * 1e6) };
     await grpc.affiliateUpdate({ clusterId, affiliateId, affiliateData: this.#localData, affiliateEndpoints: this.#localEndpoints, ttl }, opts);
+    this.#published = true;
     for (const o of this.#otherEndpoints) {
       await grpc.affiliateUpdate({ clusterId, affiliateId: o.affiliateId, affiliateEndpoints: o.endpoints, ttl }, opts);
     }

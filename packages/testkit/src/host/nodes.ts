@@ -87,7 +87,8 @@ export async function startNode(address: string, dir: string, options: StartNode
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      // unref: the bound must not keep the test process alive once machined has exited.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
     }
     for (const pid of processesUsing(dir)) {
       try {

@@ -179,7 +179,8 @@ export class DiscoveryServiceController implements Controller {
 
   async #close(ctx: ControllerContext, session: Session, deleteLocal: boolean): Promise<void> {
     await session.client[Symbol.asyncDispose]();
-    if (!deleteLocal || session.published === undefined) return;
+    // Nothing to remove if the service never took our data (e.g. it was unreachable all along).
+    if (!deleteLocal || !session.client.published) return;
     try {
       await session.client.deleteNow({ timeoutMs: this.#options.deleteTimeoutMs ?? 2000 });
     } catch (err) {
