@@ -9,6 +9,10 @@ const usage = `Usage: machined --platform container --state-dir DIR --address IP
 Starts one Talos-TS node. apid listens on IP:50000 and trustd (control plane) on IP:50001.
 With no configuration in DIR the node waits in maintenance mode for
   talosctl apply-config --insecure -n IP -f controlplane.yaml
+
+Environment (test knobs):
+  TALOSTS_DISCOVERY_TTL_MS  TTL of the affiliate data published to the discovery service
+                            (default 30 minutes, as upstream)
 `;
 
 /** Runs machined until it powers off or is signalled; returns the exit code. */
