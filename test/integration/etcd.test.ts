@@ -69,7 +69,7 @@ function etcdPid(dir: string): number | undefined {
 
 before(async () => {
   bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
-  const g = generateMachineConfigs({ clusterName: 'it-etcd', endpoint: `https://${n1}:6443`, secrets: toConfigSecrets(bundle) });
+  const g = generateMachineConfigs({ clusterName: 'it-etcd', endpoint: `https://${n1}:6443`, withClusterDiscovery: false, secrets: toConfigSecrets(bundle) });
   writeFileSync(join(tmp.dir, 'controlplane.yaml'), g.controlplane.toYaml());
   writeFileSync(join(tmp.dir, 'secrets.yaml'), serializeSecretsBundle(bundle));
   talosconfig = join(tmp.dir, 'talosconfig');

@@ -41,7 +41,7 @@ async function clientWithRoles(roles: string[], node = cp): Promise<TalosClient>
 
 before(async () => {
   bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
-  const g = generateMachineConfigs({ clusterName: 'it', endpoint: `https://${cp}:6443`, secrets: toConfigSecrets(bundle) });
+  const g = generateMachineConfigs({ clusterName: 'it', endpoint: `https://${cp}:6443`, withClusterDiscovery: false, secrets: toConfigSecrets(bundle) });
   writeFileSync(join(tmp.dir, 'controlplane.yaml'), g.controlplane.toYaml());
   writeFileSync(join(tmp.dir, 'worker.yaml'), g.worker.toYaml());
   const r = await talosctl('gen', 'config', 'it', `https://${cp}:6443`, '-t', 'talosconfig', '-o', join(tmp.dir, 'talosconfig'), '--with-secrets', writeBundle());

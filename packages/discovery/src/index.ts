@@ -7,9 +7,8 @@ export { IpRateLimiter, defaultRateLimit } from './server/ratelimit.ts';
 export type { RateLimitOptions } from './server/ratelimit.ts';
 export { parseSnapshot, readSnapshot, writeSnapshot } from './server/snapshot.ts';
 export { Metrics } from './server/metrics.ts';
-export { DiscoveryClient } from './client/client.ts';
-export type { AffiliateEvent, AffiliateInit, DiscoveredAffiliate, DiscoveryClientOptions, EndpointInit } from './client/client.ts';
-export { clusterKey, openData, openEndpoint, sealData, sealEndpoint } from './client/crypto.ts';
-export type { ClusterKey } from './client/crypto.ts';
+// The client side lives in machinery so nodes (machined) can use it; re-exported for existing users.
+export { DiscoveryClient, clusterKey, openData, openEndpoint, sealData, sealEndpoint } from '@talos-ts/machinery';
+export type { AffiliateEvent, AffiliateInit, ClusterKey, DiscoveredAffiliate, DiscoveryClientOptions, EndpointInit } from '@talos-ts/machinery';
 export { main, parseArgs } from './main.ts';
 export type { DiscoveryArgs } from './main.ts';

@@ -57,7 +57,7 @@ execFileSync(process.execPath, [new URL('../../../scripts/build.mjs', import.met
 
 try {
   const bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
-  const g = generateMachineConfigs({ clusterName: 'bench', endpoint: `https://${cp}:6443`, secrets: toConfigSecrets(bundle) });
+  const g = generateMachineConfigs({ clusterName: 'bench', endpoint: `https://${cp}:6443`, withClusterDiscovery: false, secrets: toConfigSecrets(bundle) });
   for (const a of addresses) nodes.push(await startNode(a, join(tmp.dir, a), { bundled: true }));
   for (const [i, a] of addresses.entries()) {
     const c = createTalosClient({ endpoints: [a], insecure: true });

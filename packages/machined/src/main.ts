@@ -9,6 +9,10 @@ const usage = `Usage: machined --platform container --state-dir DIR --address IP
 Starts one Talos-TS node. apid listens on IP:50000 and trustd (control plane) on IP:50001.
 With no configuration in DIR the node waits in maintenance mode for
   talosctl apply-config --insecure -n IP -f controlplane.yaml
+
+Environment (test knobs):
+  TALOSTS_DISCOVERY_TTL_MS  TTL of the affiliate data published to the discovery service
+                            (default 30 minutes, as upstream)
 `;
 
 /** Runs machined until it powers off or is signalled; returns the exit code. */
@@ -44,6 +48,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
+  // Test knob, not a flag: integration suites shorten the discovery TTL to watch a dead node expire.
+  const ttlEnv = process.env['TALOSTS_DISCOVERY_TTL_MS'];
+  const discoveryTtlMs = ttlEnv !== undefined && ttlEnv !== '' ? Number(ttlEnv) : undefined;
+  if (discoveryTtlMs !== undefined && !(Number.isInteger(discoveryTtlMs) && discoveryTtlMs >= 1000)) problems.push('TALOSTS_DISCOVERY_TTL_MS must be an integer number of milliseconds, at least 1000');
+  if (problems.length > 0) {
+    process.stderr.write(`machined: ${problems.join('\nmachined: ')}\n\n${usage}`);
+    return 2;
+  }
+
   let powerOff: () => void = () => {};
   const poweredOff = new Promise<void>((r) => (powerOff = r));
   const node = new TalosNode({
@@ -52,6 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     address: args.address as string,
     logger: createLogger({ level: args['log-level'] as LogLevel }),
     onPowerOff: () => powerOff(),
+    ...(discoveryTtlMs !== undefined ? { discoveryTtlMs } : {}),
   });
   const stop = (): void => {
     void node.stop().finally(() => powerOff());

@@ -32,7 +32,7 @@ const idle = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
 
 const bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
 function configs(endpoint: string) {
-  const g = generateMachineConfigs({ clusterName: 'unit', endpoint, secrets: toConfigSecrets(bundle) });
+  const g = generateMachineConfigs({ clusterName: 'unit', endpoint, withClusterDiscovery: false, secrets: toConfigSecrets(bundle) });
   return { controlplane: g.controlplane.toYaml(), worker: g.worker.toYaml() };
 }
 

@@ -37,6 +37,12 @@ import {
   type HostnameStatusSpec,
   type MachineConfigSpec,
 } from '@talos-ts/machinery';
+import { AffiliateMergeController } from './controllers/cluster/affiliate-merge.ts';
+import { createDiscoveryConfigController } from './controllers/cluster/config.ts';
+import { DiscoveryServiceController } from './controllers/cluster/discovery-service.ts';
+import { LocalAffiliateController } from './controllers/cluster/local-affiliate.ts';
+import { createMemberController } from './controllers/cluster/member.ts';
+import { NodeIdentityController } from './controllers/cluster/node-identity.ts';
 import { createMachineTypeController } from './controllers/config/machine-type.ts';
 import { machineConfigOf } from './controllers/config/parse.ts';
 import { createNodenameController } from './controllers/k8s/nodename.ts';
@@ -93,6 +99,11 @@ export interface NodeOptions {
   readonly etcdPeers?: ControlPlanePeerSource;
   /** Called once the machine has powered off (shutdown, or reset without reboot). */
   readonly onPowerOff?: () => void;
+  /**
+   * TTL of the affiliate data published to the discovery service (default 30 min as upstream);
+   * tests shorten it to watch a dead node expire. machined reads TALOSTS_DISCOVERY_TTL_MS.
+   */
+  readonly discoveryTtlMs?: number;
 }
 
 interface Cycle {
@@ -212,6 +223,12 @@ export class TalosNode implements AsyncDisposable {
         ...(this.#options.etcdCertLifetimeMs ? { lifetimeMs: this.#options.etcdCertLifetimeMs } : {}),
       }),
       new CertificateFilesController({ apiCertsDir: this.paths.apiCertsDir, trustdCertsDir: this.paths.trustdCertsDir, etcdCertsDir: this.paths.etcdCertsDir }),
+      new NodeIdentityController({ path: this.paths.nodeIdentity }),
+      createDiscoveryConfigController(),
+      new LocalAffiliateController({ addresses: () => [this.#options.address] }),
+      new DiscoveryServiceController(this.#options.discoveryTtlMs !== undefined ? { ttlMs: this.#options.discoveryTtlMs } : {}),
+      new AffiliateMergeController(),
+      createMemberController(),
     );
     const abort = new AbortController();
     const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };

@@ -19,6 +19,8 @@ export interface NodePaths {
   readonly logDir: string;
   /** /var on a real node: etcd data and friends. */
   readonly varDir: string;
+  /** The node's cluster identity (upstream keeps it on STATE); a reset wipes it with system/. */
+  readonly nodeIdentity: string;
 }
 
 /** The layout of a node's state directory. */
@@ -35,5 +37,6 @@ export function nodePaths(root: string): NodePaths {
     etcdRecoverSnapshot: join(root, 'var', 'lib', 'etcd.snapshot'),
     logDir: join(root, 'var', 'log'),
     varDir: join(root, 'var'),
+    nodeIdentity: join(root, 'system', 'state', 'node-identity.yaml'),
   };
 }

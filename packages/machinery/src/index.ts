@@ -5,6 +5,7 @@ export * from './role/index.ts';
 export * from './secrets/index.ts';
 export * from './client/index.ts';
 export * from './config/index.ts';
+export * from './discovery/index.ts';
 export { createServiceDefinition, createServiceHandlers, methodPath, shutdownServer } from './grpc/service.ts';
 export type { AuthContext, CallContext, MethodHandler, ServiceImplementation } from './grpc/service.ts';
 export { createGrpcClient } from './grpc/client.ts';

@@ -6,3 +6,5 @@ export { assertResources, assertNoResource } from './assert.ts';
 export type { ResourceExpectation, WaitOptions } from './assert.ts';
 export { startNode, processesUsing, waitForPort, waitFor, tempDir } from './host/nodes.ts';
 export type { NodeProcess, StartNodeOptions } from './host/nodes.ts';
+export { startDiscoveryService } from './host/discovery.ts';
+export type { DiscoveryProcess } from './host/discovery.ts';

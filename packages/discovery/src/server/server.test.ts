@@ -9,9 +9,7 @@ import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Client, credentials, status } from '@grpc/grpc-js';
-import { createGrpcClient, discoveryServerPb as pb } from '@talos-ts/machinery';
-import { DiscoveryClient } from '../client/client.ts';
-import type { AffiliateEvent } from '../client/client.ts';
+import { DiscoveryClient, createGrpcClient, discoveryServerPb as pb, type AffiliateEvent } from '@talos-ts/machinery';
 import { createDiscoveryServer } from './server.ts';
 import type { DiscoveryServerOptions } from './server.ts';
 

@@ -1,5 +1,5 @@
 import type { State } from '@talos-ts/cosi';
-import { ActiveMachineConfigId, MachineConfigType, NamespaceName, type MachineConfigSpec } from '@talos-ts/machinery';
+import { ActiveMachineConfigId, MachineConfigType, MemberType, NamespaceName, type MachineConfigSpec, type MemberSpec } from '@talos-ts/machinery';
 import { machineConfigOf } from '../controllers/config/parse.ts';
 
 /**
@@ -7,14 +7,6 @@ import { machineConfigOf } from '../controllers/config/parse.ts';
  * member. Joining tries each; the order is the preference.
  */
 export type ControlPlanePeerSource = (signal: AbortSignal) => Promise<readonly string[]>;
-
-/** Upstream's cluster discovery member type; its spec lists the node's machine type and addresses. */
-export const ClusterMemberType = 'Members.cluster.talos.dev';
-
-interface MemberSpecLike {
-  readonly machineType?: string;
-  readonly addresses?: readonly string[];
-}
 
 /** Options of {@link createStatePeerSource}. */
 export interface StatePeerSourceOptions {
@@ -25,8 +17,8 @@ export interface StatePeerSourceOptions {
 }
 
 /**
- * Peers from the node's own resources: control-plane `Members.cluster.talos.dev` from discovery
- * when that type exists, then the host of `cluster.controlPlane.endpoint` (which reaches some
+ * Peers from the node's own resources: control-plane `Members.cluster.talos.dev` from discovery,
+ * then the host of `cluster.controlPlane.endpoint` (which reaches some
  * control-plane node in any cluster, so a second control plane finds the first without discovery).
  */
 export function createStatePeerSource(options: StatePeerSourceOptions): ControlPlanePeerSource {
@@ -34,13 +26,9 @@ export function createStatePeerSource(options: StatePeerSourceOptions): ControlP
     const state = options.state();
     if (!state) return [];
     const out: string[] = [];
-    try {
-      for (const m of state.list<MemberSpecLike>({ namespace: NamespaceName.cluster, type: ClusterMemberType })) {
-        if (m.spec.machineType !== 'controlplane' && m.spec.machineType !== 'init') continue;
-        for (const a of m.spec.addresses ?? []) out.push(a.replace(/\/\d+$/, ''));
-      }
-    } catch {
-      // The type is not registered in this build (discovery disabled or absent): use the endpoint.
+    for (const m of state.list<MemberSpec>({ namespace: NamespaceName.cluster, type: MemberType })) {
+      if (m.spec.machineType !== 'controlplane' && m.spec.machineType !== 'init') continue;
+      for (const a of m.spec.addresses) out.push(a.replace(/\/\d+$/, ''));
     }
     const cfg = state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
     const endpoint = cfg ? machineConfigOf(cfg).config.cluster?.controlPlane?.endpoint : undefined;

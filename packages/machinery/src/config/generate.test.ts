@@ -85,3 +85,12 @@ test('generateMachineConfigs: every emitted struct field carries a comment', () 
 test('generateMachineConfigs: a bad endpoint is an error', () => {
   assert.throws(() => generateMachineConfigs({ ...input, endpoint: 'not a url' }), /invalid cluster endpoint/);
 });
+
+test('generateMachineConfigs: cluster discovery can be turned off or pointed at a local service', () => {
+  const off = generateMachineConfigs({ ...input, withClusterDiscovery: false });
+  assert.equal(off.controlplane.config.cluster?.discovery?.enabled, false);
+  assert.equal(off.worker.config.cluster?.discovery?.enabled, false);
+  const local = generateMachineConfigs({ ...input, discoveryEndpoint: 'http://10.5.0.1:3000/' });
+  assert.equal(local.worker.config.cluster?.discovery?.enabled, true);
+  assert.equal(local.worker.config.cluster?.discovery?.registries?.service?.endpoint, 'http://10.5.0.1:3000/');
+});

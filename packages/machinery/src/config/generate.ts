@@ -67,6 +67,10 @@ export interface GenerateInput {
   readonly dnsDomain?: string;
   readonly podSubnets?: readonly string[];
   readonly serviceSubnets?: readonly string[];
+  /** cluster.discovery.enabled (upstream's --with-cluster-discovery, default true). */
+  readonly withClusterDiscovery?: boolean;
+  /** Discovery service endpoint; upstream's public service when unset. */
+  readonly discoveryEndpoint?: string;
   readonly secrets: ConfigSecrets;
 }
 
@@ -132,7 +136,10 @@ export function generateMachineConfigs(input: GenerateInput): GeneratedConfigs {
     podSubnets: [...(input.podSubnets ?? DEFAULT_POD_SUBNETS)],
     serviceSubnets: [...(input.serviceSubnets ?? DEFAULT_SERVICE_SUBNETS)],
   };
-  const discovery = { enabled: true, registries: { kubernetes: { disabled: true }, service: {} } };
+  const discovery = {
+    enabled: input.withClusterDiscovery ?? true,
+    registries: { kubernetes: { disabled: true }, service: input.discoveryEndpoint ? { endpoint: input.discoveryEndpoint } : {} },
+  };
 
   const controlplane: V1Alpha1Config = {
     version: 'v1alpha1',

@@ -15,4 +15,12 @@ export { ApiCertificatesType, ApiCertificatesId, newApiCertificates, apiCertific
 export type { ApiCertificatesSpec } from './secrets/api.ts';
 export { EtcdCertificatesType, EtcdCertificatesId, newEtcdCertificates, etcdCertificatesDefinition } from './secrets/etcd.ts';
 export type { EtcdCertificatesSpec, PemPair } from './secrets/etcd.ts';
+export { IdentityType, LocalIdentityId, newIdentity, identityDefinition } from './cluster/identity.ts';
+export type { IdentitySpec } from './cluster/identity.ts';
+export { AffiliateType, newAffiliate, mergeAffiliateSpecs, affiliateDefinition } from './cluster/affiliate.ts';
+export type { AffiliateSpec, ControlPlaneSpec, KubeSpanAffiliateSpec } from './cluster/affiliate.ts';
+export { MemberType, newMember, memberDefinition } from './cluster/member.ts';
+export type { MemberSpec } from './cluster/member.ts';
+export { DiscoveryConfigType, DiscoveryConfigId, newDiscoveryConfig, discoveryConfigDefinition } from './cluster/config.ts';
+export type { DiscoveryConfigSpec } from './cluster/config.ts';
 export { talosResourceDefinitions, registerTalosResources } from './registry.ts';

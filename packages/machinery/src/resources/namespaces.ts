@@ -7,6 +7,8 @@ export const NamespaceName = {
   network: 'network',
   secrets: 'secrets',
   cluster: 'cluster',
+  /** Affiliates per discovery source, before AffiliateMergeController merges them by node id. */
+  clusterRaw: 'cluster-raw',
   k8s: 'k8s',
   etcd: 'etcd',
   v1alpha1: 'v1alpha1',
@@ -19,6 +21,7 @@ export const talosNamespaces: readonly (NamespaceSpec & { readonly name: string 
   { name: NamespaceName.network, description: 'Networking resources.' },
   { name: NamespaceName.secrets, description: 'Resources with secret material.' },
   { name: NamespaceName.cluster, description: 'Cluster configuration and discovery resources.' },
+  { name: NamespaceName.clusterRaw, description: 'Cluster discovery raw resources (one per source).' },
   { name: NamespaceName.k8s, description: 'Kubernetes all node types resources.' },
   { name: NamespaceName.etcd, description: 'etcd resources.' },
   { name: NamespaceName.v1alpha1, description: 'Talos v1alpha1 subsystems glue resources.' },

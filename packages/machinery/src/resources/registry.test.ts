@@ -16,6 +16,12 @@ test('registry: every Talos type registers without alias clashes and resolves by
     ['version', 'Versions.runtime.talos.dev'],
     ['hostname', 'HostnameStatuses.net.talos.dev'],
     ['nodename', 'Nodenames.kubernetes.talos.dev'],
+    ['members', 'Members.cluster.talos.dev'],
+    ['member', 'Members.cluster.talos.dev'],
+    ['affiliates', 'Affiliates.cluster.talos.dev'],
+    ['identities', 'Identities.cluster.talos.dev'],
+    ['identity', 'Identities.cluster.talos.dev'],
+    ['discoveryconfigs', 'DiscoveryConfigs.cluster.talos.dev'],
     ['rd', 'ResourceDefinitions.meta.cosi.dev'],
     ['ns', 'Namespaces.meta.cosi.dev'],
   ];
@@ -27,5 +33,7 @@ test('registry: secret-bearing types are sensitive', () => {
   registerTalosResources(s);
   assert.equal(resolveResourceDefinition(s, 'mc').sensitivity, 'sensitive');
   assert.equal(resolveResourceDefinition(s, 'ApiCertificates.secrets.talos.dev').sensitivity, 'sensitive');
+  assert.equal(resolveResourceDefinition(s, 'discoveryconfigs').sensitivity, 'sensitive');
   assert.equal(resolveResourceDefinition(s, 'svc').sensitivity, 'non-sensitive');
+  assert.equal(resolveResourceDefinition(s, 'members').sensitivity, 'non-sensitive');
 });

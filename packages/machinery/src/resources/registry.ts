@@ -8,6 +8,10 @@ import { nodenameDefinition } from './k8s/nodename.ts';
 import { apiCertificatesDefinition } from './secrets/api.ts';
 import { etcdCertificatesDefinition } from './secrets/etcd.ts';
 import { serviceDefinition } from './v1alpha1/service.ts';
+import { identityDefinition } from './cluster/identity.ts';
+import { affiliateDefinition } from './cluster/affiliate.ts';
+import { memberDefinition } from './cluster/member.ts';
+import { discoveryConfigDefinition } from './cluster/config.ts';
 
 /** Every Talos resource type this build knows. */
 export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
@@ -19,6 +23,10 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   apiCertificatesDefinition,
   etcdCertificatesDefinition,
   serviceDefinition,
+  identityDefinition,
+  affiliateDefinition,
+  memberDefinition,
+  discoveryConfigDefinition,
 ];
 
 /** Registers the meta types, every Talos namespace and every Talos resource definition. */

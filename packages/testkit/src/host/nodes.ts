@@ -14,6 +14,8 @@ const machinedBundle = new URL('../../../../dist/machined.mjs', import.meta.url)
 export interface StartNodeOptions {
   /** Run the esbuild bundle (dist/, made by scripts/build.mjs) as shipped, instead of the sources. */
   readonly bundled?: boolean;
+  /** Extra environment for machined (added to this process's), e.g. TALOSTS_DISCOVERY_TTL_MS. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A machined process started by a test. */
@@ -77,6 +79,7 @@ export async function startNode(address: string, dir: string, options: StartNode
   const log = createWriteStream(`${dir}.log`, { flags: 'a' });
   const child = spawn(process.execPath, [options.bundled ? machinedBundle : machinedBin, '--platform', 'container', '--state-dir', dir, '--address', address], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
@@ -84,7 +87,8 @@ export async function startNode(address: string, dir: string, options: StartNode
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      // unref: the bound must not keep the test process alive once machined has exited.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
     }
     for (const pid of processesUsing(dir)) {
       try {

@@ -37,6 +37,7 @@ interface Flags {
   installImage?: string;
   additionalSans: string[];
   dnsDomain: string;
+  withClusterDiscovery: boolean;
   force?: boolean;
 }
 
@@ -82,6 +83,8 @@ export const registerGenConfig: CommandRegistrar = (parent: Command, io: CliIo) 
     .option('--install-image <image>', 'the image used to perform an installation')
     .option('--additional-sans <sans>', 'additional Subject-Alt-Names for the APIServer certificate', listFlag, [])
     .option('--dns-domain <domain>', 'the dns domain to use for cluster', DEFAULT_DNS_DOMAIN)
+    .option('--with-cluster-discovery', 'enable cluster discovery feature (default)', true)
+    .option('--no-with-cluster-discovery', 'disable cluster discovery feature')
     .option(...forceFlag)
     .action(async (clusterName: string, endpoint: string, flags: Flags) => {
       const types = (flags.outputTypes.length > 0 ? flags.outputTypes : [...outputTypes]) as OutputType[];
@@ -112,6 +115,7 @@ export const registerGenConfig: CommandRegistrar = (parent: Command, io: CliIo) 
         ...(flags.installImage ? { installImage: flags.installImage } : {}),
         additionalSans: flags.additionalSans,
         dnsDomain: flags.dnsDomain,
+        withClusterDiscovery: flags.withClusterDiscovery,
         secrets: toConfigSecrets(bundle),
       });
 

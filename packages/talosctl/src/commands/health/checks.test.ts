@@ -33,7 +33,7 @@ const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 before(async () => {
   const bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
-  const g = generateMachineConfigs({ clusterName: 'health', endpoint: `https://${cp}:6443`, secrets: toConfigSecrets(bundle) });
+  const g = generateMachineConfigs({ clusterName: 'health', endpoint: `https://${cp}:6443`, withClusterDiscovery: false, secrets: toConfigSecrets(bundle) });
   for (const [address, cfg] of [
     [cp, g.controlplane],
     [worker, g.worker],

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file discovery/client/affiliate.proto.
  */
 export const file_discovery_client_affiliate: GenFile = /*@__PURE__*/
-  fileDesc("CiBkaXNjb3ZlcnkvY2xpZW50L2FmZmlsaWF0ZS5wcm90bxIXc2lkZXJvLmRpc2NvdmVyeS5jbGllbnQiygEKCUFmZmlsaWF0ZRIPCgdub2RlX2lkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoDBIQCghob3N0bmFtZRgDIAEoCRIQCghub2RlbmFtZRgEIAEoCRIUCgxtYWNoaW5lX3R5cGUYBSABKAkSGAoQb3BlcmF0aW5nX3N5c3RlbRgGIAEoCRI4CghrdWJlc3BhbhgHIAEoCzIhLnNpZGVyby5kaXNjb3ZlcnkuY2xpZW50Lkt1YmVTcGFuSACIAQFCCwoJX2t1YmVzcGFuInAKCEt1YmVTcGFuEhIKCnB1YmxpY19rZXkYASABKAkSDwoHYWRkcmVzcxgCIAEoDBI/ChRhZGRpdGlvbmFsX2FkZHJlc3NlcxgDIAMoCzIhLnNpZGVyby5kaXNjb3ZlcnkuY2xpZW50LklQUHJlZml4IiQKCElQUHJlZml4EgoKAmlwGAEgASgMEgwKBGJpdHMYAiABKA0iJAoIRW5kcG9pbnQSCgoCaXAYASABKAwSDAoEcG9ydBgCIAEoDWIGcHJvdG8z");
+  fileDesc("CiBkaXNjb3ZlcnkvY2xpZW50L2FmZmlsaWF0ZS5wcm90bxIXc2lkZXJvLmRpc2NvdmVyeS5jbGllbnQinwIKCUFmZmlsaWF0ZRIPCgdub2RlX2lkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoDBIQCghob3N0bmFtZRgDIAEoCRIQCghub2RlbmFtZRgEIAEoCRIUCgxtYWNoaW5lX3R5cGUYBSABKAkSGAoQb3BlcmF0aW5nX3N5c3RlbRgGIAEoCRI4CghrdWJlc3BhbhgHIAEoCzIhLnNpZGVyby5kaXNjb3ZlcnkuY2xpZW50Lkt1YmVTcGFuSACIAQESQQoNY29udHJvbF9wbGFuZRgIIAEoCzIlLnNpZGVyby5kaXNjb3ZlcnkuY2xpZW50LkNvbnRyb2xQbGFuZUgBiAEBQgsKCV9rdWJlc3BhbkIQCg5fY29udHJvbF9wbGFuZSInCgxDb250cm9sUGxhbmUSFwoPYXBpX3NlcnZlcl9wb3J0GAEgASgNInAKCEt1YmVTcGFuEhIKCnB1YmxpY19rZXkYASABKAkSDwoHYWRkcmVzcxgCIAEoDBI/ChRhZGRpdGlvbmFsX2FkZHJlc3NlcxgDIAMoCzIhLnNpZGVyby5kaXNjb3ZlcnkuY2xpZW50LklQUHJlZml4IiQKCElQUHJlZml4EgoKAmlwGAEgASgMEgwKBGJpdHMYAiABKA0iJAoIRW5kcG9pbnQSCgoCaXAYASABKAwSDAoEcG9ydBgCIAEoDWIGcHJvdG8z");
 
 /**
  * What a node tells the other members about itself.
@@ -57,6 +57,13 @@ export type Affiliate = Message<"sidero.discovery.client.Affiliate"> & {
    * @generated from field: optional sidero.discovery.client.KubeSpan kubespan = 7;
    */
   kubespan?: KubeSpan | undefined;
+
+  /**
+   * Set by control plane nodes (field 8, as in upstream discovery-api's later revisions).
+   *
+   * @generated from field: optional sidero.discovery.client.ControlPlane control_plane = 8;
+   */
+  controlPlane?: ControlPlane | undefined;
 };
 
 /**
@@ -65,6 +72,25 @@ export type Affiliate = Message<"sidero.discovery.client.Affiliate"> & {
  */
 export const AffiliateSchema: GenMessage<Affiliate> = /*@__PURE__*/
   messageDesc(file_discovery_client_affiliate, 0);
+
+/**
+ * The Kubernetes API server a control plane member runs.
+ *
+ * @generated from message sidero.discovery.client.ControlPlane
+ */
+export type ControlPlane = Message<"sidero.discovery.client.ControlPlane"> & {
+  /**
+   * @generated from field: uint32 api_server_port = 1;
+   */
+  apiServerPort: number;
+};
+
+/**
+ * Describes the message sidero.discovery.client.ControlPlane.
+ * Use `create(ControlPlaneSchema)` to create a new message.
+ */
+export const ControlPlaneSchema: GenMessage<ControlPlane> = /*@__PURE__*/
+  messageDesc(file_discovery_client_affiliate, 1);
 
 /**
  * WireGuard facts of a KubeSpan-enabled member.
@@ -93,7 +119,7 @@ export type KubeSpan = Message<"sidero.discovery.client.KubeSpan"> & {
  * Use `create(KubeSpanSchema)` to create a new message.
  */
 export const KubeSpanSchema: GenMessage<KubeSpan> = /*@__PURE__*/
-  messageDesc(file_discovery_client_affiliate, 1);
+  messageDesc(file_discovery_client_affiliate, 2);
 
 /**
  * An IP prefix: 4- or 16-byte address and prefix length.
@@ -117,7 +143,7 @@ export type IPPrefix = Message<"sidero.discovery.client.IPPrefix"> & {
  * Use `create(IPPrefixSchema)` to create a new message.
  */
 export const IPPrefixSchema: GenMessage<IPPrefix> = /*@__PURE__*/
-  messageDesc(file_discovery_client_affiliate, 2);
+  messageDesc(file_discovery_client_affiliate, 3);
 
 /**
  * One reachable address:port of a member.
@@ -141,5 +167,5 @@ export type Endpoint = Message<"sidero.discovery.client.Endpoint"> & {
  * Use `create(EndpointSchema)` to create a new message.
  */
 export const EndpointSchema: GenMessage<Endpoint> = /*@__PURE__*/
-  messageDesc(file_discovery_client_affiliate, 3);
+  messageDesc(file_discovery_client_affiliate, 4);
 

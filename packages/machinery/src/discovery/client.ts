@@ -3,8 +3,10 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import { createGrpcClient, discoveryClientPb as cpb, discoveryServerPb as spb } from '@talos-ts/machinery';
-import type { GrpcClient } from '@talos-ts/machinery';
+import { createGrpcClient } from '../grpc/client.ts';
+import type { GrpcClient } from '../grpc/client.ts';
+import * as cpb from '../gen/discovery/client/affiliate_pb.ts';
+import * as spb from '../gen/discovery/server/cluster_pb.ts';
 import { clusterKey, openData, openEndpoint, sealData, sealEndpoint } from './crypto.ts';
 import type { ClusterKey } from './crypto.ts';
 
@@ -67,6 +69,7 @@ export class DiscoveryClient {
   #localEndpoints: Uint8Array[] = [];
   #otherEndpoints: { affiliateId: string; endpoints: Uint8Array[] }[] = [];
   #deleteLocal = false;
+  #published = false;
   #publicIp: Uint8Array = new Uint8Array(0);
   #kick: (() => void) | undefined;
   #dirty = true;
@@ -100,9 +103,33 @@ export class DiscoveryClient {
     this.#markDirty();
   }
 
+  /**
+   * Removes this node from the service right now, outside the refresh loop (which may already be
+   * stopped, e.g. on shutdown). Best effort: gives up after timeoutMs.
+   */
+  async deleteNow(options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+    this.deleteLocalAffiliate();
+    this.#dirty = false;
+    const grpc = createGrpcClient(spb.Cluster, this.#endpoint, this.#opts.credentials ? { credentials: this.#opts.credentials } : {});
+    try {
+      await grpc.affiliateDelete(
+        { clusterId: this.#opts.clusterId, affiliateId: this.#opts.affiliateId },
+        { timeoutMs: options.timeoutMs ?? 2000, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+      this.#published = false;
+    } finally {
+      grpc.close();
+    }
+  }
+
   /** Other members currently known, by affiliate id. */
   affiliates(): ReadonlyMap<string, DiscoveredAffiliate> {
     return new Map([...this.#known].map(([id, k]) => [id, k.value]));
+  }
+
+  /** True once the service has accepted our data (and we have not deleted it since). */
+  get published(): boolean {
+    return this.#published;
   }
 
   /** This node's IP as the service saw it in Hello (4 or 16 bytes; empty before the first Hello). */
@@ -231,11 +258,13 @@ export class DiscoveryClient {
     const opts = { signal, timeoutMs: 30_000 };
     if (this.#deleteLocal) {
       await grpc.affiliateDelete({ clusterId, affiliateId }, opts);
+      this.#published = false;
       return;
     }
     if (this.#localData === undefined) return;
     const ttl = { seconds: BigInt(Math.floor(this.#ttlMs / 1000)), nanos: Math.round((this.#ttlMs % 1000) * 1e6) };
     await grpc.affiliateUpdate({ clusterId, affiliateId, affiliateData: this.#localData, affiliateEndpoints: this.#localEndpoints, ttl }, opts);
+    this.#published = true;
     for (const o of this.#otherEndpoints) {
       await grpc.affiliateUpdate({ clusterId, affiliateId: o.affiliateId, affiliateEndpoints: o.endpoints, ttl }, opts);
     }
