@@ -15,7 +15,7 @@ cat <<'MSG'
 The cluster is up. Reach it with the context just merged into your talosconfig:
   npx talosctl version
   npx talosctl services -n 10.5.0.2,10.5.0.3
-  npx talosctl etcd members
+  npx talosctl -n 10.5.0.2 etcd members
   npx talosctl health
 Tear it down with:
   npx talosctl cluster destroy

@@ -47,9 +47,9 @@ after(async () => {
   tmp.remove();
 });
 
-test('cluster: create → health → version through the loopback forward → destroy leaves nothing', { skip, timeout: 240_000 }, async () => {
+test('cluster: create 3 control planes + 1 worker → health → etcdctl sees 3 members → version through the forwards → destroy leaves nothing', { skip, timeout: 300_000 }, async () => {
   const started = Date.now();
-  const created = await talosctl('cluster', 'create', '--name', name, '--state', stateRoot, '--cidr', cidr, '--controlplanes', '1', '--workers', '1', '--wait-timeout', '90s');
+  const created = await talosctl('cluster', 'create', '--name', name, '--state', stateRoot, '--cidr', cidr, '--controlplanes', '3', '--workers', '1', '--wait-timeout', '120s');
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stderr.write(`# cluster create took ${seconds}s\n${created.out}${created.err}`);
   // The nodes, network and forwards exist whatever the etcd checks say.
@@ -60,30 +60,46 @@ test('cluster: create → health → version through the loopback forward → de
   assert.match(created.out, /waiting for etcd to be healthy: OK/);
   assert.match(created.out, /waiting for etcd members to be control plane nodes: OK/);
 
-  assert.deepEqual(namespaces().sort(), [`talos-${name}`, `talos-${name}-controlplane-1`, `talos-${name}-worker-1`]);
+  assert.deepEqual(namespaces().sort(), [
+    `talos-${name}`,
+    `talos-${name}-controlplane-1`,
+    `talos-${name}-controlplane-2`,
+    `talos-${name}-controlplane-3`,
+    `talos-${name}-worker-1`,
+  ]);
   const cfg = parseTalosconfig(readFileSync(talosconfig, 'utf8'));
   assert.ok('value' in cfg);
   const ctx = cfg.value.contexts[name];
   assert.equal(cfg.value.context, name);
-  assert.deepEqual(ctx?.nodes, ['10.97.0.2', '10.97.0.3']);
+  assert.deepEqual(ctx?.nodes, ['10.97.0.2', '10.97.0.3', '10.97.0.4', '10.97.0.5']);
   assert.match(ctx?.endpoints[0] ?? '', /^127\.0\.0\.1:\d+$/);
 
   const show = await talosctl('cluster', 'show', '--name', name, '--state', stateRoot);
   assert.equal(show.code, 0, show.err);
   assert.match(show.out, /it-cluster-controlplane-1\s+controlplane\s+10\.97\.0\.2\s+127\.0\.0\.1:\d+\s+\d+\s+running/);
-  assert.match(show.out, /it-cluster-worker-1\s+worker\s+10\.97\.0\.3\s+127\.0\.0\.1:\d+\s+\d+\s+running/);
+  assert.match(show.out, /it-cluster-controlplane-3\s+controlplane\s+10\.97\.0\.4\s+127\.0\.0\.1:\d+\s+\d+\s+running/);
+  assert.match(show.out, /it-cluster-worker-1\s+worker\s+10\.97\.0\.5\s+127\.0\.0\.1:\d+\s+\d+\s+running/);
 
   const version = await talosctl('version');
   assert.equal(version.code, 0, version.err);
   assert.match(version.out, /NODE:\s+10\.97\.0\.2\n\tTag:\s+v\d/);
-  assert.match(version.out, /NODE:\s+10\.97\.0\.3\n\tTag:\s+v\d/);
+  assert.match(version.out, /NODE:\s+10\.97\.0\.5\n\tTag:\s+v\d/);
 
   const health = await talosctl('health', '--state', stateRoot, '--wait-timeout', '20s');
   assert.equal(health.code, 0, health.err);
   assert.match(health.out, /waiting for all services to be healthy: OK/);
   const members = await talosctl('-n', '10.97.0.2', 'etcd', 'members');
   assert.equal(members.code, 0, members.err);
-  assert.match(members.out, /it-cluster-controlplane-1|10\.97\.0\.2/);
+  // Debian's etcdctl, inside the cluster network, with the admin client certificate of node 1.
+  const certs = join(stateRoot, name, `${name}-controlplane-1`, 'system', 'secrets', 'etcd');
+  const etcdctl = execFileSync(
+    'ip',
+    ['netns', 'exec', `talos-${name}`, 'etcdctl', '--endpoints', 'https://10.97.0.2:2379', '--cacert', join(certs, 'ca.crt'), '--cert', join(certs, 'admin.crt'), '--key', join(certs, 'admin.key'), '-w', 'simple', 'member', 'list'],
+    { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 20_000 },
+  );
+  const startedMembers = etcdctl.trim().split('\n').filter((l) => /, started, /.test(l));
+  assert.equal(startedMembers.length, 3, etcdctl);
+  for (const ip of ['10.97.0.2', '10.97.0.3', '10.97.0.4']) assert.match(etcdctl, new RegExp(`https://${ip.replace(/\./g, '\\.')}:2380`));
 
   const dir = join(stateRoot, name);
   const destroyed = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
