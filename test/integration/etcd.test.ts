@@ -5,7 +5,17 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateMachineConfigs, generateSecretsBundle, serializeSecretsBundle, toConfigSecrets, type SecretsBundle } from '@talos-ts/machinery';
+import { Code, hasCode } from '@talos-ts/cosi';
+import {
+  createTalosClient,
+  generateClientCertificate,
+  generateMachineConfigs,
+  generateSecretsBundle,
+  serializeSecretsBundle,
+  toConfigSecrets,
+  type SecretsBundle,
+  type TalosClient,
+} from '@talos-ts/machinery';
 import { main } from '@talos-ts/talosctl';
 import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from '@talos-ts/testkit';
 
@@ -124,12 +134,21 @@ test('etcd: bootstrap of the first node, the other control planes join by themse
   assert.match(st.out, /^NODE\s+MEMBER\s+DB SIZE\s+IN USE\s+LEADER\s+RAFT INDEX\s+RAFT TERM\s+RAFT APPLIED INDEX\s+LEARNER\s+ERRORS\n127\.0\.0\.81\s+[0-9a-f]{16}\s+/);
 });
 
+async function adminClient(node: string): Promise<TalosClient> {
+  const pair = await generateClientCertificate({ osCa: bundle.certs.os, roles: ['os:admin'], validitySeconds: 600 });
+  return createTalosClient({ endpoints: [node], caPem: bundle.certs.os.crt, crtPem: pair.crt, keyPem: pair.key });
+}
+
 test('etcd: a second bootstrap is refused on the bootstrapped node and on a joined node', async () => {
   for (const a of [n1, n2]) {
     const r = await talosctl(a, 'bootstrap');
     assert.notEqual(r.code, 0);
     assert.match(r.err, /etcd data directory is not empty/);
   }
+  // The API answers FailedPrecondition with the reason.
+  const c = await adminClient(n1);
+  await assert.rejects(c.withNodes([]).machine.bootstrap({}), (e) => hasCode(e, Code.FailedPrecondition) && /already bootstrapped/.test((e as Error).message));
+  c.close();
 });
 
 test('etcd: a key survives kill -9 of one etcd process and of a whole node, which rejoins by itself', async () => {
