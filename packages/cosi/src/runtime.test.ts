@@ -161,16 +161,22 @@ test('Runtime: destroyReady inputs wake the controller only when a torn-down inp
   rt.register(c);
   const ac = new AbortController();
   const done = rt.run(ac.signal);
-  const settle = () => new Promise((r) => setTimeout(r, 20));
-  await settle();
+  // Positive expectations are polled (bounded); negative ones get a generous quiet period, so a
+  // loaded machine cannot make the test pass or fail by timing alone.
+  const until = async (n: number) => {
+    for (let i = 0; i < 200 && wakeups < n; i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  const quiet = () => new Promise((r) => setTimeout(r, 150));
+  await until(1);
+  await quiet();
   assert.equal(wakeups, 1, 'initial wake-up only');
   state.create(newResource(A, 'x', {}));
   state.addFinalizer({ ...A, id: 'x' }, 'keep');
   state.teardown({ ...A, id: 'x' });
-  await settle();
+  await quiet();
   assert.equal(wakeups, 1, 'not ready while a finalizer remains');
   state.removeFinalizer({ ...A, id: 'x' }, 'keep');
-  await settle();
+  await until(2);
   assert.equal(wakeups, 2);
   ac.abort();
   await done;
