@@ -1,12 +1,8 @@
 import { isIP } from 'node:net';
-import { plainEqual, type Controller, type ControllerContext } from '@talos-ts/cosi';
+import type { Controller, ControllerContext } from '@talos-ts/cosi';
 import {
-  ActiveMachineConfigId,
   ApiCertificatesId,
   ApiCertificatesType,
-  HostnameId,
-  HostnameStatusType,
-  MachineConfigType,
   NamespaceName,
   Roles,
   createCsr,
@@ -17,11 +13,10 @@ import {
   privateKeyToPkcs8Pem,
   requestCertificate,
   type ApiCertificatesSpec,
-  type HostnameStatusSpec,
   type KeyPair,
-  type MachineConfigSpec,
 } from '@talos-ts/machinery';
-import { machineConfigOf } from '../config/parse.ts';
+import type { machineConfigOf } from '../config/parse.ts';
+import { certificateInputs, nodeSans, pemOf, runCertificateRenewal } from './renewal.ts';
 
 /** Upstream's API certificate lifetime; renewed at half-life. */
 export const defaultApiCertificateLifetimeMs = 24 * 60 * 60 * 1000;
@@ -39,8 +34,6 @@ export interface ApiCertificatesOptions {
 // Certificates start a minute in the past so a peer whose clock is slightly behind accepts them.
 const clockSkewMs = 60_000;
 
-const pem = (b64: string | undefined): string => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : '');
-
 /**
  * Keeps apid's certificates current: on control-plane nodes (which hold the OS CA key) it signs
  * them itself; on workers it asks trustd, presenting the machine token. Reissues when the SANs or
@@ -48,10 +41,7 @@ const pem = (b64: string | undefined): string => (b64 ? Buffer.from(b64, 'base64
  */
 export class ApiCertificatesController implements Controller {
   readonly name = 'secrets.ApiCertificatesController';
-  readonly inputs = [
-    { namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId, kind: 'weak' as const },
-    { namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId, kind: 'weak' as const },
-  ];
+  readonly inputs = certificateInputs;
   readonly outputs = [{ type: ApiCertificatesType, kind: 'exclusive' as const }];
   readonly #options: ApiCertificatesOptions;
 
@@ -61,40 +51,13 @@ export class ApiCertificatesController implements Controller {
 
   async run(ctx: ControllerContext): Promise<void> {
     const lifetimeMs = this.#options.lifetimeMs ?? defaultApiCertificateLifetimeMs;
-    let retryMs = 500;
-    for await (const _ of ctx.changes()) {
-      const cfgRes = ctx.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
-      const host = ctx.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
-      if (!cfgRes || !host) continue;
-      const cfg = machineConfigOf(cfgRes).config;
-      const caPem = pem(cfg.machine?.ca?.crt);
-      const sans = [
-        ...new Set([...this.#options.addresses, '127.0.0.1', '::1', 'localhost', host.spec.hostname, fqdn(host.spec), ...(cfg.machine?.certSANs ?? [])]),
-      ]
-        .filter((s) => s !== '')
-        .sort();
-      const pointer = { namespace: NamespaceName.secrets, type: ApiCertificatesType, id: ApiCertificatesId };
-      const current = ctx.find<ApiCertificatesSpec>(pointer);
-      const now = ctx.clock.now();
-      if (current && current.spec.ca === caPem && plainEqual(current.spec.sans, sans) && now < current.spec.renewAfter) {
-        ctx.requeueAfter(current.spec.renewAfter - now);
-        continue;
-      }
-      try {
-        const spec = await this.#issue({ caPem, caKeyPem: pem(cfg.machine?.ca?.key), cfg, sans, hostname: fqdn(host.spec), now, lifetimeMs, signal: ctx.signal });
-        ctx.modify<ApiCertificatesSpec>(pointer, spec, (d) => {
-          d.spec = spec;
-        });
-        ctx.logger.info('API certificates issued', { sans: sans.join(','), validForMs: lifetimeMs });
-        retryMs = 500;
-        ctx.requeueAfter(spec.renewAfter - now);
-      } catch (err) {
-        if (ctx.signal.aborted) return;
-        ctx.logger.warn('issuing API certificates failed, will retry', { error: err, retryInMs: retryMs });
-        ctx.requeueAfter(retryMs);
-        retryMs = Math.min(retryMs * 2, 30_000);
-      }
-    }
+    await runCertificateRenewal<ApiCertificatesSpec>(ctx, {
+      pointer: { namespace: NamespaceName.secrets, type: ApiCertificatesType, id: ApiCertificatesId },
+      what: 'API certificates',
+      wish: (cfg, host) => ({ caPem: pemOf(cfg.machine?.ca?.crt), sans: nodeSans(this.#options.addresses, host, cfg.machine?.certSANs ?? []) }),
+      issue: (wish, { config, hostname, nowMs, signal }) =>
+        this.#issue({ caPem: wish.caPem, caKeyPem: pemOf(config.machine?.ca?.key), cfg: config, sans: wish.sans, hostname: fqdn(hostname), now: nowMs, lifetimeMs, signal }),
+    });
   }
 
   async #issue(args: {
