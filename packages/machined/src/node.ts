@@ -48,6 +48,7 @@ import { readMemInfo } from './linux/meminfo.ts';
 import { createProcessRunner } from './linux/process.ts';
 import { nodePaths, type NodePaths } from './paths.ts';
 import { containerPlatform, defaultHostname } from './platform/container.ts';
+import { metalPlatform } from './platform/metal.ts';
 import { principalFromMetadata, type Principal } from './server/authz.ts';
 import { implement } from './server/implement.ts';
 import { createInspectService } from './server/inspect-service.ts';
@@ -69,7 +70,7 @@ export const TRUSTD_LISTEN_PORT = 50001;
 
 /** Options of {@link TalosNode}. */
 export interface NodeOptions {
-  readonly platform: 'container';
+  readonly platform: 'container' | 'metal';
   readonly stateDir: string;
   /** The node's address; apid and trustd listen on it. */
   readonly address: string;
@@ -83,6 +84,8 @@ export interface NodeOptions {
   readonly trustdCommand?: readonly string[];
   /** Called once the machine has powered off (shutdown, or reset without reboot). */
   readonly onPowerOff?: () => void;
+  /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
+  readonly onReboot?: () => void;
 }
 
 interface Cycle {
@@ -420,7 +423,8 @@ export class TalosNode implements AsyncDisposable {
     void this.#schedule(async () => {
       this.events.publish('machine.SequenceEvent', machineEvents.sequence('reboot', true));
       await this.#teardown();
-      await this.#boot();
+      if (this.#options.onReboot) this.#options.onReboot();
+      else await this.#boot();
     });
   }
 
@@ -452,7 +456,7 @@ export class TalosNode implements AsyncDisposable {
         const h = this.#cycle?.state.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
         return h ? fqdn(h.spec) : defaultHostname(this.#options.address);
       },
-      platform: () => ({ ...containerPlatform }),
+      platform: () => (this.#options.platform === 'metal' ? { ...metalPlatform } : { ...containerPlatform }),
       supervisor: () => this.#cycle?.supervisor,
       log: (id) => (id === 'machined' ? this.#log : this.#cycle?.supervisor?.list().some((s) => s.id === id) ? this.#cycle.supervisor.logs(id) : undefined),
       memInfo: () => readMemInfo(),
