@@ -13,12 +13,12 @@ const index: ModuleIndex = {
       'kernel/drivers/virtio/virtio.ko:',
     ].join('\n'),
   ),
-  softdeps: parseModulesSoftdep('# comment\nsoftdep libcrc32c pre: crc32c-generic\n'),
+  softdeps: parseModulesSoftdep('# comment\nsoftdep libcrc32c pre: crc32c\n'),
   aliases: parseModulesAlias('alias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\nalias crc32c crc32c_generic\n'),
   builtin: new Set(['unix']),
 };
 
-test('modulePlan: soft pre-dependencies and hard dependencies load before the module, once each', () => {
+test('modulePlan: soft pre-dependencies (by alias) and hard dependencies load before the module, once each', () => {
   assert.deepEqual(modulePlan(index, ['nf_tables', 'nf-tables']), [
     'kernel/net/netfilter/nfnetlink.ko',
     'kernel/crypto/crc32c_generic.ko',

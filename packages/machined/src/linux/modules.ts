@@ -111,10 +111,10 @@ export function modulePlan(index: ModuleIndex, wanted: readonly string[]): strin
       throw new Error(`module ${name} not found in modules.dep`);
     }
     const soft = index.softdeps.get(name);
-    for (const pre of soft?.pre ?? []) visit(pre, true);
+    for (const pre of soft?.pre ?? []) for (const m of resolve(pre)) visit(m, true);
     for (const dep of [...entry.deps].reverse()) visit(dep, false);
     order.push(entry.path);
-    for (const post of soft?.post ?? []) visit(post, true);
+    for (const post of soft?.post ?? []) for (const m of resolve(post)) visit(m, true);
   };
   for (const w of wanted) {
     const names = resolve(w);

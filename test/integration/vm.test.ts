@@ -1,0 +1,73 @@
+// Issue 7 acceptance (slow; runs with TALOS_SLOW=1): build the image, boot it under QEMU (TCG), put the
+// node in service through the maintenance API over a loopback port forward, then talk mTLS to apid.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { bootVm, buildImage, USER_NET, type RunningVm } from '@talos-ts/imager';
+import { main } from '@talos-ts/talosctl';
+import { tempDir, waitFor } from '@talos-ts/testkit';
+
+const slow = process.env.TALOS_SLOW === '1' ? false : 'slow suite: set TALOS_SLOW=1 (builds an image and boots a VM, ~3 min)';
+const repoRoot = new URL('../..', import.meta.url).pathname;
+const tmp = tempDir('it-vm-');
+let vm: RunningVm | undefined;
+let port = 0;
+let talosconfig = '';
+
+async function talosctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (t) => void out.push(t), err: (t) => void err.push(t) });
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return p;
+}
+
+const api = (...args: string[]): Promise<{ code: number; out: string; err: string }> =>
+  talosctl('--talosconfig', talosconfig, '-e', `127.0.0.1:${port}`, '-n', USER_NET.address, ...args);
+
+before(async () => {
+  if (slow) return;
+  const image = await buildImage({ repoRoot, outDir: join(tmp.dir, 'out'), compression: 'fast' });
+  port = await freePort();
+  vm = bootVm(image.dir, { apiPort: port });
+  await vm.waitForLine(/machined: node is up/, { timeoutMs: 240_000 });
+  const g = await talosctl('gen', 'config', 'vm', `https://${USER_NET.address}:6443`, '--additional-sans', '127.0.0.1', '-o', join(tmp.dir, 'cfg'));
+  assert.equal(g.code, 0, g.err);
+  talosconfig = join(tmp.dir, 'cfg', 'talosconfig');
+});
+
+after(async () => {
+  await vm?.[Symbol.asyncDispose]();
+  tmp.remove();
+});
+
+test('vm: machined is PID 1 on the SquashFS root and waits in maintenance mode', { skip: slow }, () => {
+  const c = vm?.console() ?? '';
+  assert.match(c, /\[init\] mounted \/dev\/vda \(squashfs, read-only\)/);
+  assert.match(c, /machined: starting on metal as PID 1\b/);
+  assert.match(c, /maintenance mode/);
+});
+
+test('vm: apply-config through the forward, then apid answers version over mTLS and services run', { skip: slow, timeout: 300_000 }, async () => {
+  const r = await talosctl('apply-config', '--insecure', '-n', `127.0.0.1:${port}`, '-f', join(tmp.dir, 'cfg', 'controlplane.yaml'));
+  assert.equal(r.code, 0, r.err);
+  await waitFor(
+    'apid and trustd running in the VM',
+    async () => {
+      const s = await api('services');
+      return s.code === 0 && /apid\s+Running/.test(s.out) && /trustd\s+Running/.test(s.out);
+    },
+    180_000,
+  );
+  const v = await api('version');
+  assert.equal(v.code, 0, v.err);
+  assert.match(v.out, /Server:\n\tNODE:\s+10\.0\.2\.15\n\tTag:\s+v\d/);
+});
