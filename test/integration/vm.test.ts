@@ -71,3 +71,25 @@ test('vm: apply-config through the forward, then apid answers version over mTLS 
   assert.equal(v.code, 0, v.err);
   assert.match(v.out, /Server:\n\tNODE:\s+10\.0\.2\.15\n\tTag:\s+v\d/);
 });
+
+test('vm: get mounts shows the SquashFS root read-only and /system as tmpfs', { skip: slow }, async () => {
+  const m = await api('get', 'mounts', '-o', 'json');
+  assert.equal(m.code, 0, m.err);
+  const specs = m.out
+    .split(/\n(?=\{)/)
+    .filter((t) => t.trim() !== '')
+    .map((t) => (JSON.parse(t) as { spec: { source: string; target: string; filesystemType: string; options: string[] } }).spec);
+  const root = specs.find((s) => s.target === '/');
+  assert.equal(root?.filesystemType, 'squashfs');
+  assert.ok(root?.options.includes('ro'), `root options ${root?.options.join(',')}`);
+  assert.equal(specs.find((s) => s.target === '/system')?.filesystemType, 'tmpfs');
+  assert.equal(specs.find((s) => s.target === '/sys/fs/cgroup')?.filesystemType, 'cgroup2');
+  assert.ok(specs.some((s) => s.target === '/etc/resolv.conf'), '/etc/resolv.conf is not bind-mounted');
+});
+
+test('vm: dmesg over the API shows the kernel log with our module loading and the virtio disk', { skip: slow }, async () => {
+  const d = await api('dmesg');
+  assert.equal(d.code, 0, d.err);
+  assert.match(d.out, /10\.0\.2\.15: kern: \w+\s*: \[\s*\d+\.\d{6}\]: Linux version/);
+  assert.match(d.out, /virtio_blk virtio\d+: \[vda\]/);
+});

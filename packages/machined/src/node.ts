@@ -49,6 +49,8 @@ import { createProcessRunner } from './linux/process.ts';
 import { nodePaths, type NodePaths } from './paths.ts';
 import { containerPlatform, defaultHostname } from './platform/container.ts';
 import { metalPlatform } from './platform/metal.ts';
+import { MountStatusController } from './controllers/runtime/mount-status.ts';
+import { formatKernelRecord, readKernelLog } from './linux/kmsg.ts';
 import { principalFromMetadata, type Principal } from './server/authz.ts';
 import { implement } from './server/implement.ts';
 import { createInspectService } from './server/inspect-service.ts';
@@ -200,6 +202,8 @@ export class TalosNode implements AsyncDisposable {
       }),
       new CertificateFilesController({ apiCertsDir: this.paths.apiCertsDir, trustdCertsDir: this.paths.trustdCertsDir }),
     );
+    // A container node's mount table is its host's; only a real machine publishes its own.
+    if (this.#options.platform === 'metal') runtime.register(new MountStatusController());
     const abort = new AbortController();
     const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
     this.#cycle = cycle;
@@ -460,6 +464,7 @@ export class TalosNode implements AsyncDisposable {
       supervisor: () => this.#cycle?.supervisor,
       log: (id) => (id === 'machined' ? this.#log : this.#cycle?.supervisor?.list().some((s) => s.id === id) ? this.#cycle.supervisor.logs(id) : undefined),
       memInfo: () => readMemInfo(),
+      kernelLog: (o) => kernelLogLines(o),
       applyConfiguration: (r) => this.applyConfiguration(r),
       reboot: () => this.reboot(),
       shutdown: () => this.shutdown(),
@@ -519,3 +524,11 @@ function tee(a: Logger, b: Logger): Logger {
   };
 }
 
+/** The kernel log as `talosctl dmesg` lines; `onlyNew` skips what was buffered before the call. */
+async function* kernelLogLines(options: { follow: boolean; onlyNew: boolean; signal: AbortSignal }): AsyncGenerator<string> {
+  let after = -1;
+  if (options.onlyNew) for await (const r of readKernelLog({ follow: false, signal: options.signal })) after = r.seq;
+  for await (const r of readKernelLog({ follow: options.follow, signal: options.signal })) {
+    if (r.seq > after) yield formatKernelRecord(r);
+  }
+}
