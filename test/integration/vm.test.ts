@@ -3,6 +3,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootVm, buildImage, USER_NET, type RunningVm } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
@@ -12,6 +14,7 @@ const slow = process.env.TALOS_SLOW === '1' ? false : 'slow suite: set TALOS_SLO
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const tmp = tempDir('it-vm-');
 let vm: RunningVm | undefined;
+let imageDir = '';
 let port = 0;
 let talosconfig = '';
 
@@ -37,6 +40,7 @@ before(async () => {
   if (slow) return;
   const image = await buildImage({ repoRoot, outDir: join(tmp.dir, 'out'), compression: 'fast' });
   port = await freePort();
+  imageDir = image.dir;
   vm = bootVm(image.dir, { apiPort: port });
   await vm.waitForLine(/machined: node is up/, { timeoutMs: 240_000 });
   const g = await talosctl('gen', 'config', 'vm', `https://${USER_NET.address}:6443`, '--additional-sans', '127.0.0.1', '-o', join(tmp.dir, 'cfg'));
@@ -60,10 +64,10 @@ test('vm: apply-config through the forward, then apid answers version over mTLS 
   const r = await talosctl('apply-config', '--insecure', '-n', `127.0.0.1:${port}`, '-f', join(tmp.dir, 'cfg', 'controlplane.yaml'));
   assert.equal(r.code, 0, r.err);
   await waitFor(
-    'apid and trustd running in the VM',
+    'apid, trustd and containerd running and healthy in the VM',
     async () => {
       const s = await api('services');
-      return s.code === 0 && /apid\s+Running/.test(s.out) && /trustd\s+Running/.test(s.out);
+      return s.code === 0 && /apid\s+Running\s+OK/.test(s.out) && /trustd\s+Running\s+OK/.test(s.out) && /containerd\s+Running\s+OK/.test(s.out);
     },
     180_000,
   );
@@ -92,4 +96,26 @@ test('vm: dmesg over the API shows the kernel log with our module loading and th
   assert.equal(d.code, 0, d.err);
   assert.match(d.out, /10\.0\.2\.15: kern: \w+\s*: \[\s*\d+\.\d{6}\]: Linux version/);
   assert.match(d.out, /virtio_blk virtio\d+: \[vda\]/);
+});
+
+test('vm: talos.config= is fetched at boot (no maintenance mode) and talos.hostname= names the node', { skip: slow, timeout: 300_000 }, async () => {
+  const yaml = readFileSync(join(tmp.dir, 'cfg', 'controlplane.yaml'), 'utf8');
+  const http = createHttpServer((_req, res) => res.end(yaml));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const httpPort = (http.address() as { port: number }).port;
+  const port2 = await freePort();
+  // QEMU's user network reaches the host's loopback as the gateway address.
+  const vm2 = bootVm(imageDir, { apiPort: port2, kernelArgs: [`talos.config=http://${USER_NET.gateway}:${httpPort}/controlplane.yaml`, 'talos.hostname=vm-two'] });
+  try {
+    await vm2.waitForLine(/machined: node is up .*configured/, { timeoutMs: 240_000 });
+    assert.doesNotMatch(vm2.console(), /entering maintenance mode/);
+    const call = (...args: string[]) => talosctl('--talosconfig', talosconfig, '-e', `127.0.0.1:${port2}`, '-n', USER_NET.address, ...args);
+    await waitFor('apid answers in the second VM', async () => (await call('version')).code === 0, 120_000);
+    const h = await call('get', 'hostname');
+    assert.equal(h.code, 0, h.err);
+    assert.match(h.out, /vm-two/);
+  } finally {
+    await vm2[Symbol.asyncDispose]();
+    http.close();
+  }
 });

@@ -107,12 +107,15 @@ async function runMetal(level: LogLevel): Promise<number> {
     }
     return new Promise<never>(() => setInterval(() => {}, 60_000));
   };
+  // PID 1 must never exit, not even when every server is closed during a power transition.
+  setInterval(() => {}, 1 << 30);
   process.on('uncaughtException', (err) => void fatal(err));
   process.on('unhandledRejection', (err) => void fatal(err));
   try {
     host = startMetal(logger);
     say(`machined: machine prepared (${host.boot.modulesLoaded} modules, address ${host.boot.address})`);
     host.startReaper();
+    host.startMemoryReport();
     const paths = nodePaths(METAL_STATE_DIR);
     mkdirSync(paths.root, { recursive: true });
     const config = await host.fetchConfig(AbortSignal.timeout(60_000));
@@ -122,9 +125,14 @@ async function runMetal(level: LogLevel): Promise<number> {
       platform: 'metal',
       stateDir: paths.root,
       address: host.boot.address,
+      ...(host.boot.hostname ? { defaultHostname: host.boot.hostname } : {}),
       logger,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
+      containerd: {
+        argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
+        socket: '/system/run/containerd/containerd.sock',
+      },
     });
     // Ctrl-Alt-Del reaches PID 1 as SIGINT; ACPI power button handlers send SIGPWR or SIGTERM.
     process.on('SIGINT', () => node.reboot());

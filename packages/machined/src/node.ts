@@ -50,6 +50,7 @@ import { nodePaths, type NodePaths } from './paths.ts';
 import { containerPlatform, defaultHostname } from './platform/container.ts';
 import { metalPlatform } from './platform/metal.ts';
 import { MountStatusController } from './controllers/runtime/mount-status.ts';
+import { grpcHealthCheck } from './system/grpc-health.ts';
 import { formatKernelRecord, readKernelLog } from './linux/kmsg.ts';
 import { principalFromMetadata, type Principal } from './server/authz.ts';
 import { implement } from './server/implement.ts';
@@ -86,6 +87,10 @@ export interface NodeOptions {
   readonly trustdCommand?: readonly string[];
   /** Called once the machine has powered off (shutdown, or reset without reboot). */
   readonly onPowerOff?: () => void;
+  /** The hostname before the config names one (metal: talos.hostname= or ip=); default talos-<address>. */
+  readonly defaultHostname?: string;
+  /** containerd as a system service (metal): its program and the socket it serves. */
+  readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
   /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
   readonly onReboot?: () => void;
 }
@@ -193,7 +198,7 @@ export class TalosNode implements AsyncDisposable {
     state.create(newVersion({ version: TAG }));
     const runtime = new Runtime(state, { logger: this.#logger });
     runtime.register(
-      new HostnameController({ defaultHostname: defaultHostname(this.#options.address) }),
+      new HostnameController({ defaultHostname: this.#options.defaultHostname ?? defaultHostname(this.#options.address) }),
       createMachineTypeController(),
       createNodenameController(),
       new ApiCertificatesController({
@@ -323,7 +328,16 @@ export class TalosNode implements AsyncDisposable {
           : undefined,
       healthCheck: { check: (signal) => tcpReachable(address, TRUSTD_LISTEN_PORT, signal), initialDelayMs: 200, periodMs: 2000, timeoutMs: 1000 },
     };
-    return controlPlane ? [apid, trustd] : [apid];
+    const services = controlPlane ? [apid, trustd] : [apid];
+    const ctr = this.#options.containerd;
+    if (ctr) {
+      services.push({
+        id: 'containerd',
+        runner: () => createProcessRunner({ argv: [...ctr.argv], gracePeriodMs: 10_000 }),
+        healthCheck: { check: (signal) => grpcHealthCheck(`unix://${ctr.socket}`, signal), initialDelayMs: 500, periodMs: 5000, timeoutMs: 3000 },
+      });
+    }
+    return services;
   }
 
   #setConfigResource(cycle: Cycle, yaml: string): void {
@@ -458,7 +472,7 @@ export class TalosNode implements AsyncDisposable {
       events: this.events,
       hostname: () => {
         const h = this.#cycle?.state.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
-        return h ? fqdn(h.spec) : defaultHostname(this.#options.address);
+        return h ? fqdn(h.spec) : this.#options.defaultHostname ?? defaultHostname(this.#options.address);
       },
       platform: () => (this.#options.platform === 'metal' ? { ...metalPlatform } : { ...containerPlatform }),
       supervisor: () => this.#cycle?.supervisor,

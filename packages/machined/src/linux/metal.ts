@@ -67,6 +67,22 @@ export function mountSystem(): void {
   mkdirSync('/system/etc', { recursive: true });
 }
 
+/** Directories a node writes below a read-only root: overlays with their upper layer on /var. */
+export const OVERLAY_MOUNTS = ['/etc/kubernetes', '/etc/cni', '/opt'];
+
+/** Mounts a writable overlay (upper and work dirs under /var/system/overlays) on each of {@link OVERLAY_MOUNTS}. */
+export function mountOverlays(): void {
+  for (const target of OVERLAY_MOUNTS) {
+    const name = target.slice(1).replace(/\//g, '-');
+    const upper = `/var/system/overlays/${name}-diff`;
+    const work = `/var/system/overlays/${name}-workdir`;
+    mkdirSync(upper, { recursive: true });
+    mkdirSync(work, { recursive: true });
+    mkdirSync(target, { recursive: true });
+    mountIfMissing('overlay', target, 'overlay', MountFlags.NOSUID | MountFlags.NODEV, `lowerdir=${target},upperdir=${upper},workdir=${work}`);
+  }
+}
+
 /** Writes /system/etc/{hosts,resolv.conf} and bind-mounts them over the read-only /etc files. */
 export function writeEtc(hostname: string, dns: readonly string[]): void {
   writeFileSync('/system/etc/hosts', `127.0.0.1 localhost\n127.0.1.1 ${hostname}\n::1 localhost ip6-localhost ip6-loopback\n`);
@@ -118,6 +134,11 @@ export function prepareMetal(logger: Logger): MetalBoot {
   const args = parseCmdline(readFileSync('/proc/cmdline', 'utf8'));
   const modulesLoaded = loadNodeModules(logger);
   logger.info('kernel modules loaded; loading disabled', { count: modulesLoaded });
+  try {
+    mountOverlays();
+  } catch (err) {
+    logger.warn('overlay mounts failed', { error: (err as Error).message });
+  }
   for (const [k, v] of Object.entries(KSPP_SYSCTLS)) {
     try {
       writeSysctl(k, v);
@@ -169,4 +190,23 @@ export function reapOrphans(): number {
 /** Syncs and restarts or powers off the machine. */
 export function machineReset(cmd: 'restart' | 'poweroff'): void {
   native().reboot(cmd);
+}
+
+/** Resident memory (bytes) of this process and the children it started, by program name. */
+export function residentMemory(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of [process.pid, ...ownChildren]) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      // Our programs are scripts run by node: name them by the script.
+      const script = argv.find((a) => a.endsWith('.mjs') || a.endsWith('.js'));
+      const name = (script ?? argv[0] ?? String(pid)).split('/').pop()?.replace(/\.m?js$/, '') ?? String(pid);
+      if (rss?.[1]) out[name] = (out[name] ?? 0) + Number(rss[1]) * 1024;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '@talos-ts/cosi';
-import { prepareMetal, reapOrphans, machineReset, type MetalBoot } from '../linux/metal.ts';
+import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
 
 /** Facts of the metal platform: machined is PID 1 on a real kernel, booted from the SquashFS image. */
 export const metalPlatform = { name: 'metal', mode: 'metal' } as const;
@@ -17,6 +17,8 @@ export interface MetalHost {
   fetchConfig(signal: AbortSignal): Promise<string | undefined>;
   /** Starts reaping orphans every `intervalMs`; the returned function stops it. */
   startReaper(intervalMs?: number): () => void;
+  /** Logs the resident memory of machined and its services every `intervalMs` (a figure for benchmarks). */
+  startMemoryReport(intervalMs?: number): () => void;
   restart(): void;
   powerOff(): void;
 }
@@ -43,6 +45,11 @@ export function startMetal(logger: Logger): MetalHost {
     },
     startReaper(intervalMs = 1000) {
       const timer = setInterval(() => reapOrphans(), intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+    startMemoryReport(intervalMs = 30_000) {
+      const timer = setInterval(() => logger.info('resident memory', { bytes: residentMemory() }), intervalMs);
       timer.unref();
       return () => clearInterval(timer);
     },
