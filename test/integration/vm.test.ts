@@ -95,7 +95,8 @@ test('vm: dmesg over the API shows the kernel log with our module loading and th
   const d = await api('dmesg');
   assert.equal(d.code, 0, d.err);
   assert.match(d.out, /10\.0\.2\.15: kern: \w+\s*: \[\s*\d+\.\d{6}\]: Linux version/);
-  assert.match(d.out, /virtio_blk virtio\d+: \[vda\]/);
+  const lines = d.out.split('\n');
+  assert.ok(lines.some((l) => /virtio_blk virtio\d+: \[vda\]/.test(l)), `no virtio_blk line among ${lines.length}; last: ${lines.slice(-5).join(' | ')}; virtio: ${lines.filter((l) => l.includes('virtio')).join(' | ')}`);
 });
 
 test('vm: talos.config= is fetched at boot (no maintenance mode) and talos.hostname= names the node', { skip: slow, timeout: 300_000 }, async () => {
@@ -118,4 +119,30 @@ test('vm: talos.config= is fetched at boot (no maintenance mode) and talos.hostn
     await vm2[Symbol.asyncDispose]();
     http.close();
   }
+});
+
+test('vm: a fatal error in /init is printed and the machine restarts after a delay instead of panicking', { skip: slow, timeout: 180_000 }, async () => {
+  // -no-reboot turns the guest's restart into QEMU exiting, which is what we wait for.
+  const vm3 = bootVm(imageDir, { apiPort: await freePort(), kernelArgs: ['talos.root=/dev/vdz'] });
+  try {
+    await vm3.waitForLine(/\[init\] fatal: Error: root device \/dev\/vdz did not appear/, { timeoutMs: 120_000 });
+    await vm3.waitForLine(/\[init\] rebooting in 10 s/, { timeoutMs: 5_000 });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('QEMU did not exit: the guest did not restart')), 60_000);
+      vm3.process.once('exit', () => (clearTimeout(timer), resolve()));
+      if (vm3.process.exitCode !== null) (clearTimeout(timer), resolve());
+    });
+    assert.doesNotMatch(vm3.console(), /Kernel panic/);
+  } finally {
+    await vm3[Symbol.asyncDispose]();
+  }
+});
+
+test('vm: shutdown through the API powers the machine off (QEMU exits)', { skip: slow, timeout: 120_000 }, async () => {
+  assert.ok(vm);
+  const exited = new Promise<void>((resolve) => (vm?.process.exitCode !== null ? resolve() : vm.process.once('exit', () => resolve())));
+  const r = await api('shutdown');
+  assert.equal(r.code, 0, r.err);
+  await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`still running; console tail:\n${vm?.console().slice(-2000)}`)), 90_000))]);
+  assert.doesNotMatch(vm.console(), /Kernel panic/);
 });

@@ -51,7 +51,7 @@ import { containerPlatform, defaultHostname } from './platform/container.ts';
 import { metalPlatform } from './platform/metal.ts';
 import { MountStatusController } from './controllers/runtime/mount-status.ts';
 import { grpcHealthCheck } from './system/grpc-health.ts';
-import { formatKernelRecord, readKernelLog } from './linux/kmsg.ts';
+import { formatKernelRecord, readKernelLog, readKernelLogBuffer, type KernelRecord } from './linux/kmsg.ts';
 import { principalFromMetadata, type Principal } from './server/authz.ts';
 import { implement } from './server/implement.ts';
 import { createInspectService } from './server/inspect-service.ts';
@@ -540,6 +540,20 @@ function tee(a: Logger, b: Logger): Logger {
 
 /** The kernel log as `talosctl dmesg` lines; `onlyNew` skips what was buffered before the call. */
 async function* kernelLogLines(options: { follow: boolean; onlyNew: boolean; signal: AbortSignal }): AsyncGenerator<string> {
+  if (!options.follow) {
+    let records: KernelRecord[] | undefined;
+    try {
+      records = readKernelLogBuffer();
+    } catch {
+      // No addon (container platform in a checkout without a build): fall back to /dev/kmsg.
+    }
+    if (records) {
+      // One message for the whole buffer: long streams of small messages were seen cut short
+      // (~375 messages) on their way through apid; see the report of issue 7.
+      if (!options.onlyNew && records.length > 0) yield records.map(formatKernelRecord).join('\n');
+      return;
+    }
+  }
   let after = -1;
   if (options.onlyNew) for await (const r of readKernelLog({ follow: false, signal: options.signal })) after = r.seq;
   for await (const r of readKernelLog({ follow: options.follow, signal: options.signal })) {

@@ -92,14 +92,16 @@ function addModules(root: string, release: string, names: readonly string[]): st
   return paths;
 }
 
-async function addProgram(root: string, hostPath: string, imagePath: string): Promise<void> {
+async function addProgram(root: string, hostPath: string, imagePath: string, options: { strip?: boolean } = {}): Promise<void> {
   copyInto(root, hostPath, imagePath);
+  // Distribution builds of Node keep symbols and debug info (~12 MB); .dynsym, which addons link against, stays.
+  if (options.strip) await run('strip', ['--strip-all', join(root, imagePath)]);
   for (const lib of await sharedLibraries(hostPath)) if (!existsSync(join(root, lib))) copyInto(root, lib);
 }
 
 /** Lays out the SquashFS root: Node, our bundles, the addon, etcd/containerd/runc, modules, empty mount points. */
 async function stageRootfs(root: string, repoRoot: string, release: string, logger?: Logger): Promise<void> {
-  await addProgram(root, process.execPath, '/usr/bin/node');
+  await addProgram(root, process.execPath, '/usr/bin/node', { strip: true });
   for (const [host, image] of HOST_PROGRAMS) {
     if (existsSync(host)) await addProgram(root, host, image);
     else logger?.warn('program not installed; image built without it', { program: host });
@@ -118,7 +120,7 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
 
 /** The initramfs: /init (machined's early boot script), Node and its libraries, the addon, disk and SquashFS modules. */
 async function initramfsEntries(staging: string, repoRoot: string, release: string): Promise<CpioEntry[]> {
-  await addProgram(staging, process.execPath, '/usr/bin/node');
+  await addProgram(staging, process.execPath, '/usr/bin/node', { strip: true });
   copyInto(staging, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/lib/talos/talos_native.node', 0o755);
   addModules(staging, release, INITRAMFS_MODULE_NAMES);
   const entries: CpioEntry[] = [];
@@ -133,7 +135,7 @@ async function initramfsEntries(staging: string, repoRoot: string, release: stri
 }
 
 const ROOTFS_COMPRESSION: Record<CompressionPreset, string[]> = {
-  fast: ['-comp', 'lz4'],
+  fast: ['-comp', 'zstd', '-Xcompression-level', '3'],
   small: ['-comp', 'xz', '-Xbcj', 'x86', '-b', '1M'],
 };
 
@@ -222,7 +224,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       version,
       gitRevision: await gitRevision(repoRoot),
       kernelRelease: release,
-      compression: { preset, rootfs: ROOTFS_COMPRESSION[preset][1] as string, initramfs: initramfsCompression },
+      compression: { preset, rootfs: preset === 'fast' ? 'zstd-3' : 'xz', initramfs: initramfsCompression },
       artifacts,
       rootfsFiles: rootfsDigests,
       initramfsFiles: initramfsDigests,

@@ -1,4 +1,5 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { native } from './native.ts';
 
 /** One kernel log record from /dev/kmsg. */
 export interface KernelRecord {
@@ -57,4 +58,25 @@ export async function* readKernelLog(options: { follow: boolean; signal: AbortSi
   } finally {
     closeSync(fd);
   }
+}
+
+/** Parses syslog(2) READ_ALL text (`<6>[    5.140900] message`); sequence numbers count lines. */
+export function parseKlogText(text: string): KernelRecord[] {
+  const out: KernelRecord[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^<(\d+)>(?:\[\s*(\d+)\.(\d+)\]\s?)?(.*)$/.exec(line);
+    if (!m) continue;
+    const prio = Number(m[1]);
+    const usec = m[2] !== undefined ? Number(m[2]) * 1e6 + Number((m[3] ?? '0').padEnd(6, '0').slice(0, 6)) : 0;
+    out.push({ facility: prio >> 3, level: prio & 7, seq: out.length, timestampUs: usec, message: m[4] ?? '' });
+  }
+  return out;
+}
+
+/**
+ * The whole kernel log buffer at once, through syslog(2). Used for a one-shot dmesg: non-blocking
+ * /dev/kmsg reads were seen to stop early (EAGAIN) on the emulated VM while records remained.
+ */
+export function readKernelLogBuffer(): KernelRecord[] {
+  return parseKlogText(native().klogReadAll());
 }

@@ -25,6 +25,8 @@ export interface NativeAddon {
   netlinkSend(fd: number, message: Buffer): void;
   netlinkRecv(fd: number): Buffer;
   close(fd: number): void;
+  /** The kernel log buffer as syslog(2) READ_ALL returns it (`<prio>[  secs] message` lines). */
+  klogReadAll(): string;
   sync(): void;
 }
 

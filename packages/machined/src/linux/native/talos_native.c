@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
@@ -316,6 +317,24 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* klogReadAll(): the kernel log buffer as text (syslog(2) READ_ALL; does not consume it). */
+static napi_value js_klog_read_all(napi_env env, napi_callback_info info) {
+  int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+  if (size < 0) return throw_errno(env, "klogctl size", errno);
+  char *buf = malloc((size_t)size + 1);
+  int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    return throw_errno(env, "klogctl read", err);
+  }
+  napi_value out;
+  napi_status st = napi_create_string_utf8(env, buf, (size_t)n, &out);
+  free(buf);
+  if (st != napi_ok) return NULL;
+  return out;
+}
+
 static napi_value js_sync(napi_env env, napi_callback_info info) {
   sync();
   return undefined(env);
@@ -336,6 +355,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"netlinkSend", NULL, js_netlink_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkRecv", NULL, js_netlink_recv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"klogReadAll", NULL, js_klog_read_all, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
