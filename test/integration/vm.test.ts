@@ -130,7 +130,10 @@ test('vm: a fatal error in /init is printed and the machine restarts after a del
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('QEMU did not exit: the guest did not restart')), 60_000);
       vm3.process.once('exit', () => (clearTimeout(timer), resolve()));
-      if (vm3.process.exitCode !== null) (clearTimeout(timer), resolve());
+      if (vm3.process.exitCode !== null) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
     assert.doesNotMatch(vm3.console(), /Kernel panic/);
   } finally {
