@@ -114,11 +114,11 @@ export function loadNodeModules(logger: Logger): number {
 }
 
 /** Configures the network from `ip=`: loopback up, the address, the default route. */
-export function applyIpArgument(ip: IpArgument | undefined, logger: Logger): void {
+export function applyIpArgument(ip: IpArgument | undefined, logger: Logger, ignored: readonly string[] = []): void {
   using nl = new RouteSocket();
   nl.linkUp(linkIndex('lo'));
   if (!ip?.address || ip.autoconf === 'dhcp') return;
-  const device = ip.device ?? readdirSync('/sys/class/net').find((n) => n !== 'lo');
+  const device = ip.device ?? readdirSync('/sys/class/net').sort().find((n) => n !== 'lo' && !ignored.includes(n));
   if (!device) throw new Error('ip=: no network interface found');
   const index = linkIndex(device);
   nl.linkUp(index);
@@ -153,7 +153,8 @@ export function prepareMetal(logger: Logger): MetalBoot {
     if ('error' in parsed) logger.warn('ignoring ip= argument', { error: parsed.error });
     else ip = parsed.value;
   }
-  applyIpArgument(ip, logger);
+  const ignored = (args.get('talos.network.interface.ignore') ?? '').split(',').filter(Boolean);
+  applyIpArgument(ip, logger, ignored);
   const hostname = args.get('talos.hostname') ?? ip?.hostname;
   if (hostname) native().sethostname(hostname);
   writeEtc(hostname ?? 'talos', ip?.dns.length ? ip.dns : ['10.0.2.3']);
