@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(graphviz openssl etcd-server etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography iproute2)
+debs=(graphviz openssl etcd-server etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography iproute2
+  # the OS image (issue 7): kernel, programs shipped in it, image tools, QEMU, and node-gyp's compilers
+  linux-image-amd64 containerd runc libseccomp2 squashfs-tools cpio lz4 zstd qemu-system-x86 binutils make g++ python3)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,4 +23,10 @@ stamp=node_modules/.talos-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   npm ci --no-audit --no-fund
   cp package-lock.json "$stamp"
+fi
+
+# machined's native addon (mount, reboot, finit_module, netlink, ...), built against this Node.
+addon=packages/machined/src/linux/native/build/Release/talos_native.node
+if [ ! -f "$addon" ] || [ packages/machined/src/linux/native/talos_native.c -nt "$addon" ]; then
+  bash scripts/build-native.sh
 fi

@@ -2,9 +2,13 @@ import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createLogger, type LogLevel } from '@talos-ts/cosi';
+import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
+import { FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
+import { nodePaths } from './paths.ts';
 
 const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info]
+       machined --platform metal   (as PID 1, started by the image's /init)
 
 Starts one Talos-TS node. apid listens on IP:50000 and trustd (control plane) on IP:50001.
 With no configuration in DIR the node waits in maintenance mode for
@@ -38,8 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  if (args.platform === 'metal') return runMetal(args['log-level'] as LogLevel);
   const problems: string[] = [];
-  if (args.platform !== 'container') problems.push(`--platform ${args.platform}: only "container" runs as a process (metal boots from the image)`);
+  if (args.platform !== 'container') problems.push(`--platform ${args.platform}: must be "container" or "metal" (metal is PID 1 in the image)`);
   if (!args['state-dir']) problems.push('--state-dir is required');
   if (!args.address || isIP(args.address) === 0) problems.push(`--address must be an IP address, got ${JSON.stringify(args.address ?? '')}`);
   if (!['debug', 'info', 'warn', 'error'].includes(args['log-level'] ?? '')) problems.push(`--log-level must be debug, info, warn or error`);
@@ -82,4 +87,75 @@ export async function main(argv: readonly string[]): Promise<number> {
   await poweredOff;
   await node[Symbol.asyncDispose]();
   return 0;
+}
+
+/**
+ * machined as PID 1 on a real kernel. It never returns: a fatal error is printed to the console and
+ * the machine restarts after a delay (PID 1 exiting would panic the kernel).
+ */
+async function runMetal(level: LogLevel): Promise<number> {
+  // The console gets synchronous writes: a message must be out before a reboot or a hang.
+  const say = (line: string): void => {
+    try {
+      writeSync(1, `${line}\n`);
+    } catch {
+      // No console: nothing else to tell.
+    }
+  };
+  const logger = createLogger({
+    level,
+    sink: (r) => {
+      const { time, level: l, msg, ...fields } = r as unknown as Record<string, unknown>;
+      say(`${String(time).slice(11, 23)} ${String(l).padEnd(5)} ${String(msg)}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}`);
+    },
+  });
+  say(`machined: starting on metal as PID ${process.pid}`);
+  let host: MetalHost | undefined;
+  const fatal = async (err: unknown): Promise<never> => {
+    say(`machined: fatal: ${(err as Error)?.stack ?? String(err)}\nmachined: restarting in ${FATAL_REBOOT_DELAY_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, FATAL_REBOOT_DELAY_MS));
+    try {
+      host?.restart();
+    } catch {
+      // Keep PID 1 alive whatever happens.
+    }
+    return new Promise<never>(() => setInterval(() => {}, 60_000));
+  };
+  // PID 1 must never exit, not even when every server is closed during a power transition.
+  setInterval(() => {}, 1 << 30);
+  process.on('uncaughtException', (err) => void fatal(err));
+  process.on('unhandledRejection', (err) => void fatal(err));
+  try {
+    host = startMetal(logger);
+    say(`machined: machine prepared (${host.boot.modulesLoaded} modules, address ${host.boot.address})`);
+    host.startReaper();
+    host.startMemoryReport();
+    const paths = nodePaths(METAL_STATE_DIR);
+    mkdirSync(paths.root, { recursive: true });
+    const config = await host.fetchConfig(AbortSignal.timeout(60_000));
+    if (config !== undefined) writeFileSync(paths.config, config, { mode: 0o600 });
+    const metal = host;
+    const node = new TalosNode({
+      platform: 'metal',
+      stateDir: paths.root,
+      address: host.boot.address,
+      ...(host.boot.hostname ? { defaultHostname: host.boot.hostname } : {}),
+      logger,
+      onPowerOff: () => metal.powerOff(),
+      onReboot: () => metal.restart(),
+      containerd: {
+        argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
+        socket: '/system/run/containerd/containerd.sock',
+      },
+    });
+    // Ctrl-Alt-Del reaches PID 1 as SIGINT; ACPI power button handlers send SIGPWR or SIGTERM.
+    process.on('SIGINT', () => node.reboot());
+    process.on('SIGTERM', () => node.shutdown());
+    process.on('SIGPWR', () => node.shutdown());
+    await node.start();
+    say(`machined: node is up (${host.boot.address}, ${node.inMaintenance ? 'maintenance mode' : 'configured'})`);
+    return await new Promise<number>(() => {});
+  } catch (err) {
+    return fatal(err);
+  }
 }

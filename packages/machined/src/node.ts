@@ -57,6 +57,10 @@ import { readMemInfo } from './linux/meminfo.ts';
 import { createProcessRunner } from './linux/process.ts';
 import { nodePaths, type NodePaths } from './paths.ts';
 import { containerPlatform, defaultHostname } from './platform/container.ts';
+import { metalPlatform } from './platform/metal.ts';
+import { MountStatusController } from './controllers/runtime/mount-status.ts';
+import { grpcHealthCheck } from './system/grpc-health.ts';
+import { formatKernelRecord, readKernelLog, readKernelLogBuffer, type KernelRecord } from './linux/kmsg.ts';
 import { principalFromMetadata, type Principal } from './server/authz.ts';
 import { implement } from './server/implement.ts';
 import { createInspectService } from './server/inspect-service.ts';
@@ -78,7 +82,7 @@ export const TRUSTD_LISTEN_PORT = 50001;
 
 /** Options of {@link TalosNode}. */
 export interface NodeOptions {
-  readonly platform: 'container';
+  readonly platform: 'container' | 'metal';
   readonly stateDir: string;
   /** The node's address; apid and trustd listen on it. */
   readonly address: string;
@@ -104,6 +108,12 @@ export interface NodeOptions {
    * tests shorten it to watch a dead node expire. machined reads TALOSTS_DISCOVERY_TTL_MS.
    */
   readonly discoveryTtlMs?: number;
+  /** The hostname before the config names one (metal: talos.hostname= or ip=); default talos-<address>. */
+  readonly defaultHostname?: string;
+  /** containerd as a system service (metal): its program and the socket it serves. */
+  readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
+  /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
+  readonly onReboot?: () => void;
 }
 
 interface Cycle {
@@ -211,7 +221,7 @@ export class TalosNode implements AsyncDisposable {
     state.create(newVersion({ version: TAG }));
     const runtime = new Runtime(state, { logger: this.#logger });
     runtime.register(
-      new HostnameController({ defaultHostname: defaultHostname(this.#options.address) }),
+      new HostnameController({ defaultHostname: this.#options.defaultHostname ?? defaultHostname(this.#options.address) }),
       createMachineTypeController(),
       createNodenameController(),
       new ApiCertificatesController({
@@ -230,6 +240,8 @@ export class TalosNode implements AsyncDisposable {
       new AffiliateMergeController(),
       createMemberController(),
     );
+    // A container node's mount table is its host's; only a real machine publishes its own.
+    if (this.#options.platform === 'metal') runtime.register(new MountStatusController());
     const abort = new AbortController();
     const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
     this.#cycle = cycle;
@@ -349,7 +361,16 @@ export class TalosNode implements AsyncDisposable {
           : undefined,
       healthCheck: { check: (signal) => tcpReachable(address, TRUSTD_LISTEN_PORT, signal), initialDelayMs: 200, periodMs: 2000, timeoutMs: 1000 },
     };
-    if (!controlPlane) return [apid];
+    const services: ServiceDefinition[] = controlPlane ? [apid, trustd] : [apid];
+    const ctr = this.#options.containerd;
+    if (ctr) {
+      services.push({
+        id: 'containerd',
+        runner: () => createProcessRunner({ argv: [...ctr.argv], gracePeriodMs: 10_000 }),
+        healthCheck: { check: (signal) => grpcHealthCheck(`unix://${ctr.socket}`, signal), initialDelayMs: 500, periodMs: 5000, timeoutMs: 3000 },
+      });
+    }
+    if (!controlPlane) return services;
     cycle.etcd = new EtcdManager({
       address,
       hostname: () => this.#hostname(cycle).hostname,
@@ -362,12 +383,12 @@ export class TalosNode implements AsyncDisposable {
       ...(this.#options.etcdPath !== undefined ? { etcdPath: this.#options.etcdPath } : {}),
       ...(this.#options.etcdctlPath !== undefined ? { etcdctlPath: this.#options.etcdctlPath } : {}),
     });
-    return [apid, trustd, cycle.etcd.definition()];
+    return [...services, cycle.etcd.definition()];
   }
 
   #hostname(cycle: Cycle | undefined): HostnameStatusSpec {
     const h = cycle?.state.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
-    return h?.spec ?? { hostname: defaultHostname(this.#options.address), domainname: '' };
+    return h?.spec ?? { hostname: this.#options.defaultHostname ?? defaultHostname(this.#options.address), domainname: '' };
   }
 
   #setConfigResource(cycle: Cycle, yaml: string): void {
@@ -471,7 +492,8 @@ export class TalosNode implements AsyncDisposable {
     void this.#schedule(async () => {
       this.events.publish('machine.SequenceEvent', machineEvents.sequence('reboot', true));
       await this.#teardown();
-      await this.#boot();
+      if (this.#options.onReboot) this.#options.onReboot();
+      else await this.#boot();
     });
   }
 
@@ -505,10 +527,11 @@ export class TalosNode implements AsyncDisposable {
     return {
       events: this.events,
       hostname: () => fqdn(this.#hostname(this.#cycle)),
-      platform: () => ({ ...containerPlatform }),
+      platform: () => (this.#options.platform === 'metal' ? { ...metalPlatform } : { ...containerPlatform }),
       supervisor: () => this.#cycle?.supervisor,
       log: (id) => (id === 'machined' ? this.#log : this.#cycle?.supervisor?.list().some((s) => s.id === id) ? this.#cycle.supervisor.logs(id) : undefined),
       memInfo: () => readMemInfo(),
+      kernelLog: (o) => kernelLogLines(o),
       applyConfiguration: (r) => this.applyConfiguration(r),
       reboot: () => this.reboot(),
       shutdown: () => this.shutdown(),
@@ -573,3 +596,25 @@ function tee(a: Logger, b: Logger): Logger {
   };
 }
 
+/** The kernel log as `talosctl dmesg` lines; `onlyNew` skips what was buffered before the call. */
+async function* kernelLogLines(options: { follow: boolean; onlyNew: boolean; signal: AbortSignal }): AsyncGenerator<string> {
+  if (!options.follow) {
+    let records: KernelRecord[] | undefined;
+    try {
+      records = readKernelLogBuffer();
+    } catch {
+      // No addon (container platform in a checkout without a build): fall back to /dev/kmsg.
+    }
+    if (records) {
+      // One message for the whole buffer: long streams of small messages were seen cut short
+      // (~375 messages) on their way through apid; see the report of issue 7.
+      if (!options.onlyNew && records.length > 0) yield records.map(formatKernelRecord).join('\n');
+      return;
+    }
+  }
+  let after = -1;
+  if (options.onlyNew) for await (const r of readKernelLog({ follow: false, signal: options.signal })) after = r.seq;
+  for await (const r of readKernelLog({ follow: options.follow, signal: options.signal })) {
+    if (r.seq > after) yield formatKernelRecord(r);
+  }
+}

@@ -22,6 +22,7 @@ import { registerGet } from './commands/get/get.ts';
 import { registerMemory } from './commands/memory/memory.ts';
 import { registerService } from './commands/service/service.ts';
 import { registerLogs } from './commands/logs/logs.ts';
+import { registerDmesg } from './commands/dmesg/dmesg.ts';
 import { registerEvents } from './commands/events/events.ts';
 import { registerApplyConfig } from './commands/apply-config/apply-config.ts';
 import { registerEdit } from './commands/edit/edit.ts';
@@ -65,6 +66,7 @@ const registrars = [
   registerMemory,
   registerService,
   registerLogs,
+  registerDmesg,
   registerEvents,
   registerApplyConfig,
   registerEdit,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ownChildren } from './children.ts';
 import { ServiceState } from '../system/events.ts';
 import { LineSplitter } from '../system/log.ts';
 import { defaultGracePeriodMs, type ProcessSpec, type RunContext, type RunOutcome, type Runner } from '../system/runner.ts';
@@ -53,6 +54,11 @@ export class ProcessRunner implements Runner {
       ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
       ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
     });
+    const pid = child.pid;
+    if (pid !== undefined) {
+      ownChildren.add(pid);
+      child.once('exit', () => ownChildren.delete(pid));
+    }
     const out = new LineSplitter((l) => ctx.log(l));
     const err = new LineSplitter((l) => ctx.log(l));
     child.stdout?.on('data', (c: Buffer) => out.write(c));

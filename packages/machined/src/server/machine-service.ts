@@ -25,6 +25,8 @@ export interface MachineBackend {
   /** The log of a service, or of `machined` itself. */
   log(id: string): ServiceLog | undefined;
   memInfo(): Promise<Record<string, bigint>>;
+  /** Kernel log lines, formatted; with `follow`, keeps yielding new ones until `signal` aborts. */
+  kernelLog(options: { follow: boolean; onlyNew: boolean; signal: AbortSignal }): AsyncIterable<string>;
   applyConfiguration(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult>;
   reboot(): void;
   shutdown(): void;
@@ -110,6 +112,11 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
         return;
       }
       for await (const line of log.follow(ctx.signal, tail < 0 ? {} : { tailLines: tail })) yield encode(line);
+    },
+    async *dmesg(req, ctx) {
+      for await (const line of backend.kernelLog({ follow: req.follow, onlyNew: req.tail, signal: ctx.signal })) {
+        yield { bytes: Buffer.from(`${line}\n`) };
+      }
     },
     async *events(req, ctx) {
       for await (const e of backend.events.subscribe({

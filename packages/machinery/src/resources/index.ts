@@ -7,6 +7,8 @@ export { MachineTypeType, MachineTypeId, newMachineType, machineTypeDefinition }
 export type { MachineTypeSpec, MachineKind } from './config/machine-type.ts';
 export { VersionType, VersionId, newVersion, versionDefinition } from './runtime/version.ts';
 export type { VersionSpec } from './runtime/version.ts';
+export { MountStatusType, newMountStatus, mountStatusDefinition } from './runtime/mount-status.ts';
+export type { MountStatusSpec } from './runtime/mount-status.ts';
 export { HostnameStatusType, HostnameId, newHostnameStatus, fqdn, hostnameStatusDefinition } from './network/hostname-status.ts';
 export type { HostnameStatusSpec } from './network/hostname-status.ts';
 export { NodenameType, NodenameId, newNodename, nodenameDefinition } from './k8s/nodename.ts';

@@ -3,6 +3,7 @@ import { talosNamespaces } from './namespaces.ts';
 import { machineConfigDefinition } from './config/machine-config.ts';
 import { machineTypeDefinition } from './config/machine-type.ts';
 import { versionDefinition } from './runtime/version.ts';
+import { mountStatusDefinition } from './runtime/mount-status.ts';
 import { hostnameStatusDefinition } from './network/hostname-status.ts';
 import { nodenameDefinition } from './k8s/nodename.ts';
 import { apiCertificatesDefinition } from './secrets/api.ts';
@@ -18,6 +19,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   machineConfigDefinition,
   machineTypeDefinition,
   versionDefinition,
+  mountStatusDefinition,
   hostnameStatusDefinition,
   nodenameDefinition,
   apiCertificatesDefinition,

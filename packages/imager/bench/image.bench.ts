@@ -1,0 +1,92 @@
+// Issue 7 figures: image sizes per compression preset (and build time), power-on → apid answering
+// over mTLS for each preset under QEMU TCG (config handed over with talos.config=, served on the
+// host and reached through QEMU's user network), and the idle memory of our processes in the VM
+// (machined's console memory report) and of the whole guest (MemTotal - MemAvailable).
+// Prints one JSON object.
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createTalosClient,
+  generateAdminTalosconfig,
+  generateMachineConfigs,
+  generateSecretsBundle,
+  toConfigSecrets,
+} from '@talos-ts/machinery';
+import { bootVm, buildImage, USER_NET, type CompressionPreset } from '@talos-ts/imager';
+
+const repoRoot = new URL('../../..', import.meta.url).pathname;
+const out = mkdtempSync(join(tmpdir(), 'imager-bench-'));
+const MB = (n: number) => Math.round((n / 1e6) * 10) / 10;
+const result: Record<string, unknown> = {};
+
+const bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
+const configs = generateMachineConfigs({ clusterName: 'bench', endpoint: `https://${USER_NET.address}:6443`, secrets: toConfigSecrets(bundle), additionalSans: ['127.0.0.1'] });
+const configYaml = configs.controlplane.toYaml();
+const http = createServer((_req, res) => res.end(configYaml));
+await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+const httpPort = (http.address() as { port: number }).port;
+const admin = await generateAdminTalosconfig({ contextName: 'bench', endpoints: ['127.0.0.1'], osCa: bundle.certs.os });
+const ctx = admin.contexts.bench as { ca: string; crt: string; key: string };
+const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return p;
+}
+
+try {
+  for (const preset of ['fast', 'small'] as CompressionPreset[]) {
+    const t0 = Date.now();
+    const image = await buildImage({ repoRoot, outDir: join(out, preset), compression: preset, reuseBuild: preset === 'small' });
+    const a = image.manifest.artifacts;
+    const figures: Record<string, unknown> = {
+      buildMs: Date.now() - t0,
+      rootfsMB: MB(a['rootfs.sqsh']?.sizeBytes ?? 0),
+      initramfsMB: MB(a['initramfs.img']?.sizeBytes ?? 0),
+      kernelMB: MB(a.vmlinuz?.sizeBytes ?? 0),
+      compression: image.manifest.compression,
+    };
+
+    const port = await freePort();
+    const vm = bootVm(image.dir, { apiPort: port, kernelArgs: [`talos.config=http://${USER_NET.gateway}:${httpPort}/controlplane.yaml`] });
+    try {
+      const client = createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
+      let apiMs = NaN;
+      for (const deadline = Date.now() + 300_000; Date.now() < deadline; ) {
+        try {
+          await client.machine.version({}, { signal: AbortSignal.timeout(3000) });
+          apiMs = Date.now() - vm.startedAt;
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      figures.powerOnToApiMtlsMs = apiMs;
+      if (preset === 'fast') {
+        // Idle: let the boot settle, then read the memory report machined logs every 30 s.
+        await new Promise((r) => setTimeout(r, 35_000));
+        // machined prints a memory report on the console every 30 s.
+        const reports = vm.console().split('\n').filter((l) => l.includes('resident memory'));
+        const last = reports.at(-1);
+        const json = last?.slice(last.indexOf('{'));
+        if (json) figures.idleRssMB = Object.fromEntries(Object.entries((JSON.parse(json) as { bytes: Record<string, number> }).bytes).map(([k, v]) => [k, MB(v)]));
+        const mem = await client.machine.memory({}, {});
+        const info = mem.messages[0]?.meminfo as unknown as Record<string, bigint> | undefined;
+        if (info) figures.guestMemUsedMB = MB(Number(((info.memtotal ?? 0n) - (info.memavailable ?? 0n)) * 1024n));
+      }
+      client.close?.();
+    } finally {
+      await vm[Symbol.asyncDispose]();
+    }
+    result[preset] = figures;
+  }
+} finally {
+  http.close();
+  rmSync(out, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result, null, 2));

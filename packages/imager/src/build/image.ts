@@ -1,0 +1,254 @@
+import { generateKey, privateKeyFromPem } from '@talos-ts/machinery';
+import type { Logger } from '@talos-ts/cosi';
+import { createPublicKey } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { writeCpio, type CpioEntry } from '../cpio.ts';
+import {
+  ArtifactName, encodeManifest, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE, signManifest,
+  type CompressionPreset, type ImageManifest,
+} from '../manifest.ts';
+import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
+import { forbiddenPaths } from '../policy.ts';
+import { run, sharedLibraries } from './run.ts';
+
+/** Host programs copied into the root with their libraries: [host path, image path]. */
+const HOST_PROGRAMS: ReadonlyArray<readonly [string, string]> = [
+  ['/usr/bin/etcd', '/usr/bin/etcd'],
+  ['/usr/bin/containerd', '/usr/bin/containerd'],
+  ['/usr/bin/containerd-shim-runc-v2', '/usr/bin/containerd-shim-runc-v2'],
+  ['/usr/sbin/runc', '/usr/bin/runc'],
+];
+
+/** Our bundles shipped in the root (dist/<name>.mjs → /usr/lib/talos). */
+const BUNDLES = ['machined', 'apid', 'trustd'];
+
+/** Options of {@link buildImage}. */
+export interface BuildImageOptions {
+  /** The checkout to build from. */
+  readonly repoRoot: string;
+  /** Where the image directory is created (default <repoRoot>/_out). */
+  readonly outDir?: string;
+  readonly compression?: CompressionPreset;
+  /** An Ed25519 private key PEM; without it a throwaway key is generated (test images). */
+  readonly signingKeyPem?: string;
+  /** Skips `npm run build` and the addon build when both are already there. */
+  readonly reuseBuild?: boolean;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link buildImage} produced. */
+export interface BuiltImage {
+  readonly dir: string;
+  readonly manifest: ImageManifest;
+  readonly timingsMs: Readonly<Record<string, number>>;
+  /** The generated private key when none was given (PEM), so tests can re-sign. */
+  readonly generatedKeyPem?: string;
+}
+
+function copyInto(root: string, hostPath: string, imagePath = hostPath, mode?: number): void {
+  const dest = join(root, imagePath);
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(hostPath, dest);
+  chmodSync(dest, mode ?? statSync(hostPath).mode & 0o777);
+}
+
+function walkFiles(root: string, dir = root, out: string[] = []): string[] {
+  for (const name of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, name.name);
+    if (name.isDirectory()) walkFiles(root, p, out);
+    else if (name.isFile()) out.push(`/${relative(root, p)}`);
+  }
+  return out;
+}
+
+function kernelRelease(): string {
+  const kernels = readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')).sort();
+  const last = kernels.at(-1);
+  if (!last) throw new Error('no kernel in /boot: install linux-image-amd64 (scripts/ensure-deps.sh)');
+  return last.slice('vmlinuz-'.length);
+}
+
+function readDepmod(modDir: string): DepmodFiles {
+  const read = (n: string): string => (existsSync(join(modDir, n)) ? readFileSync(join(modDir, n), 'utf8') : '');
+  return { dep: read('modules.dep'), softdep: read('modules.softdep'), alias: read('modules.alias') };
+}
+
+/** Copies modules and rewritten depmod files into an image tree; returns the paths copied. */
+function addModules(root: string, release: string, names: readonly string[]): string[] {
+  const modDir = join('/lib/modules', release);
+  const depmod = readDepmod(modDir);
+  const { paths, missing } = moduleClosure(depmod, names);
+  if (missing.length > 0 && missing.length === names.length) throw new Error(`no modules found for ${missing.join(', ')}`);
+  for (const p of paths) copyInto(root, join(modDir, p), join('/lib/modules', release, p));
+  const filtered = filterDepmod(depmod, paths);
+  const out = join(root, 'lib/modules', release);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'modules.dep'), filtered.dep);
+  writeFileSync(join(out, 'modules.softdep'), filtered.softdep);
+  writeFileSync(join(out, 'modules.alias'), filtered.alias);
+  copyFileSync(join(modDir, 'modules.builtin'), join(out, 'modules.builtin'));
+  return paths;
+}
+
+async function addProgram(root: string, hostPath: string, imagePath: string, options: { strip?: boolean } = {}): Promise<void> {
+  copyInto(root, hostPath, imagePath);
+  // Distribution builds of Node keep symbols and debug info (~12 MB); .dynsym, which addons link against, stays.
+  if (options.strip) await run('strip', ['--strip-all', join(root, imagePath)]);
+  for (const lib of await sharedLibraries(hostPath)) if (!existsSync(join(root, lib))) copyInto(root, lib);
+}
+
+/** Lays out the SquashFS root: Node, our bundles, the addon, etcd/containerd/runc, modules, empty mount points. */
+async function stageRootfs(root: string, repoRoot: string, release: string, logger?: Logger): Promise<void> {
+  await addProgram(root, process.execPath, '/usr/bin/node', { strip: true });
+  for (const [host, image] of HOST_PROGRAMS) {
+    if (existsSync(host)) await addProgram(root, host, image);
+    else logger?.warn('program not installed; image built without it', { program: host });
+  }
+  for (const b of BUNDLES) copyInto(root, join(repoRoot, 'dist', `${b}.mjs`), `/usr/lib/talos/${b}.mjs`, 0o644);
+  copyInto(root, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/usr/lib/talos/talos_native.node', 0o755);
+  addModules(root, release, NODE_MODULE_NAMES);
+  for (const d of ['dev', 'proc', 'sys', 'system', 'var', 'run', 'tmp', 'etc/kubernetes', 'etc/cni', 'opt/cni/bin', 'usr/local', 'root']) {
+    mkdirSync(join(root, d), { recursive: true });
+  }
+  // Mount points for the files machined writes under /system/etc and binds over these.
+  writeFileSync(join(root, 'etc/hosts'), '');
+  writeFileSync(join(root, 'etc/resolv.conf'), '');
+  writeFileSync(join(root, 'etc/os-release'), 'NAME="Talos-TS"\nID=talos-ts\nPRETTY_NAME="Talos-TS"\n');
+}
+
+/** The initramfs: /init (machined's early boot script), Node and its libraries, the addon, disk and SquashFS modules. */
+async function initramfsEntries(staging: string, repoRoot: string, release: string): Promise<CpioEntry[]> {
+  await addProgram(staging, process.execPath, '/usr/bin/node', { strip: true });
+  copyInto(staging, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/lib/talos/talos_native.node', 0o755);
+  addModules(staging, release, INITRAMFS_MODULE_NAMES);
+  const entries: CpioEntry[] = [];
+  const dirs = new Set<string>(['/dev', '/proc', '/sys', '/root']);
+  const files = walkFiles(staging).sort();
+  for (const f of files) for (let d = dirname(f); d !== '/'; d = dirname(d)) dirs.add(d);
+  for (const d of [...dirs].sort()) entries.push({ kind: 'dir', path: d });
+  entries.push({ kind: 'char', path: '/dev/console', major: 5, minor: 1, mode: 0o600 });
+  entries.push({ kind: 'file', path: '/init', data: readFileSync(join(repoRoot, 'dist', 'init.cjs')), mode: 0o755 });
+  for (const f of files) entries.push({ kind: 'file', path: f, data: readFileSync(join(staging, f)), mode: statSync(join(staging, f)).mode & 0o777 });
+  return entries;
+}
+
+const ROOTFS_COMPRESSION: Record<CompressionPreset, string[]> = {
+  fast: ['-comp', 'zstd', '-Xcompression-level', '3'],
+  small: ['-comp', 'xz', '-Xbcj', 'x86', '-b', '1M'],
+};
+
+async function compressInitramfs(cpio: string, out: string, preset: CompressionPreset): Promise<string> {
+  // The kernel reads only lz4's legacy frame format (-l); zstd and lz4 both unpack fast under TCG.
+  if (preset === 'fast') await run('lz4', ['-l', '-q', '-f', '-1', cpio, out]);
+  else await run('zstd', ['-q', '-f', '-19', '-T0', cpio, '-o', out]);
+  return preset === 'fast' ? 'lz4-legacy' : 'zstd-19';
+}
+
+/** The git revision of the checkout (with `-dirty` when it has changes), or "unknown". */
+async function gitRevision(repoRoot: string): Promise<string> {
+  try {
+    const rev = (await run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot })).trim();
+    const dirty = (await run('git', ['status', '--porcelain'], { cwd: repoRoot })).trim() !== '';
+    return dirty ? `${rev}-dirty` : rev;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Builds the program bundles and the native addon from the checkout. */
+export async function buildPrograms(repoRoot: string, signal?: AbortSignal): Promise<void> {
+  const opts = signal ? { cwd: repoRoot, signal } : { cwd: repoRoot };
+  await run(process.execPath, [join(repoRoot, 'scripts/build.mjs')], opts);
+  await run('bash', [join(repoRoot, 'scripts/build-native.sh')], opts);
+}
+
+/**
+ * Builds a versioned, signed image: kernel, initramfs and SquashFS root under
+ * `<outDir>/talos-ts-<version>-<preset>/`, with manifest.json, manifest.sig and signing-key.pub.
+ */
+export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
+  const { repoRoot, logger } = options;
+  const preset = options.compression ?? 'fast';
+  const timings: Record<string, number> = {};
+  const step = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
+    options.signal?.throwIfAborted();
+    const t0 = Date.now();
+    const r = await fn();
+    timings[name] = Date.now() - t0;
+    logger?.info('image step done', { step: name, ms: timings[name] });
+    return r;
+  };
+  const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const outDir = options.outDir ?? join(repoRoot, '_out');
+  const dir = join(outDir, `talos-ts-${version}-${preset}`);
+  const work = join(outDir, `.work-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  try {
+    const addon = join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node');
+    const haveBuild = existsSync(join(repoRoot, 'dist/machined.mjs')) && existsSync(join(repoRoot, 'dist/init.cjs')) && existsSync(addon);
+    if (!options.reuseBuild || !haveBuild) await step('programs', () => buildPrograms(repoRoot, options.signal));
+    const release = kernelRelease();
+
+    const rootfs = join(work, 'rootfs');
+    await step('stage-rootfs', () => stageRootfs(rootfs, repoRoot, release, logger));
+    const rootfsFiles = walkFiles(rootfs).sort();
+    const bad = forbiddenPaths(rootfsFiles);
+    if (bad.length > 0) throw new Error(`image would contain forbidden programs: ${bad.join(', ')}`);
+    const rootfsDigests: Record<string, string> = {};
+    for (const f of rootfsFiles) rootfsDigests[f] = sha256(readFileSync(join(rootfs, f)));
+    await step('squashfs', () =>
+      run('mksquashfs', [rootfs, join(dir, ArtifactName.rootfs), '-noappend', '-all-root', '-no-progress', '-quiet', '-mkfs-time', '0', '-all-time', '0', '-processors', '2', ...ROOTFS_COMPRESSION[preset]]),
+    );
+
+    const initStaging = join(work, 'initramfs');
+    const entries = await step('stage-initramfs', () => initramfsEntries(initStaging, repoRoot, release));
+    const initramfsDigests: Record<string, string> = {};
+    for (const e of entries) if (e.kind === 'file') initramfsDigests[e.path] = sha256(e.data);
+    const cpio = join(work, 'initramfs.cpio');
+    writeFileSync(cpio, writeCpio(entries));
+    const initramfsCompression = await step('initramfs', () => compressInitramfs(cpio, join(dir, ArtifactName.initramfs), preset));
+
+    copyFileSync(join('/boot', `vmlinuz-${release}`), join(dir, ArtifactName.kernel));
+
+    const artifacts: Record<string, { sizeBytes: number; sha256: string }> = {};
+    for (const name of Object.values(ArtifactName)) {
+      artifacts[name] = { sizeBytes: statSync(join(dir, name)).size, sha256: await sha256File(join(dir, name)) };
+    }
+    const manifest: ImageManifest = {
+      schema: 1,
+      version,
+      gitRevision: await gitRevision(repoRoot),
+      kernelRelease: release,
+      compression: { preset, rootfs: preset === 'fast' ? 'zstd-3' : 'xz', initramfs: initramfsCompression },
+      artifacts,
+      rootfsFiles: rootfsDigests,
+      initramfsFiles: initramfsDigests,
+    };
+    let generatedKeyPem: string | undefined;
+    const privateKey = options.signingKeyPem
+      ? privateKeyFromPem(options.signingKeyPem).privateKey
+      : await generateKey('ed25519').then((k) => {
+          generatedKeyPem = k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+          return k.privateKey;
+        });
+    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('the signing key must be Ed25519');
+    const bytes = encodeManifest(manifest);
+    writeFileSync(join(dir, MANIFEST_FILE), bytes);
+    writeFileSync(join(dir, SIGNATURE_FILE), `${signManifest(bytes, privateKey)}\n`);
+    writeFileSync(join(dir, PUBLIC_KEY_FILE), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString());
+    return { dir, manifest, timingsMs: timings, ...(generatedKeyPem ? { generatedKeyPem } : {}) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The paths inside a SquashFS image (unsquashfs -l), for policy checks. */
+export async function listSquashfs(path: string): Promise<string[]> {
+  const out = await run('unsquashfs', ['-l', '-d', '', path]);
+  return out.split('\n').filter((l) => l.startsWith('/'));
+}

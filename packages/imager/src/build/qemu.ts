@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { ArtifactName } from '../manifest.ts';
+
+/** Options of {@link bootVm}. */
+export interface BootVmOptions {
+  readonly memoryMiB?: number;
+  readonly cpus?: number;
+  /** Host loopback port forwarded to the guest's apid (:50000). */
+  readonly apiPort: number;
+  /** Extra kernel arguments (after console and ip=). */
+  readonly kernelArgs?: readonly string[];
+  /** Receives every console line. */
+  readonly onConsoleLine?: (line: string) => void;
+}
+
+/** A running VM: its console so far, a wait for a console line, and disposal that kills QEMU. */
+export interface RunningVm extends AsyncDisposable {
+  readonly process: ChildProcess;
+  readonly startedAt: number;
+  console(): string;
+  /** Resolves with the first console line matching `re` (already seen lines count). */
+  waitForLine(re: RegExp, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string>;
+}
+
+/** True when /dev/kvm can be opened; otherwise QEMU has to emulate (TCG). */
+export function kvmUsable(): boolean {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The address and kernel arguments of QEMU's user-mode network (guest 10.0.2.15). */
+export const USER_NET = { address: '10.0.2.15', gateway: '10.0.2.2', dns: '10.0.2.3' } as const;
+
+/**
+ * Boots an image directory under QEMU with user-mode networking; the guest's apid port is forwarded
+ * to 127.0.0.1:apiPort, so nothing leaves loopback. The root is a read-only virtio disk.
+ */
+export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
+  const append = [
+    'console=ttyS0',
+    'quiet',
+    `ip=${USER_NET.address}::${USER_NET.gateway}:255.255.255.0:talos-vm:eth0:off:${USER_NET.dns}`,
+    'talos.platform=metal',
+    ...(options.kernelArgs ?? []),
+  ].join(' ');
+  // KVM is probed, but on these machines it fails at run time, so TCG stays the default unless asked.
+  const accel = process.env.TALOS_QEMU_ACCEL ?? (kvmUsable() && process.env.TALOS_QEMU_KVM === '1' ? 'kvm' : 'tcg');
+  const args = [
+    '-accel', accel, '-smp', String(options.cpus ?? 2), '-m', String(options.memoryMiB ?? 1024),
+    '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
+    '-kernel', join(imageDir, ArtifactName.kernel),
+    '-initrd', join(imageDir, ArtifactName.initramfs),
+    '-drive', `file=${join(imageDir, ArtifactName.rootfs)},if=virtio,format=raw,readonly=on`,
+    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:50000`,
+    '-device', 'virtio-net-pci,netdev=n0',
+    '-device', 'virtio-rng-pci',
+    '-append', append,
+  ];
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const startedAt = Date.now();
+  let text = '';
+  let partial = '';
+  const waiters = new Set<(line: string) => void>();
+  const onData = (chunk: Buffer): void => {
+    text += chunk.toString('utf8');
+    partial += chunk.toString('utf8');
+    const lines = partial.split(/\r?\n/);
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      options.onConsoleLine?.(l);
+      for (const w of waiters) w(l);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    process: child,
+    startedAt,
+    console: () => text,
+    waitForLine(re, { timeoutMs, signal }) {
+      const seen = text.split(/\r?\n/).find((l) => re.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const done = (fn: () => void): void => {
+          clearTimeout(timer);
+          waiters.delete(w);
+          signal?.removeEventListener('abort', onAbort);
+          fn();
+        };
+        const w = (l: string): void => {
+          if (re.test(l)) done(() => resolve(l));
+        };
+        const onAbort = (): void => done(() => reject(signal?.reason as Error));
+        const timer = setTimeout(() => done(() => reject(new Error(`no console line matching ${re} within ${timeoutMs} ms; console tail:\n${text.slice(-3000)}`))), timeoutMs);
+        waiters.add(w);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void exited.then(() => done(() => reject(new Error(`QEMU exited before ${re}; console tail:\n${text.slice(-3000)}`))));
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '@talos-ts/cosi';
+import { buildImage } from './build/image.ts';
+import { verifyImage, type CompressionPreset } from './manifest.ts';
+
+const usage = `Usage:
+  talos-imager build [--compression fast|small] [--out DIR] [--signing-key KEY.pem] [--reuse-build]
+  talos-imager verify DIR [--public-key KEY.pub]
+
+build   makes _out/talos-ts-<version>-<preset>/ (vmlinuz, initramfs.img, rootfs.sqsh, signed manifest)
+verify  checks the manifest signature and every artifact's digest
+`;
+
+/** The talos-imager command line; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        compression: { type: 'string', default: 'fast' },
+        out: { type: 'string' },
+        'signing-key': { type: 'string' },
+        'public-key': { type: 'string' },
+        'reuse-build': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`talos-imager: ${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [cmd, arg] = positionals;
+  if (values.help || !cmd) {
+    process.stdout.write(usage);
+    return values.help ? 0 : 2;
+  }
+  if (cmd === 'build') {
+    if (values.compression !== 'fast' && values.compression !== 'small') {
+      process.stderr.write(`talos-imager: --compression must be fast or small\n`);
+      return 2;
+    }
+    const repoRoot = resolve(new URL('../../..', import.meta.url).pathname);
+    const image = await buildImage({
+      repoRoot,
+      compression: values.compression as CompressionPreset,
+      reuseBuild: values['reuse-build'] ?? false,
+      logger: createLogger({ level: 'info' }),
+      ...(values.out ? { outDir: resolve(values.out) } : {}),
+      ...(values['signing-key'] ? { signingKeyPem: readFileSync(values['signing-key'], 'utf8') } : {}),
+    });
+    const sizes = Object.entries(image.manifest.artifacts).map(([n, a]) => `${n} ${(a.sizeBytes / 1e6).toFixed(1)} MB`);
+    process.stdout.write(`${image.dir}\n  ${sizes.join(', ')}\n  revision ${image.manifest.gitRevision}\n`);
+    return 0;
+  }
+  if (cmd === 'verify') {
+    if (!arg) {
+      process.stderr.write(`talos-imager: verify needs an image directory\n`);
+      return 2;
+    }
+    const r = await verifyImage(resolve(arg), values['public-key'] ? { publicKeyPem: readFileSync(values['public-key'], 'utf8') } : {});
+    if ('error' in r) {
+      process.stderr.write(`talos-imager: verify failed: ${r.error}\n`);
+      return 1;
+    }
+    process.stdout.write(`ok: ${r.value.version} (${r.value.gitRevision}), ${Object.keys(r.value.rootfsFiles).length} root files\n`);
+    return 0;
+  }
+  process.stderr.write(`talos-imager: unknown command ${cmd}\n\n${usage}`);
+  return 2;
+}

@@ -1,0 +1,365 @@
+/*
+ * Talos-TS native addon: the few Linux system calls Node.js does not expose and PID 1 needs.
+ * Every function throws a JS Error carrying `code` (errno name) and `errno` on failure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/reboot.h>
+#include <node_api.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(call)                                                                                  \
+  do {                                                                                               \
+    if ((call) != napi_ok) return NULL;                                                              \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value message, error, code, num;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  const char *name = strerrorname_np(err);
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_set_named_property(env, error, "code", code);
+  napi_create_int32(env, err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* Copies a JS string argument into a malloc'd C string (NULL for null/undefined). */
+static int get_string(napi_env env, napi_value v, char **out) {
+  napi_valuetype t;
+  *out = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t == napi_null || t == napi_undefined) return 0;
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return -1;
+  }
+  *out = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, *out, len + 1, &len);
+  return 0;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+static napi_value int_value(napi_env env, int64_t n) {
+  napi_value v;
+  napi_create_int64(env, n, &v);
+  return v;
+}
+
+/* mount(source, target, fstype, flags, data) */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *src = NULL, *target = NULL, *fstype = NULL, *data = NULL;
+  double flags = 0;
+  napi_value result = NULL;
+  if (get_string(env, argv[0], &src) || get_string(env, argv[1], &target) || get_string(env, argv[2], &fstype)) goto out;
+  if (napi_get_value_double(env, argv[3], &flags) != napi_ok) goto out;
+  if (argc > 4 && get_string(env, argv[4], &data)) goto out;
+  if (mount(src, target, fstype, (unsigned long)flags, data) != 0) {
+    char what[300];
+    snprintf(what, sizeof what, "mount %s", target ? target : "?");
+    throw_errno(env, what, errno);
+    goto out;
+  }
+  result = undefined(env);
+out:
+  free(src); free(target); free(fstype); free(data);
+  return result;
+}
+
+/* umount2(target, flags) */
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *target;
+  int32_t flags = 0;
+  if (get_string(env, argv[0], &target) || !target) return NULL;
+  if (argc > 1) napi_get_value_int32(env, argv[1], &flags);
+  int rc = umount2(target, flags);
+  int err = errno;
+  free(target);
+  if (rc != 0) return throw_errno(env, "umount2", err);
+  return undefined(env);
+}
+
+/* sethostname(name) */
+static napi_value js_sethostname(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *name;
+  if (get_string(env, argv[0], &name) || !name) return NULL;
+  int rc = sethostname(name, strlen(name));
+  int err = errno;
+  free(name);
+  if (rc != 0) return throw_errno(env, "sethostname", err);
+  return undefined(env);
+}
+
+/* reboot(cmd): cmd is "restart", "poweroff" or "halt". Flushes file systems first. */
+static napi_value js_reboot(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *what;
+  if (get_string(env, argv[0], &what) || !what) return NULL;
+  int cmd = strcmp(what, "poweroff") == 0 ? RB_POWER_OFF : strcmp(what, "halt") == 0 ? RB_HALT_SYSTEM : RB_AUTOBOOT;
+  free(what);
+  sync();
+  if (reboot(cmd) != 0) return throw_errno(env, "reboot", errno);
+  return undefined(env);
+}
+
+/* finitModule(path, params): loads a kernel module from a file. */
+static napi_value js_finit_module(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path, *params = NULL;
+  if (get_string(env, argv[0], &path) || !path) return NULL;
+  if (argc > 1 && get_string(env, argv[1], &params)) { free(path); return NULL; }
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int err = errno;
+  if (fd >= 0) {
+    int rc = (int)syscall(SYS_finit_module, fd, params ? params : "", 0);
+    err = rc == 0 ? 0 : errno;
+    close(fd);
+  }
+  napi_value result = NULL;
+  if (err != 0) {
+    char what[600];
+    snprintf(what, sizeof what, "finit_module %s", path);
+    throw_errno(env, what, err);
+  } else {
+    result = undefined(env);
+  }
+  free(path); free(params);
+  return result;
+}
+
+/* waitpid(pid, nohang): returns null when nothing changed, else {pid, code, signal}. */
+static napi_value js_waitpid(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t pid;
+  bool nohang = true;
+  CHECK(napi_get_value_int32(env, argv[0], &pid));
+  if (argc > 1) napi_get_value_bool(env, argv[1], &nohang);
+  int status = 0;
+  pid_t got = waitpid(pid, &status, nohang ? WNOHANG : 0);
+  if (got < 0) return throw_errno(env, "waitpid", errno);
+  napi_value out;
+  if (got == 0) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "pid", int_value(env, got));
+  napi_value nul;
+  napi_get_null(env, &nul);
+  napi_set_named_property(env, out, "code", WIFEXITED(status) ? int_value(env, WEXITSTATUS(status)) : nul);
+  napi_set_named_property(env, out, "signal", WIFSIGNALED(status) ? int_value(env, WTERMSIG(status)) : nul);
+  return out;
+}
+
+/* waitidPeek(): pid of an exited child without reaping it (WNOWAIT), or 0. Lets the reaper skip
+ * children that belong to Node's own child_process bookkeeping. */
+static napi_value js_waitid_peek(napi_env env, napi_callback_info info) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    if (errno == ECHILD) return int_value(env, 0);
+    return throw_errno(env, "waitid", errno);
+  }
+  return int_value(env, si.si_pid);
+}
+
+static napi_value js_chroot(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path;
+  if (get_string(env, argv[0], &path) || !path) return NULL;
+  int rc = chroot(path);
+  int err = errno;
+  free(path);
+  if (rc != 0) return throw_errno(env, "chroot", err);
+  return undefined(env);
+}
+
+/* Reads a JS array of strings into a NULL-terminated C array. */
+static char **get_string_array(napi_env env, napi_value arr) {
+  uint32_t n = 0;
+  if (napi_get_array_length(env, arr, &n) != napi_ok) return NULL;
+  char **out = calloc(n + 1, sizeof(char *));
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    napi_get_element(env, arr, i, &el);
+    if (get_string(env, el, &out[i]) || !out[i]) return NULL;
+  }
+  return out;
+}
+
+/* execve(path, argv, envp): replaces this process; returns only by throwing. */
+static napi_value js_execve(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path;
+  if (get_string(env, argv[0], &path) || !path) return NULL;
+  char **args = get_string_array(env, argv[1]);
+  char **envp = get_string_array(env, argv[2]);
+  if (!args || !envp) return NULL;
+  /* libuv reopens a TTY on stdio with close-on-exec set; the new program must keep the console.
+   * Signals Node blocked must not stay blocked in the new program. */
+  for (int fd = 0; fd <= 2; fd++) fcntl(fd, F_SETFD, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(path, args, envp);
+  return throw_errno(env, "execve", errno);
+}
+
+/* netlinkOpen(protocol, groups): a blocking netlink socket with a receive timeout of 5 s. */
+static napi_value js_netlink_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t protocol = 0;
+  uint32_t groups = 0;
+  CHECK(napi_get_value_int32(env, argv[0], &protocol));
+  if (argc > 1) napi_get_value_uint32(env, argv[1], &groups);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", errno);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = groups;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return int_value(env, fd);
+}
+
+/* netlinkSend(fd, buffer): sends one datagram to the kernel. */
+static napi_value js_netlink_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  void *data;
+  size_t len;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  if (sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) return throw_errno(env, "netlink send", errno);
+  return undefined(env);
+}
+
+/* netlinkRecv(fd): one datagram from the kernel (up to 64 KiB), blocking up to the timeout. */
+static napi_value js_netlink_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  static char buf[65536];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  if (n < 0) return throw_errno(env, "netlink recv", errno);
+  napi_value out;
+  CHECK(napi_create_buffer_copy(env, (size_t)n, buf, NULL, &out));
+  return out;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (close(fd) != 0) return throw_errno(env, "close", errno);
+  return undefined(env);
+}
+
+/* klogReadAll(): the kernel log buffer as text (syslog(2) READ_ALL; does not consume it). */
+static napi_value js_klog_read_all(napi_env env, napi_callback_info info) {
+  int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+  if (size < 0) return throw_errno(env, "klogctl size", errno);
+  char *buf = malloc((size_t)size + 1);
+  int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    return throw_errno(env, "klogctl read", err);
+  }
+  napi_value out;
+  napi_status st = napi_create_string_utf8(env, buf, (size_t)n, &out);
+  free(buf);
+  if (st != napi_ok) return NULL;
+  return out;
+}
+
+static napi_value js_sync(napi_env env, napi_callback_info info) {
+  sync();
+  return undefined(env);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sethostname", NULL, js_sethostname, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reboot", NULL, js_reboot, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"finitModule", NULL, js_finit_module, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"waitpid", NULL, js_waitpid, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"waitidPeek", NULL, js_waitid_peek, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"chroot", NULL, js_chroot, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"execve", NULL, js_execve, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkOpen", NULL, js_netlink_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkSend", NULL, js_netlink_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkRecv", NULL, js_netlink_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"klogReadAll", NULL, js_klog_read_all, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,59 @@
+import type { Logger } from '@talos-ts/cosi';
+import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
+
+/** Facts of the metal platform: machined is PID 1 on a real kernel, booted from the SquashFS image. */
+export const metalPlatform = { name: 'metal', mode: 'metal' } as const;
+
+/** Where a metal node keeps its state: tmpfs under /system until an install disk exists. */
+export const METAL_STATE_DIR = '/system/state';
+
+/** How long a fatal error stays on the console before the machine restarts. */
+export const FATAL_REBOOT_DELAY_MS = 10_000;
+
+/** The host side of a metal boot, for main.ts: preparation, orphan reaping and power actions. */
+export interface MetalHost {
+  readonly boot: MetalBoot;
+  /** Fetches `talos.config=` (http/https URL); undefined when the argument is absent. */
+  fetchConfig(signal: AbortSignal): Promise<string | undefined>;
+  /** Starts reaping orphans every `intervalMs`; the returned function stops it. */
+  startReaper(intervalMs?: number): () => void;
+  /** Logs the resident memory of machined and its services every `intervalMs` (a figure for benchmarks). */
+  startMemoryReport(intervalMs?: number): () => void;
+  restart(): void;
+  powerOff(): void;
+}
+
+/** Prepares the machine (mounts, modules, sysctls, network) and returns its host operations. */
+export function startMetal(logger: Logger): MetalHost {
+  const boot = prepareMetal(logger);
+  return {
+    boot,
+    async fetchConfig(signal) {
+      const url = boot.args.get('talos.config');
+      if (!url) return undefined;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const res = await fetch(url, { signal });
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+          return await res.text();
+        } catch (err) {
+          if (signal.aborted || attempt >= 10) throw new Error(`talos.config=${url}: ${(err as Error).message}`);
+          logger.warn('fetching talos.config failed; retrying', { url, attempt, error: (err as Error).message });
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      }
+    },
+    startReaper(intervalMs = 1000) {
+      const timer = setInterval(() => reapOrphans(), intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+    startMemoryReport(intervalMs = 30_000) {
+      const timer = setInterval(() => logger.info('resident memory', { bytes: residentMemory() }), intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+    restart: () => machineReset('restart'),
+    powerOff: () => machineReset('poweroff'),
+  };
+}
