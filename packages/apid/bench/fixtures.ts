@@ -221,10 +221,18 @@ export function callStream(client: Client, path: string, request: Buffer, meta: 
   return new Promise((resolve) => {
     const got: Buffer[] = [];
     const s = client.makeServerStreamRequest(path, id, id, request, meta, { deadline: Date.now() + timeoutMs });
+    // Done when the status is OK and every message was read ('status' can come before the last 'data').
+    let ok = false;
+    let ended = false;
     s.on('data', (b: Buffer) => got.push(b));
     s.on('error', (err: ServiceError) => resolve({ ok: false, code: err.code, details: err.details }));
     s.on('status', (st: { code: number }) => {
-      if (st.code === status.OK) resolve({ ok: true, messages: got });
+      ok = st.code === status.OK;
+      if (ok && ended) resolve({ ok: true, messages: got });
+    });
+    s.on('end', () => {
+      ended = true;
+      if (ok) resolve({ ok: true, messages: got });
     });
   });
 }

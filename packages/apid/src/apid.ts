@@ -161,13 +161,22 @@ function relay(
     finished = true;
     done(err);
   };
+  // grpc-js reports the status as soon as it arrives, while messages may still sit in the paused
+  // upstream's buffer: the relay is over only when the status is OK AND every message was read.
+  let statusOk = false;
+  let ended = false;
   upstream.on('data', (chunk: Buffer) => {
     if (call.cancelled) return;
     if (!call.write(transform(chunk))) pauseAll();
   });
   upstream.on('error', (err: ServiceError) => finish(err));
   upstream.on('status', (s: StatusObject) => {
-    if (s.code === status.OK) finish(null);
+    statusOk = s.code === status.OK;
+    if (statusOk && ended) finish(null);
+  });
+  upstream.on('end', () => {
+    ended = true;
+    if (statusOk) finish(null);
   });
 }
 
@@ -313,9 +322,15 @@ export function createApid(options: ApidOptions): Apid {
     const route = state.route;
     const opts = callOptions(call);
     const ups: UpstreamReadable[] = [];
+    let paused = false;
     const pauseAll = (): void => {
+      if (paused) return;
+      paused = true;
       ups.forEach((u) => u.pause());
-      call.once('drain', () => ups.forEach((u) => u.resume()));
+      call.once('drain', () => {
+        paused = false;
+        ups.forEach((u) => u.resume());
+      });
     };
     onCancel(call, () => ups.forEach((u) => u.cancel()));
     if (route.mode === 'one') {
