@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { createTalosClient, talosClientOptionsFromContext, type TalosClient } from '@talos-ts/machinery';
-import { CliError } from './cli.ts';
+import { CliError, type CliIo } from './cli.ts';
 import { openConfig, selectedContext } from './commands/config/config.ts';
 
 interface Globals {
@@ -105,4 +105,30 @@ export class NodeErrors {
   throwIfAny(): void {
     if (this.#lines.length > 0) throw new CliError(this.#lines.join('\nerror: '));
   }
+}
+
+/**
+ * Prints a stream of `common.Data` chunks (logs, dmesg) as lines prefixed with their node; chunks
+ * may split lines anywhere, so each node's partial last line waits for its next chunk. Per-node
+ * errors are collected and thrown at the end, after what the other nodes sent.
+ */
+export async function printDataStream(
+  stream: AsyncIterable<{ metadata?: { hostname: string; error: string } | undefined; bytes: Uint8Array }>,
+  session: Pick<ApiSession, 'nodeName'>,
+  io: CliIo,
+): Promise<void> {
+  const errors = new NodeErrors();
+  const partial = new Map<string, string>();
+  try {
+    for await (const data of stream) {
+      if (errors.check(data.metadata, session.nodeName)) continue;
+      const node = session.nodeName(data.metadata?.hostname);
+      const lines = ((partial.get(node) ?? '') + Buffer.from(data.bytes).toString('utf8')).split('\n');
+      partial.set(node, lines.pop() ?? '');
+      for (const line of lines) io.out(`${node}: ${line}\n`);
+    }
+  } finally {
+    for (const [node, rest] of partial) if (rest !== '') io.out(`${node}: ${rest}\n`);
+  }
+  errors.throwIfAny();
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { commonPb } from '@talos-ts/machinery';
-import { NodeErrors, withApiClient } from '../../api.ts';
+import { printDataStream, withApiClient } from '../../api.ts';
 import { CliError, type CliIo, type CommandRegistrar } from '../../cli.ts';
 
 /** `talosctl logs <service>`: a service's log lines prefixed with their node (-f follows). */
@@ -16,9 +16,6 @@ export const registerLogs: CommandRegistrar = (parent: Command, io: CliIo) => {
       const tail = Number(opts.tail);
       if (!Number.isInteger(tail)) throw new CliError(`invalid argument "${opts.tail}" for "--tail" flag`);
       await withApiClient(cmd, async (s) => {
-        const errors = new NodeErrors();
-        // Chunks arrive in arbitrary sizes per node: keep each node's partial last line until it completes.
-        const partial = new Map<string, string>();
         const stream = s.client.machine.logs(
           {
             namespace: opts.kubernetes ? 'k8s.io' : 'system',
@@ -29,19 +26,7 @@ export const registerLogs: CommandRegistrar = (parent: Command, io: CliIo) => {
           },
           { signal: s.signal },
         );
-        try {
-          for await (const data of stream) {
-            if (errors.check(data.metadata, s.nodeName)) continue;
-            const node = s.nodeName(data.metadata?.hostname);
-            const text = (partial.get(node) ?? '') + Buffer.from(data.bytes).toString('utf8');
-            const lines = text.split('\n');
-            partial.set(node, lines.pop() ?? '');
-            for (const line of lines) io.out(`${node}: ${line}\n`);
-          }
-        } finally {
-          for (const [node, rest] of partial) if (rest !== '') io.out(`${node}: ${rest}\n`);
-        }
-        errors.throwIfAny();
+        await printDataStream(stream, s, io);
       });
     });
 };
