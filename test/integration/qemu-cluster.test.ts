@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '@talos-ts/imager';
 import { parseTalosconfig } from '@talos-ts/machinery';
@@ -38,8 +38,19 @@ function namespaces(): string[] {
     .filter((n) => n === `talos-${name}` || n.startsWith(`talos-${name}-`));
 }
 
+const hasQemu = (() => {
+  try {
+    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const fast = process.getuid?.() !== 0 ? 'needs root: the qemu provisioner creates a network namespace and tap devices' : !hasQemu ? 'needs qemu-system-x86_64' : false;
+
 after(async () => {
   if (!slow) await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
+  if (!fast) await talosctl('cluster', 'destroy', '--name', 'it-qemu-bad', '--state', stateRoot);
   tmp.remove();
 });
 
@@ -81,4 +92,27 @@ test('qemu cluster: 3 control plane VMs → health with 3 etcd members → destr
   assert.equal(existsSync(dir), false, 'state dir with the disks removed');
   const afterCfg = parseTalosconfig(readFileSync(talosconfig, 'utf8'));
   assert.ok('value' in afterCfg && !(name in afterCfg.value.contexts), 'context removed');
+});
+
+test('qemu cluster: a VM that cannot boot fails create at once with its console, and destroy cleans up', { skip: fast, timeout: 60_000 }, async () => {
+  // Empty files pass the image check, but QEMU cannot load an empty kernel and exits.
+  const bad = join(tmp.dir, 'bad-image');
+  mkdirSync(bad, { recursive: true });
+  for (const f of ['vmlinuz', 'initramfs.img', 'rootfs.sqsh']) writeFileSync(join(bad, f), '');
+  const started = Date.now();
+  const created = await talosctl(
+    'cluster', 'create', '--provisioner', 'qemu', '--image-dir', bad, '--name', 'it-qemu-bad', '--state', stateRoot, '--cidr', '10.99.0.0/24',
+    '--controlplanes', '1', '--workers', '0',
+  );
+  assert.equal(created.code, 1, created.out);
+  assert.match(created.err, /gave up waiting for the maintenance API of it-qemu-bad-controlplane-1: QEMU exited; log tail:\nqemu: could not load kernel/);
+  // Long before the step timeout (300 s): the exit was noticed.
+  assert.ok(Date.now() - started < 45_000, `took ${Date.now() - started} ms`);
+  const destroyed = await talosctl('cluster', 'destroy', '--name', 'it-qemu-bad', '--state', stateRoot);
+  assert.equal(destroyed.code, 0, destroyed.err);
+  assert.equal(existsSync(join(stateRoot, 'it-qemu-bad')), false);
+  assert.deepEqual(
+    execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('talos-it-qemu-bad')),
+    [],
+  );
 });

@@ -25,7 +25,7 @@ import {
 import { discoveryEndpoint, DISCOVERY_PORT, planNetwork, type NetworkPlan, type PlannedNode } from './network.ts';
 import { clusterDir, saveClusterState, type ClusterState, type NodeState } from './state.ts';
 import { attachNode, createBridge, createNetns, createTap, listNetns } from './host/netns.ts';
-import { spawnInNetns, spawned } from './host/processes.ts';
+import { isAlive, spawnInNetns, spawned } from './host/processes.ts';
 import { startForwarder } from './host/forwarder.ts';
 import { checkImageDir, spawnVm } from './host/qemu.ts';
 
@@ -129,11 +129,17 @@ async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Retries fn until it resolves; after timeoutMs rethrows its last error naming what was awaited. */
-async function retry<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T> {
+async function retry<T>(
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  options: { timeoutMs: number; signal?: AbortSignal; giveUp?: () => Promise<string | undefined> },
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let last: unknown;
   for (;;) {
     if (options.signal?.aborted) throw new TalosError(Code.Canceled, `cancelled while waiting for ${what}`);
+    const reason = await options.giveUp?.();
+    if (reason) throw new TalosError(Code.Unavailable, `gave up waiting for ${what}: ${reason}`);
     const attempt = AbortSignal.any([AbortSignal.timeout(Math.max(1000, Math.min(10_000, deadline - Date.now()))), ...(options.signal ? [options.signal] : [])]);
     try {
       return await fn(attempt);
@@ -145,6 +151,12 @@ async function retry<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, o
     }
     await sleep(500, options.signal);
   }
+}
+
+/** The last lines of a log file (a VM's console), for error messages. */
+async function logTail(file: string, lines = 20): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-lines).join('\n');
 }
 
 /** Waits until the discovery service logs that it listens (it is unreachable from the host namespace). */
@@ -300,7 +312,12 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   for (const node of state.nodes) {
     const client = createTalosClient({ endpoints: [endpointOf(node)], insecure: true });
     try {
-      await retry(`the maintenance API of ${node.name}`, (s) => client.machine.version({}, { signal: s }), { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
+      await retry(`the maintenance API of ${node.name}`, (s) => client.machine.version({}, { signal: s }), {
+        timeoutMs: stepTimeoutMs,
+        ...(signal ? { signal } : {}),
+        // A VM that stopped (bad image, kernel panic with -no-reboot) will never answer: say why now.
+        giveUp: async () => (node.pid !== undefined && !isAlive(node.pid) ? `${qemu ? 'QEMU' : 'machined'} exited; log tail:\n${await logTail(node.logFile)}` : undefined),
+      });
       const cfg = node.role === 'controlplane' ? configs.controlplane : configs.worker;
       await client.machine.applyConfiguration({ data: Buffer.from(cfg.toYaml()) }, signal ? { signal } : {});
       progress(`applied ${node.role} config to ${node.name}`);
