@@ -16,7 +16,7 @@ const slow =
     ? process.getuid?.() === 0
       ? false
       : 'needs root: the qemu provisioner creates a network namespace and tap devices'
-    : 'slow suite: set TALOS_SLOW=1 (builds an image and boots 3 VMs, ~3 min)';
+    : 'slow suite: set TALOS_SLOW=1 (builds an image and boots 3 VMs, ~2 min)';
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const name = 'it-qemu';
 const cidr = '10.98.0.0/24';
