@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npm run check
 TALOS_SLOW=1 npm test -- test/integration/vm
+TALOS_SLOW=1 npm test -- test/integration/qemu-cluster

@@ -3,7 +3,7 @@
 // through loopback forwards.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
 import {
@@ -24,9 +24,13 @@ import {
 } from '@talos-ts/machinery';
 import { discoveryEndpoint, DISCOVERY_PORT, planNetwork, type NetworkPlan, type PlannedNode } from './network.ts';
 import { clusterDir, saveClusterState, type ClusterState, type NodeState } from './state.ts';
-import { attachNode, createBridge, createNetns, listNetns } from './host/netns.ts';
-import { spawnInNetns, spawned } from './host/processes.ts';
+import { attachNode, createBridge, createNetns, createTap, listNetns } from './host/netns.ts';
+import { isAlive, spawnInNetns, spawned } from './host/processes.ts';
 import { startForwarder } from './host/forwarder.ts';
+import { checkImageDir, spawnVm } from './host/qemu.ts';
+
+/** The back ends: container-mode machined processes, or VMs booted from a built image. */
+export type Provisioner = 'process' | 'qemu';
 
 /** Config patches by the node roles they apply to. */
 export interface ClusterPatches {
@@ -43,6 +47,14 @@ export interface CreateClusterOptions {
   readonly cidr?: string;
   readonly controlplanes: number;
   readonly workers: number;
+  /** Default process. */
+  readonly provisioner?: Provisioner;
+  /** qemu: the built image directory (talos-imager build) every VM boots from. */
+  readonly imageDir?: string;
+  /** qemu: memory and vCPUs per VM, and the size of each VM's (sparse) data disk file. */
+  readonly memoryMiB?: number;
+  readonly cpus?: number;
+  readonly diskSizeBytes?: number;
   readonly patches?: ClusterPatches;
   readonly kubernetesVersion?: string;
   /** Bound on each wait of the create flow (maintenance API, apid, bootstrap). */
@@ -68,8 +80,8 @@ function patched(cfg: MachineConfig, patches: readonly ConfigPatch[], what: stri
   return r.value;
 }
 
-function checked(cfg: MachineConfig, what: string): MachineConfig {
-  const result = validateConfig(cfg, { mode: 'container' });
+function checked(cfg: MachineConfig, what: string, mode: 'container' | 'metal'): MachineConfig {
+  const result = validateConfig(cfg, { mode });
   if (result.errors.length > 0) {
     throw new TalosError(Code.InvalidArgument, `generated ${what} config is invalid:\n${result.errors.map((e) => formatIssue(what, e)).join('\n')}`);
   }
@@ -94,32 +106,40 @@ async function makeConfigs(plan: NetworkPlan, options: CreateClusterOptions): Pr
     documents: [{ cluster: { discovery: { enabled: true, registries: { service: { endpoint: discoveryEndpoint(plan) } } } } }],
   };
   const all = [discovery, ...(options.patches?.all ?? [])];
-  const controlplane = checked(patched(patched(generated.controlplane, all, 'controlplane'), options.patches?.controlplane ?? [], 'controlplane'), 'controlplane');
-  const worker = checked(patched(patched(generated.worker, all, 'worker'), options.patches?.worker ?? [], 'worker'), 'worker');
+  const mode = options.provisioner === 'qemu' ? 'metal' : 'container';
+  const controlplane = checked(patched(patched(generated.controlplane, all, 'controlplane'), options.patches?.controlplane ?? [], 'controlplane'), 'controlplane', mode);
+  const worker = checked(patched(patched(generated.worker, all, 'worker'), options.patches?.worker ?? [], 'worker'), 'worker', mode);
   const talosconfig = await generateAdminTalosconfig({ contextName: options.name, endpoints: [], nodes: plan.nodes.map((n) => n.ip), osCa: bundle.certs.os });
   return { controlplane, worker, talosconfig, secretsYaml: serializeSecretsBundle(bundle) };
 }
 
 async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new TalosError(Code.Canceled, 'cancelled'));
-      },
-      { once: true },
-    );
+    // The listener goes when the sleep ends: a long wait retries often on one signal.
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new TalosError(Code.Canceled, 'cancelled'));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
 /** Retries fn until it resolves; after timeoutMs rethrows its last error naming what was awaited. */
-async function retry<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T> {
+async function retry<T>(
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  options: { timeoutMs: number; signal?: AbortSignal; giveUp?: () => Promise<string | undefined> },
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let last: unknown;
   for (;;) {
     if (options.signal?.aborted) throw new TalosError(Code.Canceled, `cancelled while waiting for ${what}`);
+    const reason = await options.giveUp?.();
+    if (reason) throw new TalosError(Code.Unavailable, `gave up waiting for ${what}: ${reason}`);
     const attempt = AbortSignal.any([AbortSignal.timeout(Math.max(1000, Math.min(10_000, deadline - Date.now()))), ...(options.signal ? [options.signal] : [])]);
     try {
       return await fn(attempt);
@@ -131,6 +151,12 @@ async function retry<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, o
     }
     await sleep(500, options.signal);
   }
+}
+
+/** The last lines of a log file (a VM's console), for error messages. */
+async function logTail(file: string, lines = 20): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-lines).join('\n');
 }
 
 /** Waits until the discovery service logs that it listens (it is unreachable from the host namespace). */
@@ -145,6 +171,17 @@ async function waitForLogLine(file: string, needle: string, options: { timeoutMs
   );
 }
 
+/** A locally administered MAC per VM: QEMU's default is one MAC for all, which a bridge cannot tell apart. */
+export function vmMac(index: number): string {
+  return `52:54:00:7a:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
+}
+
+/** The kernel command line of a node's VM: its bridge address through `ip=`, the metal platform. */
+export function vmKernelArgs(plan: Pick<NetworkPlan, 'bridgeIp' | 'prefixLength'>, node: Pick<NodeState, 'ip' | 'name'>): string[] {
+  const mask = [24, 16, 8, 0].map((s) => ((0xffffffff << (32 - plan.prefixLength)) >>> s) & 255).join('.');
+  return ['console=ttyS0', 'quiet', `ip=${node.ip}::${plan.bridgeIp}:${mask}:${node.name}:eth0:off`, 'talos.platform=metal', `talos.hostname=${node.name}`];
+}
+
 /**
  * Creates the cluster. Each thing that outlives this call (namespace, process) is recorded in
  * state.json before the next step, so a failure part-way leaves a state `destroyCluster` cleans up.
@@ -155,6 +192,9 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   const signal = options.signal;
   const plan = planNetwork(options.name, { controlplanes: options.controlplanes, workers: options.workers, ...(options.cidr ? { cidr: options.cidr } : {}) });
   const dir = clusterDir(options.stateRoot, options.name);
+  const qemu = options.provisioner === 'qemu';
+  const imageDir = options.imageDir ?? '';
+  if (qemu) checkImageDir(imageDir);
   if (existsSync(join(dir, 'state.json'))) {
     throw new TalosError(Code.AlreadyExists, `cluster ${JSON.stringify(options.name)} already exists (${dir}): destroy it first with talosctl cluster destroy --name ${options.name}`);
   }
@@ -169,12 +209,22 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   const state: ClusterState = {
     version: 1,
     name: options.name,
-    provisioner: 'process',
+    provisioner: qemu ? 'qemu' : 'process',
     dir,
     createdAt: new Date().toISOString(),
     network,
+    // A VM has no namespace of its own: it sits in the cluster's, on a tap named like the veth.
     nodes: plan.nodes.map(
-      (n): NodeState => ({ name: n.name, role: n.role, ip: n.ip, netns: n.netns, veth: n.veth, dir: join(dir, n.name), logFile: join(dir, `${n.name}.log`) }),
+      (n, i): NodeState => ({
+        name: n.name,
+        role: n.role,
+        ip: n.ip,
+        netns: qemu ? plan.netns : n.netns,
+        veth: qemu ? `tap${i}` : n.veth,
+        dir: join(dir, n.name),
+        logFile: join(dir, `${n.name}.log`),
+        ...(qemu ? { diskFile: join(dir, `${n.name}.disk`) } : {}),
+      }),
     ),
     netnsCreated: [],
   };
@@ -188,11 +238,15 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   await saveClusterState(state);
   await createNetns(plan.netns);
   await createBridge(plan);
-  for (const node of plan.nodes) {
-    state.netnsCreated.push(node.netns);
-    await saveClusterState(state);
-    await createNetns(node.netns);
-    await attachNode(plan, node);
+  if (qemu) {
+    for (const node of state.nodes) await createTap(plan, node.veth);
+  } else {
+    for (const node of plan.nodes) {
+      state.netnsCreated.push(node.netns);
+      await saveClusterState(state);
+      await createNetns(node.netns);
+      await attachNode(plan, node);
+    }
   }
 
   const discoveryLog = join(dir, 'discovery.log');
@@ -218,8 +272,30 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   });
   await saveClusterState(state);
 
-  for (const node of state.nodes) {
+  for (const [i, node] of state.nodes.entries()) {
     await mkdir(node.dir, { recursive: true, mode: 0o700 });
+    if (qemu) {
+      const diskFile = node.diskFile ?? join(node.dir, 'disk.raw');
+      // Sparse: the file takes room only as the guest writes.
+      await writeFile(diskFile, '', { mode: 0o600 });
+      await truncate(diskFile, options.diskSizeBytes ?? 6 * 1024 ** 3);
+      const child = spawnVm({
+        netns: plan.netns,
+        imageDir,
+        tap: node.veth,
+        mac: vmMac(i),
+        diskFile,
+        kernelArgs: vmKernelArgs(plan, node),
+        logFile: node.logFile,
+        memoryMiB: options.memoryMiB ?? 1024,
+        cpus: options.cpus ?? 2,
+      });
+      node.pid = await spawned(child);
+      child.unref();
+      await saveClusterState(state);
+      progress(`started VM ${node.name} (${node.role}) at ${node.ip}, QEMU pid ${node.pid}, API on 127.0.0.1:${node.apiForwardPort ?? '?'}`);
+      continue;
+    }
     const child = spawnInNetns({
       netns: node.netns,
       program: 'machined',
@@ -236,7 +312,12 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   for (const node of state.nodes) {
     const client = createTalosClient({ endpoints: [endpointOf(node)], insecure: true });
     try {
-      await retry(`the maintenance API of ${node.name}`, (s) => client.machine.version({}, { signal: s }), { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
+      await retry(`the maintenance API of ${node.name}`, (s) => client.machine.version({}, { signal: s }), {
+        timeoutMs: stepTimeoutMs,
+        ...(signal ? { signal } : {}),
+        // A VM that stopped (bad image, kernel panic with -no-reboot) will never answer: say why now.
+        giveUp: async () => (node.pid !== undefined && !isAlive(node.pid) ? `${qemu ? 'QEMU' : 'machined'} exited; log tail:\n${await logTail(node.logFile)}` : undefined),
+      });
       const cfg = node.role === 'controlplane' ? configs.controlplane : configs.worker;
       await client.machine.applyConfiguration({ data: Buffer.from(cfg.toYaml()) }, signal ? { signal } : {});
       progress(`applied ${node.role} config to ${node.name}`);

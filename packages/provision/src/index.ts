@@ -2,9 +2,10 @@ export { BRIDGE_NAME, DEFAULT_CIDR, DEFAULT_CLUSTER_NAME, DISCOVERY_PORT, cluste
 export type { NetworkPlan, NodeRole, PlanOptions, PlannedNode } from './network.ts';
 export { clusterDir, defaultStateRoot, loadClusterState, saveClusterState } from './state.ts';
 export type { ClusterState, NodeState } from './state.ts';
-export { createCluster } from './create.ts';
-export type { ClusterPatches, CreateClusterOptions, CreatedCluster } from './create.ts';
+export { createCluster, vmKernelArgs, vmMac } from './create.ts';
+export type { Provisioner, ClusterPatches, CreateClusterOptions, CreatedCluster } from './create.ts';
 export { clusterStatus, destroyCluster } from './destroy.ts';
 export type { ClusterStatus, DestroyClusterOptions, DestroyResult } from './destroy.ts';
 export { listNetns } from './host/netns.ts';
 export { processesMentioning } from './host/processes.ts';
+export { IMAGE_FILES } from './host/qemu.ts';

@@ -17,7 +17,9 @@ export interface NodeState {
   /** The node's machined state directory. */
   readonly dir: string;
   readonly logFile: string;
-  /** machined's pid, once started. */
+  /** qemu: the VM's data disk file. */
+  readonly diskFile?: string;
+  /** machined's (or QEMU's) pid, once started. */
   pid?: number;
   /** 127.0.0.1:PORT reaches this node's apid (port 50000). */
   apiForwardPort?: number;
@@ -27,7 +29,7 @@ export interface NodeState {
 export interface ClusterState {
   readonly version: 1;
   readonly name: string;
-  readonly provisioner: 'process';
+  readonly provisioner: 'process' | 'qemu';
   readonly dir: string;
   readonly createdAt: string;
   readonly network: Omit<NetworkPlan, 'nodes'>;

@@ -76,3 +76,11 @@ export async function attachNode(plan: NetworkPlan, node: PlannedNode): Promise<
   await ip(['-n', node.netns, 'link', 'set', 'eth0', 'up']);
   await ip(['-n', node.netns, 'route', 'add', 'default', 'via', plan.bridgeIp]);
 }
+
+/** Adds a tap device for a VM to the cluster namespace's bridge (QEMU opens it by name). */
+export async function createTap(plan: NetworkPlan, tap: string): Promise<void> {
+  const ns = plan.netns;
+  await ip(['-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+  await ip(['-n', ns, 'link', 'set', tap, 'master', plan.bridge]);
+  await ip(['-n', ns, 'link', 'set', tap, 'up']);
+}

@@ -11,10 +11,10 @@ export function addClusterFlags(cmd: Command, defaultName: string): Command {
   return cmd
     .option('--name <name>', 'the name of the cluster', defaultName)
     .option('--state <dir>', 'directory path to store cluster state', defaultStateRoot())
-    .option('--provisioner <name>', 'Talos cluster provisioner to use (only "process" exists here)', 'process');
+    .option('--provisioner <name>', 'Talos cluster provisioner to use: process (container-mode nodes) or qemu (VMs booted from a built image)', 'process');
 }
 
-/** Rejects provisioners other than the process back end with one clear line. */
+/** Rejects provisioners other than process and qemu with one clear line. */
 export function checkProvisioner(name: string): string | undefined {
-  return name === 'process' ? undefined : `provisioner "${name}" is not available: only "process" (container-mode nodes in network namespaces) is implemented`;
+  return name === 'process' || name === 'qemu' ? undefined : `provisioner "${name}" is not available: use "process" (container-mode nodes in network namespaces) or "qemu" (VMs)`;
 }

@@ -23,6 +23,9 @@ interface CreateFlags {
   configPatchWorker: string[];
   kubernetesVersion?: string;
   withDebug?: boolean;
+  imageDir?: string;
+  memory: string;
+  cpus: string;
 }
 
 function count(flag: string, text: string, min: number): number {
@@ -36,7 +39,7 @@ function count(flag: string, text: string, min: number): number {
  * configured, bootstrapped and checked for health; the admin context is merged into talosconfig.
  */
 export const registerClusterCreate: CommandRegistrar = (parent: Command, io: CliIo) => {
-  addClusterFlags(clusterGroup(parent).command('create').description('Creates a local process-based Talos cluster'), DEFAULT_CLUSTER_NAME)
+  addClusterFlags(clusterGroup(parent).command('create').description('Creates a local Talos cluster (process- or QEMU-based)'), DEFAULT_CLUSTER_NAME)
     .option('--controlplanes <n>', 'the number of controlplanes to create', '1')
     .option('--workers <n>', 'the number of workers to create', '1')
     .option('--cidr <cidr>', 'CIDR of the cluster network (IPv4 only)', DEFAULT_CIDR)
@@ -46,13 +49,18 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--config-patch-control-plane <patch>', 'patch generated machineconfigs (applied to \'init\' and \'controlplane\' types)', arrayFlag, [])
     .option('--config-patch-worker <patch>', 'patch generated machineconfigs (applied to \'worker\' type)', arrayFlag, [])
     .option('--kubernetes-version <version>', 'desired kubernetes version to run')
+    .option('--image-dir <dir>', 'qemu: the built image directory the VMs boot from (talos-imager build --out DIR)')
+    .option('--memory <MiB>', 'qemu: the memory of each VM in MiB', '1024')
+    .option('--cpus <n>', 'qemu: the number of vCPUs of each VM', '2')
     .option('--with-debug', 'enable debug in Talos config to send service logs to the console')
     .action(async (flags: CreateFlags, cmd: Command) => {
       const bad = checkProvisioner(flags.provisioner);
       if (bad) throw new CliError(bad);
+      const qemu = flags.provisioner === 'qemu';
       if (process.getuid?.() !== 0) {
-        throw new CliError('cluster create with the process provisioner needs root (it creates network namespaces and veth pairs): run it as root');
+        throw new CliError(`cluster create with the ${flags.provisioner} provisioner needs root (it creates network namespaces and ${qemu ? 'tap devices' : 'veth pairs'}): run it as root`);
       }
+      if (qemu && !flags.imageDir) throw new CliError('--provisioner qemu needs --image-dir DIR: a built image (talos-imager build --out DIR)');
       const controlplanes = count('--controlplanes', flags.controlplanes, 1);
       const workers = count('--workers', flags.workers, 0);
       const timeoutMs = parseDurationSeconds(flags.waitTimeout) * 1000;
@@ -76,9 +84,10 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
             cidr: flags.cidr,
             controlplanes,
             workers,
+            ...(qemu ? { provisioner: 'qemu' as const, imageDir: flags.imageDir ?? '', memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
             patches: { all, controlplane, worker },
             ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion } : {}),
-            stepTimeoutMs: Math.min(timeoutMs, 120_000),
+            stepTimeoutMs: Math.min(timeoutMs, qemu ? 300_000 : 120_000),
             signal: ac.signal,
             onProgress: (l) => io.out(`${l}\n`),
           });
@@ -117,7 +126,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
         io.out(
           [
             '',
-            `PROVISIONER       process`,
+            `PROVISIONER       ${flags.provisioner}`,
             `NAME              ${flags.name}`,
             `NETWORK           ${created.state.network.netns} ${created.state.network.cidr}`,
             `NODES             ${created.state.nodes.map((n) => `${n.name} ${n.ip}`).join(', ')}`,
