@@ -18,6 +18,7 @@ import {
   toConfigSecrets,
   validateConfig,
   TALOS_API_PORT,
+  TAG,
   type ConfigPatch,
   type MachineConfig,
   type Talosconfig,
@@ -27,7 +28,7 @@ import { clusterDir, saveClusterState, type ClusterState, type NodeState } from 
 import { attachNode, createBridge, createNetns, createTap, listNetns } from './host/netns.ts';
 import { isAlive, spawnInNetns, spawned } from './host/processes.ts';
 import { startForwarder } from './host/forwarder.ts';
-import { checkImageDir, spawnVm } from './host/qemu.ts';
+import { checkImageDir, ensureDefaultImage, spawnVm } from './host/qemu.ts';
 
 /** The back ends: container-mode machined processes, or VMs booted from a built image. */
 export type Provisioner = 'process' | 'qemu';
@@ -193,8 +194,9 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   const plan = planNetwork(options.name, { controlplanes: options.controlplanes, workers: options.workers, ...(options.cidr ? { cidr: options.cidr } : {}) });
   const dir = clusterDir(options.stateRoot, options.name);
   const qemu = options.provisioner === 'qemu';
-  const imageDir = options.imageDir ?? '';
-  if (qemu) checkImageDir(imageDir);
+  let imageDir = options.imageDir ?? '';
+  if (qemu && imageDir !== '') checkImageDir(imageDir);
+  if (qemu && imageDir === '') imageDir = await ensureDefaultImage(TAG, progress, signal);
   if (existsSync(join(dir, 'state.json'))) {
     throw new TalosError(Code.AlreadyExists, `cluster ${JSON.stringify(options.name)} already exists (${dir}): destroy it first with talosctl cluster destroy --name ${options.name}`);
   }

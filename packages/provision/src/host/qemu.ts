@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Code, TalosError } from '@talos-ts/cosi';
 
 /** The files of a built image the VM boots from (as the imager names them). */
@@ -15,6 +16,37 @@ export function checkImageDir(dir: string): void {
   if (missing.length > 0) {
     throw new TalosError(Code.FailedPrecondition, `${dir} is not a built image (missing ${missing.join(', ')}): build one with talos-imager build --out DIR`);
   }
+}
+
+/**
+ * The image a qemu cluster boots when none is given: this checkout's `_out/talos-ts-<tag>-fast`,
+ * reused when it is complete, else built by running the imager program (started by path: the
+ * provisioner does not import the imager package). Returns the image directory.
+ */
+export async function ensureDefaultImage(tag: string, progress: (line: string) => void, signal?: AbortSignal): Promise<string> {
+  // From the sources (packages/provision/src/host) or from the talosctl bundle (dist/).
+  const roots = [new URL('../../../../', import.meta.url), new URL('../', import.meta.url)].map((u) => fileURLToPath(u));
+  const root = roots.find((r) => existsSync(join(r, 'packages', 'imager', 'bin', 'talos-imager.js')));
+  if (!root) throw new TalosError(Code.FailedPrecondition, 'no image given and no Talos-TS checkout to build one from: pass --image-dir DIR');
+  const dir = join(root, '_out', `talos-ts-${tag.replace(/^v/, '')}-fast`);
+  if (Object.values(IMAGE_FILES).every((f) => existsSync(join(dir, f)))) {
+    progress(`using image ${dir}`);
+    return dir;
+  }
+  progress(`building image ${dir} (talos-imager build --compression fast)`);
+  const child = spawn(process.execPath, [join(root, 'packages', 'imager', 'bin', 'talos-imager.js'), 'build', '--compression', 'fast', '--out', join(root, '_out')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...(signal ? { signal } : {}),
+  });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('exit', (c) => resolve(c));
+    child.once('error', () => resolve(-1));
+  });
+  if (code !== 0) throw new TalosError(Code.Internal, `building the image failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  checkImageDir(dir);
+  return dir;
 }
 
 /** Options of {@link spawnVm}. */

@@ -49,7 +49,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--config-patch-control-plane <patch>', 'patch generated machineconfigs (applied to \'init\' and \'controlplane\' types)', arrayFlag, [])
     .option('--config-patch-worker <patch>', 'patch generated machineconfigs (applied to \'worker\' type)', arrayFlag, [])
     .option('--kubernetes-version <version>', 'desired kubernetes version to run')
-    .option('--image-dir <dir>', 'qemu: the built image directory the VMs boot from (talos-imager build --out DIR)')
+    .option('--image-dir <dir>', 'qemu: a built image directory (talos-imager build --out DIR); default: reuse or build _out/talos-ts-<version>-fast')
     .option('--memory <MiB>', 'qemu: the memory of each VM in MiB', '1024')
     .option('--cpus <n>', 'qemu: the number of vCPUs of each VM', '2')
     .option('--with-debug', 'enable debug in Talos config to send service logs to the console')
@@ -60,7 +60,6 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
       if (process.getuid?.() !== 0) {
         throw new CliError(`cluster create with the ${flags.provisioner} provisioner needs root (it creates network namespaces and ${qemu ? 'tap devices' : 'veth pairs'}): run it as root`);
       }
-      if (qemu && !flags.imageDir) throw new CliError('--provisioner qemu needs --image-dir DIR: a built image (talos-imager build --out DIR)');
       const controlplanes = count('--controlplanes', flags.controlplanes, 1);
       const workers = count('--workers', flags.workers, 0);
       const timeoutMs = parseDurationSeconds(flags.waitTimeout) * 1000;
@@ -84,7 +83,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
             cidr: flags.cidr,
             controlplanes,
             workers,
-            ...(qemu ? { provisioner: 'qemu' as const, imageDir: flags.imageDir ?? '', memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
+            ...(qemu ? { provisioner: 'qemu' as const, ...(flags.imageDir ? { imageDir: flags.imageDir } : {}), memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
             patches: { all, controlplane, worker },
             ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion } : {}),
             stepTimeoutMs: Math.min(timeoutMs, qemu ? 300_000 : 120_000),
