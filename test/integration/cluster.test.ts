@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTalosconfig } from '@talos-ts/machinery';
 import { main } from '@talos-ts/talosctl';
-import { processesUsing, tempDir } from '@talos-ts/testkit';
+import { processesUsing, tempDir, clusterNamespaces, runCli } from '@talos-ts/testkit';
 
 const isRoot = process.getuid?.() === 0;
 const hasIp = (() => {
@@ -27,19 +27,9 @@ const tmp = tempDir('it-cluster-');
 const stateRoot = join(tmp.dir, 'clusters');
 const talosconfig = join(tmp.dir, 'talosconfig');
 
-async function talosctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['--talosconfig', talosconfig, ...args], { out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  return { code, out: out.join(''), err: err.join('') };
-}
+const talosctl = (...args: string[]) => runCli(main, ['--talosconfig', talosconfig, ...args]);
 
-function namespaces(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n === `talos-${name}` || n.startsWith(`talos-${name}-`));
-}
+const namespaces = (): string[] => clusterNamespaces(name);
 
 after(async () => {
   // Whatever happened above, leave nothing behind (destroy is idempotent).

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildImage } from '@talos-ts/imager';
 import { parseTalosconfig } from '@talos-ts/machinery';
 import { main } from '@talos-ts/talosctl';
-import { processesUsing, tempDir } from '@talos-ts/testkit';
+import { processesUsing, tempDir, clusterNamespaces, runCli } from '@talos-ts/testkit';
 
 const slow =
   process.env.TALOS_SLOW === '1' || process.env.TALOS_SLOW === '2'
@@ -24,19 +24,9 @@ const tmp = tempDir('it-qemu-');
 const stateRoot = join(tmp.dir, 'clusters');
 const talosconfig = join(tmp.dir, 'talosconfig');
 
-async function talosctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['--talosconfig', talosconfig, ...args], { out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  return { code, out: out.join(''), err: err.join('') };
-}
+const talosctl = (...args: string[]) => runCli(main, ['--talosconfig', talosconfig, ...args]);
 
-function namespaces(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n === `talos-${name}` || n.startsWith(`talos-${name}-`));
-}
+const namespaces = (): string[] => clusterNamespaces(name);
 
 const hasQemu = (() => {
   try {

@@ -8,3 +8,6 @@ export { startNode, processesUsing, waitForPort, waitFor, tempDir } from './host
 export type { NodeProcess, StartNodeOptions } from './host/nodes.ts';
 export { startDiscoveryService } from './host/discovery.ts';
 export type { DiscoveryProcess } from './host/discovery.ts';
+export { runCli } from './cli.ts';
+export type { CliMain, CliRun } from './cli.ts';
+export { clusterNamespaces } from './host/netns.ts';
