@@ -147,7 +147,7 @@ test('etcd: a second bootstrap is refused on the bootstrapped node and on a join
   }
   // The API answers FailedPrecondition with the reason.
   const c = await adminClient(n1);
-  await assert.rejects(c.withNodes([]).machine.bootstrap({}), (e) => hasCode(e, Code.FailedPrecondition) && /already bootstrapped/.test((e as Error).message));
+  await assert.rejects(c.withNodes([]).machine.bootstrap({}), (e) => hasCode(e, Code.AlreadyExists) && /already bootstrapped/.test((e as Error).message));
   c.close();
 });
 

@@ -1,7 +1,7 @@
 // Issue 4 figures with real processes: machine API round trips through apid (direct, one proxy
 // hop, one-to-many over 5 nodes), the talosctl CLI's own wall time, and idle RSS of a control-plane
 // node's machined + apid + trustd. Prints one JSON object.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,11 +30,28 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-function rssOf(node: NodeProcess): { machinedMb: number; apidMb: number; trustdMb: number; totalMb: number } {
+/** Proportional set size: shared pages (Node's own executable, mapped by all three) counted once overall. */
+function pssKb(pid: number): number {
+  const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/** RSS of an idle Node process that loads nothing: the floor every one of our processes starts from. */
+async function bareNodeRssMb(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    return r2(rssKb(child.pid as number) / 1024);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+function rssOf(node: NodeProcess, measure: (pid: number) => number = rssKb): { machinedMb: number; apidMb: number; trustdMb: number; totalMb: number } {
   // Classify by the program (argv[1]'s file name): apid's own arguments mention machined's socket.
   const procs = processesUsing(node.dir).map((pid) => ({
     program: basename(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1] ?? ''),
-    rss: rssKb(pid),
+    rss: measure(pid),
   }));
   const by = (name: string) => r2(procs.filter((p) => p.program.startsWith(name)).reduce((s, p) => s + p.rss, 0) / 1024);
   const rss = { machinedMb: by('machined'), apidMb: by('apid'), trustdMb: by('trustd') };
@@ -78,6 +95,8 @@ try {
   // Idle: booted, healthy, nothing asked of it for a few seconds.
   await new Promise((r) => setTimeout(r, 3000));
   const rssIdle = rssOf(nodes[0] as NodeProcess);
+  const pssIdle = rssOf(nodes[0] as NodeProcess, pssKb);
+  const nodeFloorMb = await bareNodeRssMb();
 
   const direct = await timed(300, () => client.withNodes([]).machine.version({}));
   const hop = await timed(300, () => client.withNode(addresses[1] as string).machine.version({}));
@@ -103,6 +122,8 @@ try {
         fanoutOverSingle: r2(fanout.p50Ms / single.p50Ms),
         talosctlVersionCliWallMs: cli.map(r2),
         idleRssControlPlane: rssIdle,
+        idlePssControlPlane: pssIdle,
+        bareNodeProcessRssMb: nodeFloorMb,
         rssControlPlaneAfterLoad: rssAfterLoad,
         targets: { directMs: 3, fanoutRatio: 1.5, rssMb: 120 },
       },

@@ -352,9 +352,8 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
           } catch (e) {
             // Unimplemented is final: stop retrying and report it below.
             if (hasCode(e, Code.Unimplemented)) return e;
-            // An earlier attempt got through although its answer did not (upstream nodes say
-            // AlreadyExists, ours FailedPrecondition with the same message).
-            if (hasCode(e, Code.AlreadyExists) || (hasCode(e, Code.FailedPrecondition) && /data directory is not empty/.test(e.message))) return undefined;
+            // An earlier attempt got through although its answer did not.
+            if (hasCode(e, Code.AlreadyExists)) return undefined;
             throw e;
           }
           return undefined;

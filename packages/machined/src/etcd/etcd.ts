@@ -266,10 +266,9 @@ export class EtcdManager {
    * snapshot uploaded with EtcdRecover). Refused when etcd already has data here.
    */
   async bootstrap(options: { recover: boolean; skipHashCheck: boolean }, signal?: AbortSignal): Promise<void> {
-    // The message is upstream's; the code is FailedPrecondition as our API contract says (upstream
-    // answers AlreadyExists, so clients retrying a bootstrap accept either).
+    // AlreadyExists, as upstream answers: a client retrying a bootstrap treats it as done.
     if (this.#bootstrapRequested || (await this.hasData())) {
-      throw new TalosError(Code.FailedPrecondition, 'etcd data directory is not empty: this node is already bootstrapped or a member of an etcd cluster');
+      throw new TalosError(Code.AlreadyExists, 'etcd data directory is not empty: this node is already bootstrapped or a member of an etcd cluster');
     }
     if (options.recover && !(await stat(this.#o.recoverSnapshotPath).then(() => true, () => false))) {
       throw new TalosError(Code.FailedPrecondition, 'no etcd snapshot was uploaded for recovery (use `talosctl etcd snapshot recover` first)');
