@@ -2,7 +2,7 @@ export { Code, TalosError, hasCode } from './errors.ts';
 export type { TalosErrorOptions } from './errors.ts';
 export { createLogger, nullLogger } from './log.ts';
 export type { Logger, LogLevel, LogFields, LogRecord, LoggerOptions } from './log.ts';
-export { systemClock } from './clock.ts';
+export { systemClock, sleepUnlessAborted } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { newResource, withSpec, pointerKey, freezeCopy, plainEqual } from './resource.ts';
 export type { Resource, Metadata, Pointer, Kind, Phase, StringMap, NewResourceOptions } from './resource.ts';

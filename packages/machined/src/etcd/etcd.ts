@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Code, TalosError, type Logger } from '@talos-ts/cosi';
+import { Code, TalosError, type Logger, sleepUnlessAborted } from '@talos-ts/cosi';
 import { restoreEtcdSnapshot } from '../linux/etcdctl.ts';
 import { createProcessRunner } from '../linux/process.ts';
 import { ServiceState } from '../system/events.ts';
@@ -41,19 +41,6 @@ interface Plan {
   readonly peers: readonly string[];
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const done = (ok: boolean): void => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onAbort = (): void => done(false);
-    const t = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -169,7 +156,7 @@ export class EtcdManager {
         this.#o.logger.info('no control-plane peers known yet; waiting for bootstrap or a peer');
         logged = 'none';
       }
-      if (!(await sleep(this.#o.joinRetryMs ?? 2000, signal))) throw signal.reason ?? new Error('aborted');
+      if (!(await sleepUnlessAborted(this.#o.joinRetryMs ?? 2000, signal))) throw signal.reason ?? new Error('aborted');
     }
   }
 
@@ -249,7 +236,7 @@ export class EtcdManager {
         if (m !== logged) this.#o.logger.debug('etcd promotion not possible yet', { error: m });
         logged = m;
       }
-      if (!(await sleep(500, signal))) return;
+      if (!(await sleepUnlessAborted(500, signal))) return;
     }
   }
 
@@ -402,7 +389,7 @@ async function removeWhenHealthy(c: EtcdClient, id: bigint, signal: AbortSignal 
     } catch (err) {
       if (!/unhealthy cluster/.test(messageOf(err)) || Date.now() > deadline || signal?.aborted) throw err;
     }
-    await sleep(500, signal ?? new AbortController().signal);
+    await sleepUnlessAborted(500, signal ?? new AbortController().signal);
   }
 }
 

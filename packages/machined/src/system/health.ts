@@ -1,4 +1,4 @@
-import { Code, TalosError } from '@talos-ts/cosi';
+import { Code, TalosError, sleepUnlessAborted } from '@talos-ts/cosi';
 
 /** A service's health check; timings default to upstream's (1 s delay, 5 s period, 500 ms timeout). */
 export interface HealthCheck {
@@ -105,19 +105,6 @@ export async function probeOnce(check: HealthCheck, signal: AbortSignal): Promis
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * Probes after initialDelayMs, then every periodMs (measured from the start of each probe, like a
@@ -125,12 +112,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
  */
 export async function runHealthChecks(check: HealthCheck, tracker: HealthTracker, signal: AbortSignal): Promise<void> {
   const periodMs = check.periodMs ?? defaultHealthSettings.periodMs;
-  if (!(await sleep(check.initialDelayMs ?? defaultHealthSettings.initialDelayMs, signal))) return;
+  if (!(await sleepUnlessAborted(check.initialDelayMs ?? defaultHealthSettings.initialDelayMs, signal))) return;
   for (;;) {
     const started = Date.now();
     const failure = await probeOnce(check, signal);
     if (signal.aborted) return;
     tracker.update(failure === undefined, failure ?? '');
-    if (!(await sleep(Math.max(0, periodMs - (Date.now() - started)), signal))) return;
+    if (!(await sleepUnlessAborted(Math.max(0, periodMs - (Date.now() - started)), signal))) return;
   }
 }

@@ -1,3 +1,4 @@
+import { sleepUnlessAborted } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
 import { EventRing, ServiceState, terminalStates, type ServiceEvent } from './events.ts';
 import { HealthTracker, runHealthChecks, type HealthStatus } from './health.ts';
@@ -35,19 +36,6 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * One service's state machine. A start runs the lifecycle
@@ -233,7 +221,7 @@ export class ServiceRunner {
           );
           break;
       }
-      if (!(await sleep(intervalMs, signal))) {
+      if (!(await sleepUnlessAborted(intervalMs, signal))) {
         this.#setState(ServiceState.Stopping, 'Aborting restart sequence');
         return { state: ServiceState.Finished, message: 'Service finished successfully' };
       }
