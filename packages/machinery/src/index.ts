@@ -31,8 +31,10 @@ export * as securityPb from './gen/security/security_pb.ts';
 export * as etcdPb from './gen/etcd/etcdserverpb/rpc_pb.ts';
 /** Generated time.TimeService. */
 export * as timePb from './gen/time/time_pb.ts';
-export { ReloadableServerCredentials, readFiles, tlsChannel, watchFiles } from './grpc/tls.ts';
-export type { FileContents, ReloadableServerCredentialsOptions, TlsChannel, TlsMaterial, WatchFilesOptions } from './grpc/tls.ts';
+export { ReloadableServerCredentials, tlsChannel } from './grpc/tls.ts';
+export type { ReloadableServerCredentialsOptions, TlsChannel, TlsMaterial } from './grpc/tls.ts';
+export { readFiles, watchFiles } from './grpc/files.ts';
+export type { FileContents, WatchFilesOptions } from './grpc/files.ts';
 export { createH2Server } from './grpc/h2/server.ts';
 export type { H2Server, H2ServerOptions, H2ServerTls, ServerCall, ServerHandler } from './grpc/h2/server.ts';
 export { createH2Channel, statusError } from './grpc/h2/channel.ts';
