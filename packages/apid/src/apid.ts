@@ -1,41 +1,15 @@
-import { Client, Server, credentials, status } from '@grpc/grpc-js';
-import type {
-  CallOptions,
-  ClientDuplexStream,
-  ClientReadableStream,
-  ClientWritableStream,
-  Metadata,
-  ServerDuplexStream,
-  ServerReadableStream,
-  ServerUnaryCall,
-  ServerWritableStream,
-  ServiceError,
-  StatusObject,
-  sendUnaryData,
-} from '@grpc/grpc-js';
-import type { DescMethod, DescService } from '@bufbuild/protobuf';
+import { createSecureContext } from 'node:tls';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import {
-  ReloadableServerCredentials,
-  cosiStatePb,
-  inspectPb,
-  isAllowed,
-  machinePb,
-  methodPath,
-  rolesForMethod,
-  shutdownServer,
-  timePb,
-  tlsChannel,
-  watchFiles,
-} from '@talos-ts/machinery';
-import type { FileContents, TlsMaterial } from '@talos-ts/machinery';
-import { authenticate, defaultNodeAddress, forwardMetadata, peerHost, routeOf } from './route.ts';
+import { STATUS_OK, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
+import type { CallStatus, ClientCall, ClientCallHandlers, FileContents, GrpcMetadata, H2Channel, H2ChannelTls, H2Server, H2ServerTls, MethodKind, Role, ServerCall } from '@talos-ts/machinery';
+import { proxiedMethods } from './gen/methods.ts';
+import { callerOf, certificateRoles, defaultNodeAddress, forwardMetadata, peerHost, routeOf } from './route.ts';
 import type { Caller, Route } from './route.ts';
 import { errorMessage, joinRepeated, repeatedMessages, withHostname } from './wire.ts';
 
-/** The services apid proxies; every method of each is forwarded as raw bytes. */
-export const proxiedServices: readonly DescService[] = [machinePb.MachineService, cosiStatePb.State, inspectPb.InspectService, timePb.TimeService];
+/** Every method apid proxies (as raw bytes), by gRPC path, with its streaming kind. */
+export { proxiedMethods };
 
 /** File names apid reads from its certificates directory (see NODE-CONTRACT). */
 export const ApidCertFiles = {
@@ -79,25 +53,6 @@ export interface Apid extends AsyncDisposable {
   close(graceMs?: number): Promise<void>;
 }
 
-const identity = (b: Buffer): Buffer => b;
-
-type Kind = DescMethod['methodKind'];
-type AnyServerCall =
-  | ServerUnaryCall<Buffer, Buffer>
-  | ServerWritableStream<Buffer, Buffer>
-  | ServerReadableStream<Buffer, Buffer>
-  | ServerDuplexStream<Buffer, Buffer>;
-type Writable = ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
-type UpstreamReadable = ClientReadableStream<Buffer> | ClientDuplexStream<Buffer, Buffer>;
-
-/** One destination of a forwarded call. */
-interface Backend {
-  /** The node as the caller named it (metadata.hostname in merged replies); '' for an unnamed local call. */
-  readonly name: string;
-  readonly client: Client;
-  readonly metadata: Metadata;
-}
-
 /** What every call carries from the checks to its log line. */
 interface CallState {
   readonly path: string;
@@ -107,77 +62,58 @@ interface CallState {
   readonly peer: string;
 }
 
-function grpcTypeOf(kind: Kind): 'unary' | 'serverStream' | 'clientStream' | 'bidi' {
-  switch (kind) {
-    case 'unary':
-      return 'unary';
-    case 'server_streaming':
-      return 'serverStream';
-    case 'client_streaming':
-      return 'clientStream';
-    case 'bidi_streaming':
-      return 'bidi';
-  }
-}
+// gRPC's own code names, for log lines.
+const codeNames = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
 
-function toStatus(err: unknown): Partial<StatusObject> {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' && !(err instanceof TalosError)) {
-    const details = 'details' in err && typeof err.details === 'string' ? err.details : String(err);
-    return { code: err.code as status, details };
-  }
-  const e = TalosError.from(err);
-  return { code: e.code as number as status, details: e.message };
-}
+const COSI_STATE = '/cosi.resource.State/';
 
 function errorText(err: unknown): string {
-  return toStatus(err).details ?? String(err);
+  return TalosError.from(err).message;
 }
 
-function callOptions(call: AnyServerCall): CallOptions {
-  const d = call.getDeadline();
-  if (d instanceof Date) return { deadline: d };
-  return Number.isFinite(d) ? { deadline: d } : {};
-}
-
-function onCancel(call: AnyServerCall, fn: () => void): void {
-  if (call.cancelled) fn();
-  else (call as ServerUnaryCall<Buffer, Buffer>).once('cancelled', fn);
-}
+const isStreamingRequest = (kind: MethodKind): boolean => kind === 'client_streaming' || kind === 'bidi_streaming';
 
 /**
- * Relays an upstream stream into the server call, transforming each message, honouring flow
- * control, and calling `done` once with the upstream's final outcome (null when OK).
+ * Relays one upstream call to the server call unchanged: messages (with flow control both
+ * ways) and the final status. One object per call instead of a handful of closures.
  */
-function relay(
-  upstream: UpstreamReadable,
-  call: Writable,
-  transform: (b: Buffer) => Buffer,
-  done: (err: ServiceError | null) => void,
-  pauseAll: () => void,
-): void {
-  let finished = false;
-  const finish = (err: ServiceError | null): void => {
-    if (finished) return;
-    finished = true;
-    done(err);
-  };
-  // grpc-js reports the status as soon as it arrives, while messages may still sit in the paused
-  // upstream's buffer: the relay is over only when the status is OK AND every message was read.
-  let statusOk = false;
-  let ended = false;
-  upstream.on('data', (chunk: Buffer) => {
-    if (call.cancelled) return;
-    if (!call.write(transform(chunk))) pauseAll();
-  });
-  upstream.on('error', (err: ServiceError) => finish(err));
-  upstream.on('status', (s: StatusObject) => {
-    statusOk = s.code === status.OK;
-    if (statusOk && ended) finish(null);
-  });
-  upstream.on('end', () => {
-    ended = true;
-    if (statusOk) finish(null);
-  });
+class Relay implements ClientCallHandlers {
+  up: ClientCall | undefined;
+  readonly #call: ServerCall;
+  readonly #done: (code: number) => void;
+
+  constructor(call: ServerCall, done: (code: number) => void) {
+    this.#call = call;
+    this.#done = done;
+  }
+
+  onMessage(message: Buffer): void {
+    if (!this.#call.write(message)) {
+      const up = this.up as ClientCall;
+      up.pause();
+      this.#call.onDrain(() => up.resume());
+    }
+  }
+
+  onStatus(status: CallStatus): void {
+    this.#done(status.code);
+    this.#call.sendStatus(status.code, status.message);
+  }
+
+  /** Feeds the client's request stream into the upstream call. */
+  pumpRequests(): void {
+    const call = this.#call;
+    const up = this.up as ClientCall;
+    call.onMessage(
+      (m) => {
+        if (!up.write(m)) {
+          call.pause();
+          up.onDrain(() => call.resume());
+        }
+      },
+      () => up.end(),
+    );
+  }
 }
 
 /** Creates apid; call `listen()` to start it. */
@@ -185,35 +121,35 @@ export function createApid(options: ApidOptions): Apid {
   const log = (options.logger ?? nullLogger).child({ component: 'apid' });
   const remotePort = options.remotePort ?? APID_PORT;
   const resolve = options.resolveNode ?? ((n: string) => defaultNodeAddress(n, remotePort));
-  const channelOptions = { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES };
-  const local = new Client(`unix:${options.machinedSocket}`, credentials.createInsecure(), channelOptions);
-  const remotes = new Map<string, Client>();
-  let clientMaterial: TlsMaterial | undefined;
-  let serverCreds: ReloadableServerCredentials | undefined;
+  const local = createH2Channel(`unix:${options.machinedSocket}`, { maxMessageBytes: MAX_MESSAGE_BYTES });
+  const remotes = new Map<string, H2Channel>();
+  // The certificate of a connection cannot change, so its roles are worked out once per session.
+  const sessionRoles = new WeakMap<object, ReadonlySet<Role>>();
+  let clientMaterial: H2ChannelTls | undefined;
+  let server: H2Server | undefined;
   let watcher: Disposable | undefined;
-  let server: Server | undefined;
   let closed = false;
+  const selfAddress = resolve(options.node);
 
   const isSelf = (target: string | undefined): boolean =>
-    target === undefined || target === options.node || target === options.listen || resolve(target) === resolve(options.node);
+    target === undefined || target === options.node || target === options.listen || resolve(target) === selfAddress;
 
-  const remoteClient = (target: string): Client => {
+  const remoteChannel = (target: string): H2Channel => {
     const address = resolve(target);
     let c = remotes.get(address);
     if (c !== undefined) return c;
     if (clientMaterial === undefined) {
       throw new TalosError(Code.FailedPrecondition, `this node has no client certificate (${ApidCertFiles.clientCrt}) to reach node ${target}`);
     }
-    const tls = tlsChannel(address, clientMaterial);
-    c = new Client(address, tls.credentials, { ...channelOptions, ...tls.channelOptions });
+    c = createH2Channel(address, { tls: clientMaterial, maxMessageBytes: MAX_MESSAGE_BYTES });
     remotes.set(address, c);
     return c;
   };
 
-  const backendFor = (target: string | undefined, state: CallState, md: Metadata): Backend => {
-    if (isSelf(target)) return { name: target ?? '', client: local, metadata: forwardMetadata(md, state.caller.roles, undefined) };
-    const t = target as string;
-    return { name: t, client: remoteClient(t), metadata: forwardMetadata(md, state.caller.roles, peerHost(state.peer)) };
+  /** The channel and metadata of one destination; throws when a remote node cannot be reached. */
+  const backendFor = (target: string | undefined, state: CallState, md: GrpcMetadata): { channel: H2Channel; metadata: GrpcMetadata } => {
+    if (isSelf(target)) return { channel: local, metadata: forwardMetadata(md, state.caller.roles, undefined) };
+    return { channel: remoteChannel(target as string), metadata: forwardMetadata(md, state.caller.roles, peerHost(state.peer)) };
   };
 
   const logCall = (state: CallState, code: number): void => {
@@ -225,201 +161,175 @@ export function createApid(options: ApidOptions): Apid {
       ...(state.caller.impersonated ? { proxied: true } : {}),
       targets: route.mode === 'many' ? route.targets.join(',') : (route.target ?? 'local'),
       durationMs: Math.round((performance.now() - state.started) * 1000) / 1000,
-      code: status[code] ?? code,
+      code: codeNames[code] ?? code,
     });
   };
 
   /** Authenticates, authorizes and routes a call; throws a TalosError the caller reports. */
-  const begin = (call: AnyServerCall, method: DescMethod, peer: string, path: string): CallState => {
-    const caller = authenticate(call.getAuthContext().sslPeerCertificate, call.metadata);
+  const begin = (call: ServerCall, kind: MethodKind): CallState => {
+    const path = call.path;
+    let certRoles = sessionRoles.get(call.session);
+    if (certRoles === undefined) {
+      certRoles = certificateRoles(call.peerCertificate);
+      sessionRoles.set(call.session, certRoles);
+    }
+    const caller = callerOf(certRoles, call.metadata);
     if (!isAllowed(path, caller.roles)) {
       const have = caller.roles.size === 0 ? 'none' : [...caller.roles].join(', ');
       throw new TalosError(Code.PermissionDenied, `${path} requires one of the roles ${rolesForMethod(path).join(', ')}; the caller has ${have}`);
     }
     let route = routeOf(call.metadata);
-    if (route.mode === 'many' && route.targets.length === 1 && (method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming' || method.parent.typeName === 'cosi.resource.State')) {
+    const cosi = path.startsWith(COSI_STATE);
+    if (route.mode === 'many' && route.targets.length === 1 && (isStreamingRequest(kind) || cosi)) {
       route = { mode: 'one', target: route.targets[0] };
     }
-    if (route.mode === 'many' && (method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming')) {
+    if (route.mode === 'many' && isStreamingRequest(kind)) {
       throw new TalosError(Code.InvalidArgument, `${path} takes a request stream and cannot go to several nodes at once; use "node"`);
     }
-    if (route.mode === 'many' && method.parent.typeName === 'cosi.resource.State') {
+    if (route.mode === 'many' && cosi) {
       throw new TalosError(Code.InvalidArgument, `${path} cannot go to several nodes at once (its replies carry no per-node metadata); use "node"`);
     }
-    return { path, caller, route, started: performance.now(), peer };
+    return { path, caller, route, started: performance.now(), peer: call.peer };
   };
 
-  const unaryHandler = (method: DescMethod, path: string) => (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
-    const peer = call.getPeer();
-    let state: CallState;
+  /** Any kind of call to one destination: bytes and status pass through unchanged. */
+  const proxyOne = (call: ServerCall, kind: MethodKind, state: CallState, target: string | undefined): void => {
+    let backend: { channel: H2Channel; metadata: GrpcMetadata };
     try {
-      state = begin(call, method, peer, path);
+      backend = backendFor(target, state, call.metadata);
     } catch (err) {
-      log.info('call refused', { method: path, peer, error: errorText(err) });
-      cb(toStatus(err));
+      const e = TalosError.from(err);
+      logCall(state, e.code);
+      call.sendStatus(e.code, e.message);
       return;
     }
-    const route = state.route;
-    const opts = callOptions(call);
-    if (route.mode === 'one') {
-      let backend: Backend;
+    const relay = new Relay(call, (code) => logCall(state, code));
+    const opts = call.deadline === undefined ? { metadata: backend.metadata, signal: call.signal } : { metadata: backend.metadata, signal: call.signal, deadline: call.deadline };
+    const up = backend.channel.start(state.path, relay, opts);
+    relay.up = up;
+    if (isStreamingRequest(kind)) relay.pumpRequests();
+    else {
+      up.write(call.request);
+      up.end();
+    }
+  };
+
+  /** A unary call to several nodes: one merged reply, a failed node as an error entry. */
+  const unaryMany = (call: ServerCall, state: CallState, targets: readonly string[]): void => {
+    const items: Buffer[][] = new Array<Buffer[]>(targets.length);
+    let pending = targets.length;
+    const settle = (i: number, got: Buffer[]): void => {
+      items[i] = got;
+      if (--pending > 0) return;
+      logCall(state, call.signal.aborted ? Code.Canceled : STATUS_OK);
+      call.write(joinRepeated(items.flat()));
+      call.end();
+    };
+    targets.forEach((target, i) => {
+      let backend: { channel: H2Channel; metadata: GrpcMetadata };
       try {
-        backend = backendFor(route.target, state, call.metadata);
+        backend = backendFor(target, state, call.metadata);
       } catch (err) {
-        logCall(state, toStatus(err).code ?? status.UNKNOWN);
-        cb(toStatus(err));
+        settle(i, [errorMessage(target, errorText(err))]);
         return;
       }
-      const up = backend.client.makeUnaryRequest(path, identity, identity, call.request, backend.metadata, opts, (err, res) => {
-        logCall(state, err ? err.code : status.OK);
-        if (err) cb(toStatus(err));
-        else cb(null, res);
-      });
-      onCancel(call, () => up.cancel());
-      return;
-    }
-    const ups: { cancel(): void }[] = [];
-    const one = (target: string): Promise<Buffer[]> =>
-      new Promise((resolveItems) => {
-        let backend: Backend;
-        try {
-          backend = backendFor(target, state, call.metadata);
-        } catch (err) {
-          resolveItems([errorMessage(target, errorText(err))]);
-          return;
-        }
-        ups.push(
-          backend.client.makeUnaryRequest(path, identity, identity, call.request, backend.metadata, opts, (err, res) => {
-            if (err || res === undefined) {
-              resolveItems([errorMessage(target, errorText(err))]);
+      let reply: Buffer | undefined;
+      const opts = call.deadline === undefined ? { metadata: backend.metadata, signal: call.signal } : { metadata: backend.metadata, signal: call.signal, deadline: call.deadline };
+      const up = backend.channel.start(
+        state.path,
+        {
+          onMessage: (m) => (reply = m),
+          onStatus: (s) => {
+            if (s.code !== STATUS_OK || reply === undefined) {
+              settle(i, [errorMessage(target, s.code !== STATUS_OK ? s.message : 'no reply')]);
               return;
             }
             try {
-              resolveItems(repeatedMessages(res).map((m) => withHostname(m, target)));
+              settle(i, repeatedMessages(reply).map((m) => withHostname(m, target)));
             } catch (e) {
-              resolveItems([errorMessage(target, `malformed reply: ${errorText(e)}`)]);
+              settle(i, [errorMessage(target, `malformed reply: ${errorText(e)}`)]);
             }
-          }),
-        );
-      });
-    onCancel(call, () => ups.forEach((u) => u.cancel()));
-    void Promise.all(route.targets.map(one)).then((items) => {
-      logCall(state, status.OK);
-      cb(null, joinRepeated(items.flat()));
+          },
+        },
+        opts,
+      );
+      up.write(call.request);
+      up.end();
     });
   };
 
-  const serverStreamHandler = (method: DescMethod, path: string) => (call: ServerWritableStream<Buffer, Buffer>) => {
-    const peer = call.getPeer();
-    let state: CallState;
-    try {
-      state = begin(call, method, peer, path);
-    } catch (err) {
-      log.info('call refused', { method: path, peer, error: errorText(err) });
-      call.emit('error', toStatus(err));
-      return;
-    }
-    const route = state.route;
-    const opts = callOptions(call);
-    const ups: UpstreamReadable[] = [];
+  /** A server stream from several nodes: messages interleaved, each tagged with its node. */
+  const streamMany = (call: ServerCall, state: CallState, targets: readonly string[]): void => {
+    const ups: ClientCall[] = [];
     let paused = false;
     const pauseAll = (): void => {
       if (paused) return;
       paused = true;
-      ups.forEach((u) => u.pause());
-      call.once('drain', () => {
+      for (const u of ups) u.pause();
+      call.onDrain(() => {
         paused = false;
-        ups.forEach((u) => u.resume());
+        for (const u of ups) u.resume();
       });
     };
-    onCancel(call, () => ups.forEach((u) => u.cancel()));
-    if (route.mode === 'one') {
-      let backend: Backend;
-      try {
-        backend = backendFor(route.target, state, call.metadata);
-      } catch (err) {
-        logCall(state, toStatus(err).code ?? status.UNKNOWN);
-        call.emit('error', toStatus(err));
-        return;
-      }
-      const up = backend.client.makeServerStreamRequest(path, identity, identity, call.request, backend.metadata, opts);
-      ups.push(up);
-      relay(up, call, identity, (err) => {
-        logCall(state, err ? err.code : status.OK);
-        if (call.cancelled) return;
-        if (err) call.emit('error', toStatus(err));
-        else call.end();
-      }, pauseAll);
-      return;
-    }
-    let pending = route.targets.length;
-    const doneOne = (target: string, err: unknown): void => {
-      if (err !== null && !call.cancelled) call.write(errorMessage(target, errorText(err)));
+    let pending = targets.length;
+    const doneOne = (target: string, error: string | undefined): void => {
+      if (error !== undefined) call.write(errorMessage(target, error));
       if (--pending > 0) return;
-      logCall(state, call.cancelled ? status.CANCELLED : status.OK);
-      if (!call.cancelled) call.end();
+      logCall(state, call.signal.aborted ? Code.Canceled : STATUS_OK);
+      call.end();
     };
-    for (const target of route.targets) {
-      let backend: Backend;
+    for (const target of targets) {
+      let backend: { channel: H2Channel; metadata: GrpcMetadata };
       try {
         backend = backendFor(target, state, call.metadata);
       } catch (err) {
-        doneOne(target, err);
+        doneOne(target, errorText(err));
         continue;
       }
-      const up = backend.client.makeServerStreamRequest(path, identity, identity, call.request, backend.metadata, opts);
+      const opts = call.deadline === undefined ? { metadata: backend.metadata, signal: call.signal } : { metadata: backend.metadata, signal: call.signal, deadline: call.deadline };
+      const up = backend.channel.start(
+        state.path,
+        {
+          onMessage: (m) => {
+            if (!call.write(withHostname(m, target))) pauseAll();
+          },
+          onStatus: (s) => doneOne(target, s.code === STATUS_OK ? undefined : s.message),
+        },
+        opts,
+      );
       ups.push(up);
-      relay(up, call, (b) => withHostname(b, target), (err) => doneOne(target, err), pauseAll);
+      if (paused) up.pause();
+      up.write(call.request);
+      up.end();
     }
   };
 
-  const clientStreamHandler = (method: DescMethod, path: string) => (call: ServerReadableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>, cb?: sendUnaryData<Buffer>) => {
-    const peer = call.getPeer();
-    const fail = (err: unknown): void => {
-      if (cb) cb(toStatus(err));
-      else call.emit('error', toStatus(err));
-    };
+  const handler = (kind: MethodKind) => (call: ServerCall): void => {
     let state: CallState;
-    let backend: Backend;
     try {
-      state = begin(call, method, peer, path);
-      backend = backendFor(state.route.mode === 'one' ? state.route.target : undefined, state, call.metadata);
+      state = begin(call, kind);
     } catch (err) {
-      log.info('call refused', { method: path, peer, error: errorText(err) });
-      fail(err);
+      const e = TalosError.from(err);
+      log.info('call refused', { method: call.path, peer: call.peer, error: e.message });
+      call.sendStatus(e.code, e.message);
       return;
     }
-    const opts = callOptions(call);
-    let up: ClientDuplexStream<Buffer, Buffer> | ClientWritableStream<Buffer>;
-    if (cb) {
-      up = backend.client.makeClientStreamRequest(path, identity, identity, backend.metadata, opts, (err, res) => {
-        logCall(state, err ? err.code : status.OK);
-        if (err) cb(toStatus(err));
-        else cb(null, res);
-      });
-    } else {
-      const duplex = call as ServerDuplexStream<Buffer, Buffer>;
-      const bidi = backend.client.makeBidiStreamRequest(path, identity, identity, backend.metadata, opts);
-      up = bidi;
-      relay(bidi, duplex, identity, (err) => {
-        logCall(state, err ? err.code : status.OK);
-        if (duplex.cancelled) return;
-        if (err) duplex.emit('error', toStatus(err));
-        else duplex.end();
-      }, () => {
-        bidi.pause();
-        duplex.once('drain', () => bidi.resume());
-      });
-    }
-    const upstream = up;
-    onCancel(call, () => upstream.cancel());
-    call.on('data', (chunk: Buffer) => {
-      if (!upstream.write(chunk)) {
-        call.pause();
-        upstream.once('drain', () => call.resume());
-      }
-    });
-    call.on('end', () => upstream.end());
+    const route = state.route;
+    if (route.mode === 'one') proxyOne(call, kind, state, route.target);
+    else if (kind === 'unary') unaryMany(call, state, route.targets);
+    else streamMany(call, state, route.targets);
+  };
+
+  const serverTls = (ca: Buffer, crt: Buffer, key: Buffer): H2ServerTls => ({ caPem: ca, certPem: crt, keyPem: key, requireClientCert: true });
+
+  const setClientMaterial = (files: FileContents): void => {
+    const ca = files[ApidCertFiles.ca];
+    const crt = files[ApidCertFiles.clientCrt];
+    const key = files[ApidCertFiles.clientKey];
+    clientMaterial = ca !== undefined && crt !== undefined && key !== undefined ? { caPem: ca, certPem: crt, keyPem: key } : undefined;
+    // Calls in flight keep their connection (close is graceful); new ones dial with the new certificate.
+    for (const c of remotes.values()) c.close();
+    remotes.clear();
   };
 
   const onCertsChanged = (files: FileContents): void => {
@@ -431,7 +341,9 @@ export function createApid(options: ApidOptions): Apid {
       return;
     }
     try {
-      serverCreds?.update({ caPem: ca, certPem: crt, keyPem: key });
+      // Validate first: a half-written or mismatched pair must not replace working material.
+      createSecureContext({ minVersion: 'TLSv1.3', ca, cert: crt, key });
+      server?.setSecureContext(serverTls(ca, crt, key));
     } catch (err) {
       log.warn('new server certificate unusable; keeping the previous one', { error: errorText(err) });
       return;
@@ -440,24 +352,11 @@ export function createApid(options: ApidOptions): Apid {
     log.info('certificates reloaded', { dir: options.certsDir });
   };
 
-  const setClientMaterial = (files: FileContents): void => {
-    const ca = files[ApidCertFiles.ca];
-    const crt = files[ApidCertFiles.clientCrt];
-    const key = files[ApidCertFiles.clientKey];
-    clientMaterial = ca !== undefined && crt !== undefined && key !== undefined ? { caPem: ca, certPem: crt, keyPem: key } : undefined;
-    // Calls in flight keep their channel; new ones dial with the new certificate.
-    for (const c of remotes.values()) c.close();
-    remotes.clear();
-  };
-
   const close = async (graceMs = 2000): Promise<void> => {
     if (closed) return;
     closed = true;
     watcher?.[Symbol.dispose]();
-    const s = server;
-    if (s !== undefined) {
-      await shutdownServer(s, graceMs);
-    }
+    await server?.close(graceMs);
     for (const c of remotes.values()) c.close();
     remotes.clear();
     local.close();
@@ -479,25 +378,25 @@ export function createApid(options: ApidOptions): Apid {
         w[Symbol.dispose]();
         throw new TalosError(Code.FailedPrecondition, `${options.certsDir} must hold ${ApidCertFiles.ca}, ${ApidCertFiles.serverCrt} and ${ApidCertFiles.serverKey}`);
       }
-      serverCreds = new ReloadableServerCredentials({ caPem: ca, certPem: crt, keyPem: key }, { requireClientCert: true });
       setClientMaterial(w.initial);
-      const s = new Server(channelOptions);
-      for (const svc of proxiedServices) {
-        for (const m of svc.methods) {
-          const path = methodPath(m);
-          const handler =
-            m.methodKind === 'unary'
-              ? unaryHandler(m, path)
-              : m.methodKind === 'server_streaming'
-                ? serverStreamHandler(m, path)
-                : clientStreamHandler(m, path);
-          s.register(path, handler as never, identity, identity, grpcTypeOf(m.methodKind));
+      const s = createH2Server({ tls: serverTls(ca, crt, key), maxMessageBytes: MAX_MESSAGE_BYTES, logger: log });
+      const handlers = new Map<MethodKind, (call: ServerCall) => void>();
+      for (const [path, kind] of Object.entries(proxiedMethods)) {
+        let h = handlers.get(kind);
+        if (h === undefined) {
+          h = handler(kind);
+          handlers.set(kind, h);
         }
+        s.register(path, kind, h);
       }
-      const port = await new Promise<number>((ok, fail) => s.bindAsync(options.listen, serverCreds as ReloadableServerCredentials, (err, p) => (err ? fail(err) : ok(p))));
+      let address: string;
+      try {
+        address = await s.listen(options.listen);
+      } catch (err) {
+        w[Symbol.dispose]();
+        throw err;
+      }
       server = s;
-      const host = options.listen.slice(0, options.listen.lastIndexOf(':'));
-      const address = `${host}:${port}`;
       log.info('listening', { address, machinedSocket: options.machinedSocket, node: options.node, clientCertificate: clientMaterial !== undefined });
       return address;
     },

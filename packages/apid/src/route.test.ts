@@ -1,13 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Metadata } from '@grpc/grpc-js';
+import type { GrpcMetadata } from '@talos-ts/machinery';
 import { defaultNodeAddress, forwardMetadata, routeOf } from './route.ts';
 
-function md(pairs: [string, string][]): Metadata {
-  const m = new Metadata();
-  for (const [k, v] of pairs) m.add(k, v);
+function md(pairs: [string, string][]): GrpcMetadata {
+  const m: GrpcMetadata = new Map();
+  for (const [k, v] of pairs) m.set(k, [...(m.get(k) ?? []), v]);
   return m;
 }
+
+const flat = (m: GrpcMetadata): Record<string, string> => Object.fromEntries([...m].map(([k, v]) => [k, v.join(',')]));
 
 test('routeOf: nodes may be one comma list or repeated keys; proxyfrom pins the call here', () => {
   assert.deepEqual(routeOf(md([])), { mode: 'one', target: undefined });
@@ -27,7 +29,7 @@ test('defaultNodeAddress: adds the apid port unless one is given; brackets IPv6'
 
 test('forwardMetadata: routing keys and client-sent roles are replaced; other keys pass', () => {
   const out = forwardMetadata(md([['nodes', 'a,b'], ['node', 'a'], ['talos-role', 'os:admin'], ['x-trace', 't1'], ['user-agent', 'ua']]), new Set(['os:reader'] as const), '10.0.0.1');
-  assert.deepEqual(out.getMap(), { 'x-trace': 't1', 'talos-role': 'os:reader', proxyfrom: '10.0.0.1' });
+  assert.deepEqual(flat(out), { 'x-trace': 't1', 'talos-role': 'os:reader', proxyfrom: '10.0.0.1' });
   const local = forwardMetadata(md([['proxyfrom', '10.0.0.9']]), new Set(['os:admin'] as const), undefined);
-  assert.deepEqual(local.getMap(), { proxyfrom: '10.0.0.9', 'talos-role': 'os:admin' });
+  assert.deepEqual(flat(local), { proxyfrom: '10.0.0.9', 'talos-role': 'os:admin' });
 });

@@ -1,8 +1,7 @@
-import type { Metadata } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { Roles, isRole, rolesFromOrganizations } from '@talos-ts/machinery';
-import type { Role } from '@talos-ts/machinery';
+import type { GrpcMetadata, Role } from '@talos-ts/machinery';
 
 /** Metadata keys apid reads or sets, as upstream names them. */
 export const MetadataKeys = {
@@ -18,9 +17,11 @@ export type Route =
   | { readonly mode: 'many'; readonly targets: readonly string[] };
 
 /** Every value of a metadata key, split on commas (a client may send one list or repeat the key). */
-export function metadataList(md: Metadata, key: string): string[] {
+export function metadataList(md: GrpcMetadata, key: string): string[] {
+  const values = md.get(key);
+  if (values === undefined) return [];
   const out: string[] = [];
-  for (const v of md.get(key)) {
+  for (const v of values) {
     for (const part of (typeof v === 'string' ? v : v.toString('utf8')).split(',')) {
       const t = part.trim();
       if (t !== '') out.push(t);
@@ -34,8 +35,8 @@ export function metadataList(md: Metadata, key: string): string[] {
  * (`proxyfrom`) is always served here, so a hop can never bounce on to a third node.
  * `target: undefined` means this node.
  */
-export function routeOf(md: Metadata): Route {
-  if (md.get(MetadataKeys.proxyFrom).length > 0) return { mode: 'one', target: undefined };
+export function routeOf(md: GrpcMetadata): Route {
+  if ((md.get(MetadataKeys.proxyFrom)?.length ?? 0) > 0) return { mode: 'one', target: undefined };
   const nodes = metadataList(md, MetadataKeys.nodes);
   if (nodes.length > 0) return { mode: 'many', targets: nodes };
   const node = metadataList(md, MetadataKeys.node);
@@ -57,23 +58,34 @@ export interface Caller {
   readonly impersonated: boolean;
 }
 
-/**
- * Authenticates a call by its verified client certificate. The TLS handshake has already
- * rejected unknown CAs; a call without a certificate (only possible when the server was
- * configured without client auth) is Unauthenticated. Only an `os:impersonator` peer may pass
- * roles on in `talos-role`; anyone else sending it gets the certificate's roles.
- */
-export function authenticate(cert: PeerCertificate | undefined, md: Metadata): Caller {
+/** The roles a verified client certificate grants; Unauthenticated without one. */
+export function certificateRoles(cert: PeerCertificate | undefined): ReadonlySet<Role> {
   if (cert === undefined || cert === null || Object.keys(cert).length === 0 || cert.raw === undefined) {
     throw new TalosError(Code.Unauthenticated, 'a client certificate signed by the OS CA is required');
   }
-  const certRoles = rolesFromOrganizations(organizationsOf(cert));
-  if (certRoles.has(Roles.impersonator) && md.get(MetadataKeys.role).length > 0) {
+  return rolesFromOrganizations(organizationsOf(cert));
+}
+
+/**
+ * The caller of a call whose certificate granted `certRoles`. Only an `os:impersonator` peer
+ * may pass roles on in `talos-role`; anyone else sending it gets the certificate's roles.
+ */
+export function callerOf(certRoles: ReadonlySet<Role>, md: GrpcMetadata): Caller {
+  if (certRoles.has(Roles.impersonator) && (md.get(MetadataKeys.role)?.length ?? 0) > 0) {
     const roles = new Set<Role>();
     for (const r of metadataList(md, MetadataKeys.role)) if (isRole(r) && r !== Roles.impersonator) roles.add(r);
     return { roles, certRoles, impersonated: true };
   }
   return { roles: certRoles, certRoles, impersonated: false };
+}
+
+/**
+ * Authenticates a call by its verified client certificate. The TLS handshake has already
+ * rejected unknown CAs; a call without a certificate (only possible when the server was
+ * configured without client auth) is Unauthenticated.
+ */
+export function authenticate(cert: PeerCertificate | undefined, md: GrpcMetadata): Caller {
+  return callerOf(certificateRoles(cert), md);
 }
 
 /** Keys never copied from the incoming call to a forwarded one (transport or routing headers). */
@@ -84,14 +96,28 @@ const dropped = new Set<string>([MetadataKeys.node, MetadataKeys.nodes, Metadata
  * to another node sets `proxyfrom`; a local call keeps the one it arrived with, so machined
  * sees where a proxied call came from.
  */
-export function forwardMetadata(md: Metadata, roles: ReadonlySet<Role>, proxyFrom: string | undefined): Metadata {
-  const out = md.clone();
-  for (const key of Object.keys(out.getMap())) {
-    if (dropped.has(key) || key.startsWith('grpc-') || key.startsWith(':')) out.remove(key);
+export function forwardMetadata(md: GrpcMetadata, roles: ReadonlySet<Role>, proxyFrom: string | undefined): GrpcMetadata {
+  const out: GrpcMetadata = new Map();
+  // Values are never mutated after a call arrives, so the lists are shared, not copied.
+  for (const [key, values] of md) {
+    if (dropped.has(key) || key.startsWith('grpc-') || key.startsWith(':')) continue;
+    out.set(key, values);
   }
-  out.set(MetadataKeys.role, [...roles].join(','));
-  if (proxyFrom !== undefined) out.set(MetadataKeys.proxyFrom, proxyFrom);
+  out.set(MetadataKeys.role, [rolesHeader(roles)]);
+  if (proxyFrom !== undefined) out.set(MetadataKeys.proxyFrom, [proxyFrom]);
   return out;
+}
+
+const joinedRoles = new WeakMap<ReadonlySet<Role>, string>();
+
+/** `talos-role` for a role set; role sets are cached per session, so the join is too. */
+function rolesHeader(roles: ReadonlySet<Role>): string {
+  let s = joinedRoles.get(roles);
+  if (s === undefined) {
+    s = [...roles].join(',');
+    joinedRoles.set(roles, s);
+  }
+  return s;
 }
 
 /** `host:port` to dial for a node named without a port; bracketed for IPv6. */
@@ -102,7 +128,7 @@ export function defaultNodeAddress(node: string, port: number): string {
   return `${node}:${port}`;
 }
 
-/** The host part of a grpc-js peer string (`1.2.3.4:5678`, `[::1]:5678`). */
+/** The host part of a peer string (`1.2.3.4:5678`, `[::1]:5678`). */
 export function peerHost(peer: string): string {
   const m = /^\[?(.*?)\]?:\d+$/.exec(peer);
   return m?.[1] ?? peer;

@@ -31,5 +31,22 @@ export * as securityPb from './gen/security/security_pb.ts';
 export * as etcdPb from './gen/etcd/etcdserverpb/rpc_pb.ts';
 /** Generated time.TimeService. */
 export * as timePb from './gen/time/time_pb.ts';
-export { ReloadableServerCredentials, readFiles, tlsChannel, watchFiles } from './grpc/tls.ts';
-export type { FileContents, ReloadableServerCredentialsOptions, TlsChannel, TlsMaterial, WatchFilesOptions } from './grpc/tls.ts';
+export { ReloadableServerCredentials, tlsChannel } from './grpc/tls.ts';
+export type { ReloadableServerCredentialsOptions, TlsChannel, TlsMaterial } from './grpc/tls.ts';
+export { readFiles, watchFiles } from './grpc/files.ts';
+export type { FileContents, WatchFilesOptions } from './grpc/files.ts';
+export { createH2Server } from './grpc/h2/server.ts';
+export type { H2Server, H2ServerOptions, H2ServerTls, ServerCall, ServerHandler } from './grpc/h2/server.ts';
+export { createH2Channel, statusError } from './grpc/h2/channel.ts';
+export type { CallStatus, ClientCall, ClientCallHandlers, H2CallOptions, H2Channel, H2ChannelOptions, H2ChannelTls } from './grpc/h2/channel.ts';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  STATUS_OK,
+  decodeGrpcMessage,
+  encodeGrpcMessage,
+  encodeTimeout,
+  metadataOf,
+  metadataStrings,
+  parseTimeout,
+} from './grpc/h2/wire.ts';
+export type { GrpcMetadata, MetadataValue, MethodKind } from './grpc/h2/wire.ts';
