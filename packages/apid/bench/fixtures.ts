@@ -2,23 +2,24 @@
 // "machined" backend on a unix socket that echoes what apid told it, and mTLS clients.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { Client, Metadata, credentials, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { DescService } from '@bufbuild/protobuf';
 import {
   cosiStatePb,
+  createH2Server,
   createSelfSignedCa,
-  createServiceDefinition,
-  createServiceHandlers,
   generateKey,
   inspectPb,
   issueCertificate,
   machinePb,
+  metadataStrings,
   privateKeyToPem,
+  registerService,
   timePb,
-  tlsChannel,
 } from '@talos-ts/machinery';
-import type { CallContext, CertificateAuthority, ExtKeyUsage } from '@talos-ts/machinery';
+import type { CallContext, CertificateAuthority, ExtKeyUsage, GrpcMetadata } from '@talos-ts/machinery';
 import { createApid } from '@talos-ts/apid';
 import type { Apid } from '@talos-ts/apid';
 
@@ -88,8 +89,8 @@ export interface Backend extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-function first(md: Metadata, key: string): string {
-  return md.get(key).map(String).join(',');
+function first(md: GrpcMetadata, key: string): string {
+  return metadataStrings(md, key).join(',');
 }
 
 function defaults(svc: DescService): Record<string, unknown> {
@@ -172,26 +173,36 @@ export async function startBackend(dir: string, name: string): Promise<Backend> 
       yield { bytes: Buffer.from('snapshot') };
     },
   };
-  const server = new Server();
-  const add = (svc: DescService, impl: Record<string, unknown>): void => server.addService(createServiceDefinition(svc), createServiceHandlers(svc, impl as never));
+  const server = createH2Server();
+  const add = (svc: DescService, impl: Record<string, unknown>): void => registerService(server, svc, impl as never);
   add(machinePb.MachineService, machine);
   add(cosiStatePb.State, defaults(cosiStatePb.State));
   add(inspectPb.InspectService, defaults(inspectPb.InspectService));
   add(timePb.TimeService, defaults(timePb.TimeService));
-  await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  await server.listen(`unix:${socket}`);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    server.forceShutdown();
+    await server.close(0);
   };
   return { name, socket, log, stop, [Symbol.asyncDispose]: stop };
 }
 
-/** A raw-bytes mTLS client of an apid; `material` without cert/key connects without a client certificate. */
+/**
+ * A raw-bytes mTLS client of an apid, on grpc-js so that apid is tested against a gRPC
+ * implementation other than ours; `material` without cert/key connects without a client certificate.
+ */
 export function rawClient(address: string, material: { caPem: string; certPem?: string; keyPem?: string }): Client {
-  const tls = tlsChannel(address, material);
-  return new Client(address, tls.credentials, tls.channelOptions);
+  const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  const creds = credentials.createSsl(
+    Buffer.from(material.caPem),
+    material.keyPem === undefined ? null : Buffer.from(material.keyPem),
+    material.certPem === undefined ? null : Buffer.from(material.certPem),
+    { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) },
+  );
+  // Node refuses an IP address as TLS server name: a neutral name goes in SNI instead.
+  return new Client(address, creds, { 'grpc.ssl_target_name_override': 'talos-ip-target' });
 }
 
 /** Outcome of a raw call: OK with the reply messages, or the gRPC error. */

@@ -45,7 +45,7 @@ function percentile(sorted: number[], p: number): number {
 
 await using server = await createDiscoveryServer({ rateLimit: false });
 const { address } = await server.listen('127.0.0.1:0');
-using client = createGrpcClient(pb.Cluster, address);
+using client = createGrpcClient(pb.Cluster, address, { plaintext: true });
 const cid = (c: number) => `cluster-${c}`;
 const aid = (a: number) => `affiliate-${a}`;
 

@@ -33,7 +33,7 @@ test('talos-discovery: the bin serves gRPC and /metrics, and saves its snapshot 
   const first = JSON.parse(String((await lines.next()).value)) as { listening: string };
   const second = JSON.parse(String((await lines.next()).value)) as { metrics: string };
 
-  using c = createGrpcClient(pb.Cluster, first.listening);
+  using c = createGrpcClient(pb.Cluster, first.listening, { plaintext: true });
   await c.affiliateUpdate({ clusterId: 'bin', affiliateId: 'a', affiliateData: Uint8Array.of(1), ttl: { seconds: 60n, nanos: 0 } });
   assert.equal((await c.list({ clusterId: 'bin' })).affiliates.length, 1);
   const metrics = await (await fetch(second.metrics)).text();

@@ -3,7 +3,6 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServerCredentials } from '@grpc/grpc-js';
 import {
   Code,
   InMemoryState,
@@ -293,7 +292,7 @@ export class TalosNode implements AsyncDisposable {
     });
     const server = await serve({
       address: `${this.#options.address}:${API_PORT}`,
-      credentials: ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.crtPem), private_key: Buffer.from(privateKeyToPkcs8Pem(key)) }], false),
+      tls: { certPem: cert.crtPem, keyPem: privateKeyToPkcs8Pem(key) },
       services: this.#services(() => ({ kind: 'maintenance' })),
     });
     cycle.maintenance = server;

@@ -6,11 +6,10 @@ export * from './secrets/index.ts';
 export * from './client/index.ts';
 export * from './config/index.ts';
 export * from './discovery/index.ts';
-export { createServiceDefinition, createServiceHandlers, methodPath, shutdownServer } from './grpc/service.ts';
-export type { AuthContext, CallContext, MethodHandler, ServiceImplementation } from './grpc/service.ts';
-export { createGrpcClient } from './grpc/client.ts';
+export { decodeMessage, encodeMessage, methodPath, registerService } from './grpc/service.ts';
+export type { CallContext, MethodHandler, ServiceImplementation } from './grpc/service.ts';
+export { clientOn, createGrpcClient } from './grpc/client.ts';
 export type { CallOpts, ClientMethod, GrpcClient, GrpcClientOptions } from './grpc/client.ts';
-export { fromGrpcError, toGrpcStatus } from './grpc/status.ts';
 /** Generated messages and service of the discovery service API (sidero.discovery.server). */
 export * as discoveryServerPb from './gen/discovery/server/cluster_pb.ts';
 /** Generated plaintext affiliate messages the discovery clients seal (sidero.discovery.client). */
@@ -31,8 +30,6 @@ export * as securityPb from './gen/security/security_pb.ts';
 export * as etcdPb from './gen/etcd/etcdserverpb/rpc_pb.ts';
 /** Generated time.TimeService. */
 export * as timePb from './gen/time/time_pb.ts';
-export { ReloadableServerCredentials, tlsChannel } from './grpc/tls.ts';
-export type { ReloadableServerCredentialsOptions, TlsChannel, TlsMaterial } from './grpc/tls.ts';
 export { readFiles, watchFiles } from './grpc/files.ts';
 export type { FileContents, WatchFilesOptions } from './grpc/files.ts';
 export { createH2Server } from './grpc/h2/server.ts';

@@ -14,7 +14,7 @@ const ttl = { seconds: 60n, nanos: 0 };
 before(async () => {
   server = await createDiscoveryServer({ rateLimit: false });
   const { address } = await server.listen('127.0.0.1:0');
-  client = createGrpcClient(pb.Cluster, address);
+  client = createGrpcClient(pb.Cluster, address, { plaintext: true });
 });
 
 after(async () => {
@@ -100,7 +100,7 @@ test('limits: a message over the size cap is ResourceExhausted at the transport'
 test('rate limit: more than the burst from one IP is ResourceExhausted; rejected updates store nothing', async () => {
   await using limited = await createDiscoveryServer();
   const { address } = await limited.listen('127.0.0.1:0');
-  using c = createGrpcClient(pb.Cluster, address);
+  using c = createGrpcClient(pb.Cluster, address, { plaintext: true });
   const results = await Promise.allSettled(
     Array.from({ length: 150 }, (_, i) => c.affiliateUpdate({ clusterId: 'rl', affiliateId: `a${i}`, affiliateData: new Uint8Array(4), ttl })),
   );

@@ -112,7 +112,7 @@ test('discovery: a restart from the snapshot keeps affiliates, data and endpoint
   const first = await createDiscoveryServer({ rateLimit: false, snapshotPath });
   const { address } = await first.listen('127.0.0.1:0');
   {
-    using c = createGrpcClient(pb.Cluster, address);
+    using c = createGrpcClient(pb.Cluster, address, { plaintext: true });
     await c.affiliateUpdate({ clusterId: 'snap', affiliateId: 'a', affiliateData: Uint8Array.of(1, 2, 3), affiliateEndpoints: [new Uint8Array(16).fill(7)], ttl });
     await c.affiliateUpdate({ clusterId: 'snap', affiliateId: 'b', affiliateData: Uint8Array.of(4), ttl });
   }
@@ -138,7 +138,7 @@ test('discovery: a corrupt snapshot stops start-up with DataLoss and is not over
 
 test('discovery: Watch sends a snapshot first, then changes, with deleted set on removal', async (t) => {
   const { address } = await serve(t);
-  using c = createGrpcClient(pb.Cluster, address);
+  using c = createGrpcClient(pb.Cluster, address, { plaintext: true });
   await c.affiliateUpdate({ clusterId: 'w', affiliateId: 'pre', affiliateData: Uint8Array.of(9), ttl });
   const ac = new AbortController();
   const got: pb.WatchResponse[] = [];
@@ -159,7 +159,7 @@ test('discovery: Watch sends a snapshot first, then changes, with deleted set on
 
 test('discovery: Hello returns the client IP as 4 bytes and an optional redirect', async (t) => {
   const { address } = await serve(t, { redirect: (id) => (id === 'moved' ? 'other.example:443' : undefined) });
-  using c = createGrpcClient(pb.Cluster, address);
+  using c = createGrpcClient(pb.Cluster, address, { plaintext: true });
   const hello = await c.hello({ clusterId: 'here', clientVersion: 'test' });
   assert.deepEqual([...hello.clientIp], [127, 0, 0, 1]);
   assert.equal(hello.redirect, undefined);
@@ -168,7 +168,7 @@ test('discovery: Hello returns the client IP as 4 bytes and an optional redirect
 
 test('discovery: malformed and oversized raw requests are rejected without touching other clusters', async (t) => {
   const { server, address } = await serve(t);
-  using c = createGrpcClient(pb.Cluster, address);
+  using c = createGrpcClient(pb.Cluster, address, { plaintext: true });
   await c.affiliateUpdate({ clusterId: 'bystander', affiliateId: 'b', affiliateData: Uint8Array.of(5), ttl });
   const ac = new AbortController();
   const got: pb.WatchResponse[] = [];
@@ -221,7 +221,7 @@ test('discovery: a stalled watcher costs bounded memory and never slows a fast o
   let slowStatus: string | undefined;
   slow.on('trailers', (h) => (slowStatus = String(h['grpc-status'])));
 
-  using c = createGrpcClient(pb.Cluster, address);
+  using c = createGrpcClient(pb.Cluster, address, { plaintext: true });
   const ac = new AbortController();
   const latest = new Map<string, number>();
   const reading = (async () => {
@@ -264,7 +264,7 @@ test('discovery: a stalled watcher costs bounded memory and never slows a fast o
 test('discovery: /metrics serves Prometheus text with gauges and request counters', async (t) => {
   const { server, address } = await serve(t);
   const m = await server.listenMetrics('127.0.0.1:0');
-  using c = createGrpcClient(pb.Cluster, address);
+  using c = createGrpcClient(pb.Cluster, address, { plaintext: true });
   await c.hello({ clusterId: 'm' });
   await c.affiliateUpdate({ clusterId: 'm', affiliateId: 'a', affiliateData: Uint8Array.of(1), affiliateEndpoints: [new Uint8Array(16)], ttl });
   await c.affiliateUpdate({ clusterId: 'm', affiliateId: 'a', ttl: { seconds: 999_999n, nanos: 0 } }).catch(() => {});
@@ -295,7 +295,7 @@ test('discovery: serves over TLS; the client library iterates add events and sto
   })();
   const endpoint = `localhost:${port}`;
   const mk = (id: string) =>
-    new DiscoveryClient({ endpoint, clusterId: 'tls', affiliateId: id, clusterSecret: secret, ttlMs: 60_000, credentials: credentials.createSsl(cert) });
+    new DiscoveryClient({ endpoint, clusterId: 'tls', affiliateId: id, clusterSecret: secret, ttlMs: 60_000, tls: { caPem: cert } });
   const a = mk('a');
   const b = mk('b');
   a.setLocalData({ nodeId: 'a', hostname: 'host-a' });

@@ -2,11 +2,10 @@ import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import { createServiceDefinition, createServiceHandlers, discoveryServerPb as pb } from '@talos-ts/machinery';
-import type { CallContext, ServiceImplementation } from '@talos-ts/machinery';
+import { createH2Server, registerService, discoveryServerPb as pb } from '@talos-ts/machinery';
+import type { CallContext, H2Server, ServiceImplementation } from '@talos-ts/machinery';
 import { limits } from './limits.ts';
 import { Metrics } from './metrics.ts';
 import { IpRateLimiter, defaultRateLimit } from './ratelimit.ts';
@@ -53,7 +52,7 @@ function joinHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** The client IP from a grpc-js peer string (`1.2.3.4:5`, `::1:5`), or '' when there is none. */
+/** The client IP from a peer string (`1.2.3.4:5`, `[::1]:5`, `::1:5`), or '' when there is none. */
 export function peerIp(peer: string): string {
   const ip = peer.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) return ip.slice(7);
@@ -90,7 +89,7 @@ export class DiscoveryServer {
   readonly metrics = new Metrics();
   readonly #log: Logger;
   readonly #opts: DiscoveryServerOptions;
-  readonly #grpc: Server;
+  readonly #grpc: H2Server;
   readonly #limiter: IpRateLimiter | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #closing = new AbortController();
@@ -108,9 +107,10 @@ export class DiscoveryServer {
     // Every open Watch listens for shutdown on this one signal.
     setMaxListeners(0, this.#closing.signal);
     this.#limiter = options.rateLimit === false ? undefined : new IpRateLimiter(options.rateLimit ?? defaultRateLimit);
-    this.#grpc = new Server({
-      'grpc.max_receive_message_length': limits.messageMaxBytes,
-      'grpc.enable_channelz': 0,
+    this.#grpc = createH2Server({
+      maxMessageBytes: limits.messageMaxBytes,
+      logger: this.#log,
+      ...(options.tls ? { tls: { certPem: options.tls.certPem, keyPem: options.tls.keyPem } } : {}),
     });
     const impl: ServiceImplementation<typeof pb.Cluster> = {
       hello: (req, ctx) => this.#unary('Hello', ctx, () => this.#hello(req, ctx)),
@@ -132,7 +132,7 @@ export class DiscoveryServer {
       list: (req, ctx) => this.#unary('List', ctx, () => ({ affiliates: this.state.list(req.clusterId) })),
       watch: (req, ctx) => this.#watch(req.clusterId, ctx),
     };
-    this.#grpc.addService(createServiceDefinition(pb.Cluster), createServiceHandlers(pb.Cluster, impl));
+    registerService(this.#grpc, pb.Cluster, impl);
 
     const gcMs = options.gcIntervalMs ?? 60_000;
     this.#timers.push(
@@ -258,12 +258,10 @@ export class DiscoveryServer {
     // `:3000` means every IPv4 address, as with Go listeners.
     const host = parsed.host === '' ? '0.0.0.0' : parsed.host;
     address = joinHostPort(host, parsed.port);
-    const creds = this.#opts.tls
-      ? ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(this.#opts.tls.certPem), private_key: Buffer.from(this.#opts.tls.keyPem) }], false)
-      : ServerCredentials.createInsecure();
-    const port = await new Promise<number>((resolve, reject) =>
-      this.#grpc.bindAsync(address, creds, (err, p) => (err ? reject(TalosError.from(err, Code.Unavailable)) : resolve(p))),
-    );
+    const bound = await this.#grpc.listen(address).catch((err: unknown) => {
+      throw TalosError.from(err, Code.Unavailable);
+    });
+    const port = Number(bound.slice(bound.lastIndexOf(':') + 1));
     this.#log.info('listening', { address: joinHostPort(host, port), tls: this.#opts.tls !== undefined });
     return { host, port, address: joinHostPort(host, port) };
   }
@@ -298,13 +296,7 @@ export class DiscoveryServer {
     this.#disposed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#closing.abort();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => this.#grpc.forceShutdown(), 1000);
-      this.#grpc.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await this.#grpc.close(1000);
     const http = this.#http;
     if (http) {
       http.closeAllConnections();

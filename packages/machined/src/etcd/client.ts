@@ -1,6 +1,5 @@
-import { credentials } from '@grpc/grpc-js';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
-import { createGrpcClient, etcdPb, type GrpcClient } from '@talos-ts/machinery';
+import { clientOn, createH2Channel, etcdPb, type GrpcClient, type H2Channel } from '@talos-ts/machinery';
 
 /** The port etcd serves clients on. */
 export const ETCD_CLIENT_PORT = 2379;
@@ -27,6 +26,7 @@ export interface EtcdClientOptions {
 export type EtcdMember = etcdPb.Member;
 
 interface Stubs {
+  readonly channel: H2Channel;
   readonly kv: GrpcClient<typeof etcdPb.KV>;
   readonly cluster: GrpcClient<typeof etcdPb.Cluster>;
   readonly maintenance: GrpcClient<typeof etcdPb.Maintenance>;
@@ -69,14 +69,9 @@ export class EtcdClient implements Disposable {
   #stubsFor(endpoint: string): Stubs {
     let s = this.#stubs.get(endpoint);
     if (!s) {
-      const creds = credentials.createSsl(Buffer.from(this.#tls.ca), Buffer.from(this.#tls.key), Buffer.from(this.#tls.crt));
-      // Fail fast when a member is down instead of waiting for the channel to come back.
-      const channelOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
-      s = {
-        kv: createGrpcClient(etcdPb.KV, endpoint, { credentials: creds, channelOptions }),
-        cluster: createGrpcClient(etcdPb.Cluster, endpoint, { credentials: creds, channelOptions }),
-        maintenance: createGrpcClient(etcdPb.Maintenance, endpoint, { credentials: creds, channelOptions }),
-      };
+      // One HTTP/2 connection per member, shared by the three services.
+      const channel = createH2Channel(endpoint, { tls: { caPem: this.#tls.ca, certPem: this.#tls.crt, keyPem: this.#tls.key } });
+      s = { channel, kv: clientOn(etcdPb.KV, channel), cluster: clientOn(etcdPb.Cluster, channel), maintenance: clientOn(etcdPb.Maintenance, channel) };
       this.#stubs.set(endpoint, s);
     }
     return s;
@@ -157,9 +152,7 @@ export class EtcdClient implements Disposable {
   /** Closes every channel. */
   close(): void {
     for (const s of this.#stubs.values()) {
-      s.kv.close();
-      s.cluster.close();
-      s.maintenance.close();
+      s.channel.close();
     }
     this.#stubs.clear();
   }

@@ -1,6 +1,5 @@
-import type { Metadata } from '@grpc/grpc-js';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { isAllowed, maintenanceMethods, rolesFromOrganizations, type Role } from '@talos-ts/machinery';
+import { isAllowed, maintenanceMethods, metadataStrings, rolesFromOrganizations, type GrpcMetadata, type Role } from '@talos-ts/machinery';
 
 /** The metadata key apid uses to tell machined who is calling. */
 export const roleMetadataKey = 'talos-role';
@@ -9,8 +8,8 @@ export const roleMetadataKey = 'talos-role';
 export type Principal = { readonly kind: 'roles'; readonly roles: ReadonlySet<Role> } | { readonly kind: 'maintenance' };
 
 /** Reads the caller's roles from the `talos-role` metadata apid sets. */
-export function principalFromMetadata(md: Metadata): Principal {
-  const values = md.get(roleMetadataKey).flatMap((v) => String(v).split(','));
+export function principalFromMetadata(md: GrpcMetadata): Principal {
+  const values = metadataStrings(md, roleMetadataKey).flatMap((v) => v.split(','));
   return { kind: 'roles', roles: rolesFromOrganizations(values.map((v) => v.trim())) };
 }
 

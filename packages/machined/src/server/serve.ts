@@ -1,9 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { DescService } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { createServiceDefinition, createServiceHandlers, shutdownServer, type ServiceImplementation } from '@talos-ts/machinery';
+import { createH2Server, registerService, type H2ServerTls, type ServiceImplementation } from '@talos-ts/machinery';
 
 /** One service to serve: its descriptor and a full implementation. */
 export interface Served<S extends DescService = DescService> {
@@ -21,29 +20,27 @@ export interface RunningServer extends AsyncDisposable {
 export interface ServeOptions {
   /** `unix:/path` or `host:port`. */
   readonly address: string;
-  readonly credentials?: ServerCredentials;
+  /** TLS 1.3 with this material; plaintext (the unix socket apid dials) when absent. */
+  readonly tls?: H2ServerTls;
   readonly services: readonly Served[];
 }
 
-/** Starts a grpc-js server for the given services. */
+/** Upstream's message size limit on the machine API. */
+const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** Starts a gRPC server for the given services. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const server = new Server({ 'grpc.max_receive_message_length': 32 * 1024 * 1024 });
-  for (const s of options.services) {
-    server.addService(createServiceDefinition(s.service), createServiceHandlers(s.service, s.implementation as never));
-  }
+  const server = createH2Server({ maxMessageBytes: MAX_MESSAGE_BYTES, ...(options.tls ? { tls: options.tls } : {}) });
+  for (const s of options.services) registerService(server, s.service, s.implementation as never);
   if (options.address.startsWith('unix:')) {
     const path = options.address.slice('unix:'.length);
     await mkdir(dirname(path), { recursive: true, mode: 0o750 });
     await rm(path, { force: true });
   }
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.address, options.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  ).catch((err: unknown) => {
+  const address = await server.listen(options.address).catch((err: unknown) => {
     throw new TalosError(Code.Unavailable, `cannot listen on ${options.address}: ${(err as Error).message}`, { cause: err });
   });
-  const address = options.address.startsWith('unix:') ? options.address : options.address.replace(/:0$/, `:${port}`);
   let closed: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closed ??= shutdownServer(server, 2000));
+  const close = (): Promise<void> => (closed ??= server.close(2000));
   return { address, close, [Symbol.asyncDispose]: close };
 }

@@ -27,7 +27,7 @@ async function versionNode(p: TestPki, tag: string) {
     services: [
       testService(MachineService, {
         version: (_req, ctx) => {
-          const nodes = ctx.metadata.get('nodes').flatMap((v) => String(v).split(',').map((n) => n.trim()));
+          const nodes = (ctx.metadata.get('nodes') ?? []).flatMap((v) => String(v).split(',').map((n) => n.trim()));
           return { messages: (nodes.length > 0 ? nodes : ['']).map((n) => ({ metadata: { hostname: n }, version: { tag } })) };
         },
       }),
@@ -60,9 +60,9 @@ test('createTalosClient: mTLS call carries the nodes metadata one value per node
     ],
   );
   const call = node.calls[0];
-  assert.deepEqual(call?.metadata.get('nodes').flatMap((v) => String(v).split(',').map((s) => s.trim())), ['10.5.0.2', '10.5.0.3']);
-  assert.deepEqual(call?.metadata.get('node'), []);
-  assert.equal(call?.authContext.sslPeerCertificate?.subject.O, 'os:admin');
+  assert.deepEqual((call?.metadata.get('nodes') ?? []).flatMap((v) => String(v).split(',').map((s) => s.trim())), ['10.5.0.2', '10.5.0.3']);
+  assert.deepEqual(call?.metadata.get('node') ?? [], []);
+  assert.equal(call?.peerCertificate?.subject.O, 'os:admin');
 });
 
 test('createTalosClient: withNode sends one-to-one node metadata and no nodes', async () => {
@@ -71,7 +71,7 @@ test('createTalosClient: withNode sends one-to-one node metadata and no nodes', 
   await using client = clientFor(p, [node.address], ['a', 'b']);
   await client.withNode('10.5.0.9').machine.version({});
   assert.deepEqual(node.calls[0]?.metadata.get('node'), ['10.5.0.9']);
-  assert.deepEqual(node.calls[0]?.metadata.get('nodes'), []);
+  assert.deepEqual(node.calls[0]?.metadata.get('nodes') ?? [], []);
 });
 
 test('createTalosClient: a closed first endpoint fails over to the next one', async () => {
@@ -115,7 +115,7 @@ test('createTalosClient: insecure mode talks TLS without a client certificate or
   });
   await using client = createTalosClient({ endpoints: [node.address], insecure: true });
   assert.equal((await client.machine.version({})).messages[0]?.version?.tag, 'maint');
-  assert.equal(node.calls[0]?.authContext.sslPeerCertificate, undefined);
+  assert.equal(node.calls[0]?.peerCertificate, undefined);
   // The same server refuses a verifying client: its certificate does not chain to our CA.
   await using strict = clientFor(p, [node.address]);
   await assert.rejects(strict.machine.version({}), (e) => hasCode(e, Code.Unavailable));

@@ -2,13 +2,11 @@
 // retried on the next one when an endpoint is unreachable, and node targeting through gRPC
 // metadata exactly as upstream talosctl sends it.
 
-import { credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
-import type { ChannelCredentials, ClientOptions } from '@grpc/grpc-js';
-import { isIP } from 'node:net';
-import { checkServerIdentity } from 'node:tls';
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
-import { createGrpcClient, type CallOpts, type ClientMethod, type GrpcClient } from '../grpc/client.ts';
+import { clientOn, type CallOpts, type ClientMethod, type GrpcClient } from '../grpc/client.ts';
+import { createH2Channel, type H2Channel, type H2ChannelOptions } from '../grpc/h2/channel.ts';
+import { metadataOf, type GrpcMetadata } from '../grpc/h2/wire.ts';
 import { MachineService } from '../gen/machine/machine_pb.ts';
 import { State } from '../gen/cosi/v1alpha1/state_pb.ts';
 import { InspectService } from '../gen/inspect/inspect_pb.ts';
@@ -97,54 +95,29 @@ export function talosClientOptionsFromContext(
   return { endpoints: [...endpoints], nodes: [...nodes], caPem: creds.caPem, crtPem: creds.crtPem, keyPem: creds.keyPem };
 }
 
-/** grpc-js credentials and channel options for one endpoint. */
-interface Dial {
-  readonly credentials: ChannelCredentials;
-  readonly channelOptions: ClientOptions;
-}
-
-function endpointHost(endpoint: string): string {
-  const m = /^\[(.*)\]:\d+$/.exec(endpoint);
-  if (m) return m[1] ?? '';
-  const i = endpoint.lastIndexOf(':');
-  return i < 0 ? endpoint : endpoint.slice(0, i);
-}
+/** How one endpoint is dialled: TLS material for the h2 channel. */
+type Dial = H2ChannelOptions;
 
 function dialer(options: TalosClientOptions): (endpoint: string) => Dial {
   if (options.insecure) {
     // Maintenance mode: the node has no identity yet, so there is nothing to verify it against.
-    const credentials = grpcCredentials.createSsl(null, null, null, { rejectUnauthorized: false, checkServerIdentity: () => undefined });
-    return (endpoint) => ({ credentials, channelOptions: isIP(endpointHost(endpoint)) === 0 ? {} : { 'grpc.ssl_target_name_override': 'talos-api' } });
+    const insecure: Dial = { tls: { insecureSkipVerify: true } };
+    return () => insecure;
   }
   if (!options.caPem || !options.crtPem || !options.keyPem) {
     throw new TalosError(Code.FailedPrecondition, 'client credentials (ca, crt, key) are required unless insecure');
   }
-  // Talos writes Ed25519 keys under its own PEM label, which OpenSSL (under grpc-js) cannot read.
-  const ca = Buffer.from(options.caPem);
-  const key = Buffer.from(privateKeyToPkcs8Pem(privateKeyFromPem(options.keyPem)));
-  const crt = Buffer.from(options.crtPem);
-  const byName = grpcCredentials.createSsl(ca, key, crt);
-  return (endpoint) => {
-    const host = endpointHost(endpoint);
-    if (isIP(host) === 0) return { credentials: byName, channelOptions: {} };
-    // Endpoints are usually IP addresses. TLS SNI must not carry an IP (RFC 6066, and Node warns),
-    // so a neutral name goes in SNI while the certificate is still checked against the IP SANs.
-    return {
-      credentials: grpcCredentials.createSsl(ca, key, crt, { checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert) }),
-      channelOptions: { 'grpc.ssl_target_name_override': 'talos-api' },
-    };
+  // Talos writes Ed25519 keys under its own PEM label, which OpenSSL cannot read.
+  const dial: Dial = {
+    tls: { caPem: options.caPem, certPem: options.crtPem, keyPem: privateKeyToPkcs8Pem(privateKeyFromPem(options.keyPem)) },
   };
+  return () => dial;
 }
 
-function targetingMetadata(targeting: NodeTargeting, extra: CallOpts['metadata']): Metadata {
-  const md = new Metadata();
-  if (extra instanceof Metadata) {
-    for (const [k, v] of Object.entries(extra.getMap())) md.set(k, v);
-  } else if (extra) {
-    for (const [k, v] of Object.entries(extra)) md.set(k, v);
-  }
-  if (targeting.kind === 'nodes') for (const n of targeting.nodes) md.add('nodes', n);
-  if (targeting.kind === 'node') md.set('node', targeting.node);
+function targetingMetadata(targeting: NodeTargeting, extra: CallOpts['metadata']): GrpcMetadata {
+  const md: GrpcMetadata = extra instanceof Map ? new Map([...extra].map(([k, v]) => [k, [...v]])) : metadataOf(extra ?? {});
+  if (targeting.kind === 'nodes') md.set('nodes', [...(md.get('nodes') ?? []), ...targeting.nodes]);
+  if (targeting.kind === 'node') md.set('node', [targeting.node]);
   return md;
 }
 
@@ -152,6 +125,8 @@ function targetingMetadata(targeting: NodeTargeting, extra: CallOpts['metadata']
 interface Channels {
   readonly endpoints: string[];
   readonly raw: Map<DescService, GrpcClient<DescService>[]>;
+  /** One HTTP/2 connection per endpoint, shared by every service and view. */
+  readonly channels: Map<string, H2Channel>;
   readonly maxAttempts: number;
   readonly dial: (endpoint: string) => Dial;
   next: number;
@@ -162,8 +137,14 @@ interface Channels {
 function clientsFor<S extends DescService>(ch: Channels, service: S): GrpcClient<S>[] {
   let list = ch.raw.get(service);
   if (!list) {
-    // One grpc-js client per endpoint; grpc-js shares the TCP/TLS connection between services on the same address.
-    list = ch.endpoints.map((e) => createGrpcClient(service, e, ch.dial(e)) as unknown as GrpcClient<DescService>);
+    list = ch.endpoints.map((e) => {
+      let channel = ch.channels.get(e);
+      if (channel === undefined) {
+        channel = createH2Channel(e, ch.dial(e));
+        ch.channels.set(e, channel);
+      }
+      return clientOn(service, channel) as unknown as GrpcClient<DescService>;
+    });
     ch.raw.set(service, list);
   }
   return list as unknown as GrpcClient<S>[];
@@ -257,7 +238,7 @@ function view(ch: Channels, targeting: NodeTargeting): TalosClient {
   const close = (): void => {
     if (ch.closed) return;
     ch.closed = true;
-    for (const list of ch.raw.values()) for (const c of list) c.close();
+    for (const c of ch.channels.values()) c.close();
   };
   return {
     get machine() {
@@ -288,6 +269,7 @@ export function createTalosClient(options: TalosClientOptions): TalosClient {
   const ch: Channels = {
     endpoints,
     raw: new Map(),
+    channels: new Map(),
     maxAttempts: Math.max(1, options.maxAttempts ?? Math.min(endpoints.length, 5)),
     dial: dialer(options),
     next: 0,

@@ -1,11 +1,11 @@
 // An in-process Talos API server for tests of clients (talosctl) and of code that sits between
-// clients and nodes: real grpc-js, real TLS with certificates from our own PKI, and handlers
+// clients and nodes: our h2 gRPC server, real TLS with certificates from our own PKI, and handlers
 // the test supplies. Methods a test does not implement answer Unimplemented.
 
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { DescService } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { createServiceDefinition, createServiceHandlers, type CallContext, type ServiceImplementation } from '../grpc/service.ts';
+import { createH2Server } from '../grpc/h2/server.ts';
+import { registerService, type CallContext, type ServiceImplementation } from '../grpc/service.ts';
 import { generateKey, privateKeyToPkcs8Pem } from '../secrets/keys.ts';
 import { createSelfSignedCa, issueCertificate } from '../secrets/x509.ts';
 import { generateClientCertificate } from '../secrets/admin.ts';
@@ -88,7 +88,13 @@ function unimplemented(service: DescService, impl: Record<string, unknown>): Rec
 
 /** Starts a gRPC server over TLS with the given services; every call is recorded in `calls`. */
 export async function startTestApiServer(options: TestApiServerOptions): Promise<TestApiServer> {
-  const server = new Server();
+  const server = createH2Server({
+    tls: {
+      certPem: options.tls.crtPem,
+      keyPem: options.tls.keyPem,
+      ...(options.tls.clientCaPem === undefined ? {} : { caPem: options.tls.clientCaPem, requireClientCert: true }),
+    },
+  });
   const calls: CallContext[] = [];
   for (const { service, impl } of options.services) {
     const recorded: Record<string, unknown> = {};
@@ -98,34 +104,14 @@ export async function startTestApiServer(options: TestApiServerOptions): Promise
         return (fn as (i: unknown, c: CallContext) => unknown)(input, ctx);
       };
     }
-    server.addService(createServiceDefinition(service), createServiceHandlers(service, recorded as never));
+    registerService(server, service, recorded as never);
   }
-  const creds = ServerCredentials.createSsl(
-    options.tls.clientCaPem ? Buffer.from(options.tls.clientCaPem) : null,
-    [{ private_key: Buffer.from(options.tls.keyPem), cert_chain: Buffer.from(options.tls.crtPem) }],
-    options.tls.clientCaPem !== undefined,
-  );
-  const bindTo = options.address ?? '127.0.0.1:0';
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(bindTo, creds, (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  const host = bindTo.slice(0, bindTo.lastIndexOf(':'));
+  const address = await server.listen(options.address ?? '127.0.0.1:0');
   return {
-    address: `${host}:${port}`,
-    port,
+    address,
+    port: Number(address.slice(address.lastIndexOf(':') + 1)),
     calls,
-    [Symbol.asyncDispose]: async () => {
-      await new Promise<void>((resolve) => {
-        // Streams a test left open (watch, follow) would hold a graceful shutdown forever.
-        const t = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 200);
-        server.tryShutdown(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    },
+    // Streams a test left open (watch, follow) would hold a graceful shutdown forever.
+    [Symbol.asyncDispose]: () => server.close(200),
   };
 }

@@ -1,10 +1,8 @@
 import { isIP } from 'node:net';
-import { createSecureContext } from 'node:tls';
-import { credentials } from '@grpc/grpc-js';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
 import { SecurityService } from '../gen/security/security_pb.ts';
 import { createGrpcClient } from '../grpc/client.ts';
-import { tlsChannel } from '../grpc/tls.ts';
+import type { H2ChannelOptions } from '../grpc/h2/channel.ts';
 
 /** trustd's port on control-plane nodes. */
 export const TRUSTD_PORT = 50001;
@@ -38,17 +36,8 @@ function endpointAddress(endpoint: string): string {
   return isIP(endpoint) === 6 ? `[${endpoint}]:${TRUSTD_PORT}` : `${endpoint}:${TRUSTD_PORT}`;
 }
 
-function channelFor(address: string, caPem: string | undefined): { credentials: ReturnType<typeof credentials.createInsecure>; channelOptions: Record<string, string> } {
-  if (caPem !== undefined) {
-    const tls = tlsChannel(address, { caPem });
-    return { credentials: tls.credentials, channelOptions: tls.channelOptions as Record<string, string> };
-  }
-  const ctx = createSecureContext({ minVersion: 'TLSv1.3' });
-  const host = address.replace(/^\[/, '').replace(/\]?:\d+$/, '');
-  return {
-    credentials: credentials.createFromSecureContext(ctx, { rejectUnauthorized: false }),
-    channelOptions: isIP(host) === 0 ? {} : { 'grpc.ssl_target_name_override': 'trustd' },
-  };
+function channelFor(caPem: string | undefined): H2ChannelOptions {
+  return { tls: caPem !== undefined ? { caPem } : { insecureSkipVerify: true } };
 }
 
 /**
@@ -62,7 +51,7 @@ export async function requestCertificate(options: RequestCertificateOptions): Pr
   for (const endpoint of options.endpoints) {
     if (options.signal?.aborted) throw new TalosError(Code.Canceled, 'certificate request cancelled');
     const address = endpointAddress(endpoint);
-    const ch = channelFor(address, options.caPem);
+    const ch = channelFor(options.caPem);
     const client = createGrpcClient(SecurityService, address, ch);
     try {
       const res = await client.certificate(

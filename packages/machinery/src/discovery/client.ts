@@ -1,10 +1,10 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { ChannelCredentials } from '@grpc/grpc-js';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
 import { createGrpcClient } from '../grpc/client.ts';
 import type { GrpcClient } from '../grpc/client.ts';
+import type { H2ChannelTls } from '../grpc/h2/channel.ts';
 import * as cpb from '../gen/discovery/client/affiliate_pb.ts';
 import * as spb from '../gen/discovery/server/cluster_pb.ts';
 import { clusterKey, openData, openEndpoint, sealData, sealEndpoint } from './crypto.ts';
@@ -39,8 +39,8 @@ export interface DiscoveryClientOptions {
   /** TTL of published data; refreshed at half of it. Default 30 minutes, the service maximum. */
   readonly ttlMs?: number;
   readonly clientVersion?: string;
-  /** Defaults to plaintext gRPC. */
-  readonly credentials?: ChannelCredentials;
+  /** TLS to the service (`{}`: verified against the public roots); plaintext when absent. */
+  readonly tls?: H2ChannelTls;
   readonly logger?: Logger;
   /** Called for every change; runs synchronously inside the watch loop. */
   readonly onEvent?: (event: AffiliateEvent) => void;
@@ -110,7 +110,7 @@ export class DiscoveryClient {
   async deleteNow(options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
     this.deleteLocalAffiliate();
     this.#dirty = false;
-    const grpc = createGrpcClient(spb.Cluster, this.#endpoint, this.#opts.credentials ? { credentials: this.#opts.credentials } : {});
+    const grpc = createGrpcClient(spb.Cluster, this.#endpoint, this.#opts.tls ? { tls: this.#opts.tls } : { plaintext: true });
     try {
       await grpc.affiliateDelete(
         { clusterId: this.#opts.clusterId, affiliateId: this.#opts.affiliateId },
@@ -182,7 +182,7 @@ export class DiscoveryClient {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       while (!signal.aborted) {
-        const grpc = createGrpcClient(spb.Cluster, this.#endpoint, this.#opts.credentials ? { credentials: this.#opts.credentials } : {});
+        const grpc = createGrpcClient(spb.Cluster, this.#endpoint, this.#opts.tls ? { tls: this.#opts.tls } : { plaintext: true });
         const watchAc = new AbortController();
         try {
           const hello = await grpc.hello({ clusterId: this.#opts.clusterId, clientVersion: this.#opts.clientVersion ?? 'talos-ts' }, { signal, timeoutMs: 10_000 });

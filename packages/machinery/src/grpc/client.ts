@@ -1,13 +1,15 @@
-import { Client, Metadata, credentials as grpcCredentials } from '@grpc/grpc-js';
-import type { CallOptions, ChannelCredentials, ClientOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import type { DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import { createServiceDefinition } from './service.ts';
-import { fromGrpcError } from './status.ts';
+import { Code } from '@talos-ts/cosi';
+import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import { createH2Channel } from './h2/channel.ts';
+import type { H2CallOptions, H2Channel, H2ChannelOptions } from './h2/channel.ts';
+import { metadataOf } from './h2/wire.ts';
+import type { GrpcMetadata } from './h2/wire.ts';
+import { decodeMessage, encodeMessage, methodPath } from './service.ts';
 
 /** Per-call options of a generated client method. */
 export interface CallOpts {
   readonly signal?: AbortSignal;
-  readonly metadata?: Metadata | Readonly<Record<string, string>>;
+  readonly metadata?: GrpcMetadata | Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
 }
 
@@ -27,112 +29,65 @@ export type ClientMethod<M extends DescMethod> = M['methodKind'] extends 'unary'
 export type GrpcClient<S extends DescService> = {
   readonly [K in keyof S['method']]: S['method'][K] extends DescMethod ? ClientMethod<S['method'][K]> : never;
 } & {
-  /** The underlying grpc-js client, for raw calls (e.g. tests sending hand-made bytes). */
-  readonly raw: Client;
+  /** The underlying channel, for raw calls (e.g. tests sending hand-made bytes). */
+  readonly channel: H2Channel;
   close(): void;
   [Symbol.dispose](): void;
 };
 
-/** Options of {@link createGrpcClient}. */
-export interface GrpcClientOptions {
-  /** Defaults to an insecure channel. */
-  readonly credentials?: ChannelCredentials;
-  readonly channelOptions?: ClientOptions;
+/** Options of {@link createGrpcClient}: TLS material for a `host:port` target, message size cap. */
+export type GrpcClientOptions = H2ChannelOptions;
+
+function h2Options(opts: CallOpts | undefined): H2CallOptions {
+  if (opts === undefined) return {};
+  const md = opts.metadata;
+  return {
+    ...(md === undefined ? {} : { metadata: md instanceof Map ? md : metadataOf(md) }),
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  };
 }
 
-function toMetadata(md: CallOpts['metadata']): Metadata {
-  if (md instanceof Metadata) return md;
-  const out = new Metadata();
-  if (md) for (const [k, v] of Object.entries(md)) out.set(k, v);
-  return out;
+async function* decodeAll(schema: DescMessage, replies: AsyncIterable<Buffer>): AsyncIterable<unknown> {
+  for await (const r of replies) yield decodeMessage(schema, r, Code.Internal);
 }
 
-function callOptions(opts: CallOpts | undefined): CallOptions {
-  return opts?.timeoutMs === undefined ? {} : { deadline: Date.now() + opts.timeoutMs };
-}
-
-function bindAbort(signal: AbortSignal | undefined, cancel: () => void): () => void {
-  if (!signal) return () => {};
-  if (signal.aborted) {
-    cancel();
-    return () => {};
-  }
-  signal.addEventListener('abort', cancel, { once: true });
-  return () => signal.removeEventListener('abort', cancel);
-}
-
-async function* readAll<T>(stream: ClientReadableStream<unknown>, unbind: () => void): AsyncIterable<T> {
-  try {
-    for await (const item of stream) yield item as T;
-  } catch (err) {
-    throw fromGrpcError(err);
-  } finally {
-    unbind();
-    // Leaving the loop early (break/return) must not leave the RPC running on the server.
-    stream.cancel();
-  }
-}
-
-async function pump(items: AsyncIterable<unknown>, sink: { write(v: unknown): boolean; end(): void }): Promise<void> {
-  for await (const item of items) sink.write(item);
-  sink.end();
+async function* encodeAll(schema: DescMessage, requests: AsyncIterable<unknown>): AsyncIterable<Uint8Array> {
+  for await (const r of requests) yield encodeMessage(schema, r as MessageInitShape<DescMessage>);
 }
 
 /**
- * Creates a typed client for a protobuf-es service. `address` is anything grpc-js dials:
- * `host:port`, `unix:/path/to.sock`, `dns:name:port`.
+ * Creates a typed client for a protobuf-es service over one HTTP/2 connection. `address` is
+ * `host:port` / `[v6]:port` (TLS: pass `tls`, or `plaintext` for loopback tests) or `unix:/path`.
  */
 export function createGrpcClient<S extends DescService>(service: S, address: string, options: GrpcClientOptions = {}): GrpcClient<S> {
-  const def = createServiceDefinition(service);
-  const raw = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions ?? {});
-  const out: Record<string, unknown> = {
-    raw,
-    close: () => raw.close(),
-    [Symbol.dispose]: () => raw.close(),
+  return clientOn(service, createH2Channel(address, options), true);
+}
+
+/** A typed client on an existing channel; closing it closes the channel only when `owns`. */
+export function clientOn<S extends DescService>(service: S, channel: H2Channel, owns = false): GrpcClient<S> {
+  const close = (): void => {
+    if (owns) channel.close();
   };
+  const out: Record<string | symbol, unknown> = { channel, close, [Symbol.dispose]: close };
   for (const m of service.methods) {
-    const d = def[m.localName];
-    if (d === undefined) continue;
-    const ser = d.requestSerialize;
-    const de = d.responseDeserialize;
+    const path = methodPath(m);
+    const { input, output } = m;
     switch (m.methodKind) {
       case 'unary':
-        out[m.localName] = (req: unknown, opts?: CallOpts) =>
-          new Promise((resolve, reject) => {
-            let unbind = (): void => {};
-            const call = raw.makeUnaryRequest(d.path, ser, de, req, toMetadata(opts?.metadata), callOptions(opts), (err: ServiceError | null, res?: unknown) => {
-              unbind();
-              if (err) reject(fromGrpcError(err));
-              else resolve(res);
-            });
-            unbind = bindAbort(opts?.signal, () => call.cancel());
-          });
+        out[m.localName] = async (req: unknown, opts?: CallOpts) =>
+          decodeMessage(output, await channel.unary(path, encodeMessage(input, req as MessageInitShape<DescMessage>), h2Options(opts)), Code.Internal);
         break;
       case 'server_streaming':
-        out[m.localName] = (req: unknown, opts?: CallOpts) => {
-          const stream = raw.makeServerStreamRequest(d.path, ser, de, req, toMetadata(opts?.metadata), callOptions(opts));
-          return readAll(stream, bindAbort(opts?.signal, () => stream.cancel()));
-        };
+        out[m.localName] = (req: unknown, opts?: CallOpts) =>
+          decodeAll(output, channel.serverStream(path, encodeMessage(input, req as MessageInitShape<DescMessage>), h2Options(opts)));
         break;
       case 'client_streaming':
-        out[m.localName] = (reqs: AsyncIterable<unknown>, opts?: CallOpts) =>
-          new Promise((resolve, reject) => {
-            let unbind = (): void => {};
-            const call = raw.makeClientStreamRequest(d.path, ser, de, toMetadata(opts?.metadata), callOptions(opts), (err: ServiceError | null, res?: unknown) => {
-              unbind();
-              if (err) reject(fromGrpcError(err));
-              else resolve(res);
-            });
-            unbind = bindAbort(opts?.signal, () => call.cancel());
-            pump(reqs, call).catch(() => call.cancel());
-          });
+        out[m.localName] = async (reqs: AsyncIterable<unknown>, opts?: CallOpts) =>
+          decodeMessage(output, await channel.clientStream(path, encodeAll(input, reqs), h2Options(opts)), Code.Internal);
         break;
       case 'bidi_streaming':
-        out[m.localName] = (reqs: AsyncIterable<unknown>, opts?: CallOpts) => {
-          const call = raw.makeBidiStreamRequest(d.path, ser, de, toMetadata(opts?.metadata), callOptions(opts));
-          pump(reqs, call).catch(() => call.cancel());
-          return readAll(call, bindAbort(opts?.signal, () => call.cancel()));
-        };
+        out[m.localName] = (reqs: AsyncIterable<unknown>, opts?: CallOpts) => decodeAll(output, channel.bidi(path, encodeAll(input, reqs), h2Options(opts)));
         break;
     }
   }

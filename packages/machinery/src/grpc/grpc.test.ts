@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { create, createFileRegistry } from '@bufbuild/protobuf';
 import type { DescService } from '@bufbuild/protobuf';
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import { Client, Server, ServerCredentials, credentials, status } from '@grpc/grpc-js';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
 import { createGrpcClient } from './client.ts';
-import { createServiceDefinition, createServiceHandlers } from './service.ts';
+import { createH2Channel } from './h2/channel.ts';
+import { createH2Server, type H2ServerTls } from './h2/server.ts';
+import { registerService } from './service.ts';
 import type { CallContext } from './service.ts';
 
 // A service with all four streaming kinds, described in code so tests need no generated files.
@@ -53,7 +54,6 @@ interface EchoClient {
   fan(req: Partial<Msg>, opts?: { signal?: AbortSignal }): AsyncIterable<Msg>;
   join(reqs: AsyncIterable<Partial<Msg>>): Promise<Msg>;
   chat(reqs: AsyncIterable<Partial<Msg>>): AsyncIterable<Msg>;
-  raw: Client;
   close(): void;
 }
 
@@ -61,8 +61,8 @@ async function* items(...texts: string[]): AsyncIterable<Partial<Msg>> {
   for (const text of texts) yield { text };
 }
 
-async function startServer(creds = ServerCredentials.createInsecure(), seen: CallContext[] = []) {
-  const server = new Server();
+async function startServer(tls?: H2ServerTls, seen: CallContext[] = []) {
+  const server = createH2Server(tls ? { tls } : {});
   const impl = {
     unary: (req: Msg, ctx: CallContext) => {
       seen.push(ctx);
@@ -83,16 +83,14 @@ async function startServer(creds = ServerCredentials.createInsecure(), seen: Cal
       for await (const r of reqs) yield { text: r.text.toUpperCase() };
     },
   };
-  server.addService(createServiceDefinition(Echo), createServiceHandlers(Echo, impl as never));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { server, port };
+  registerService(server, Echo, impl as never);
+  const address = await server.listen('127.0.0.1:0');
+  return { server, port: Number(address.slice(address.lastIndexOf(':') + 1)) };
 }
 
 test('grpc adapter: unary, server, client and bidi streaming round-trip through protobuf-es', async () => {
   const { server, port } = await startServer();
-  const client = createGrpcClient(Echo, `127.0.0.1:${port}`) as unknown as EchoClient;
+  const client = createGrpcClient(Echo, `127.0.0.1:${port}`, { plaintext: true }) as unknown as EchoClient;
   try {
     const res = await client.unary({ text: 'hi', n: 41 });
     assert.equal(res.text, 'echo:hi');
@@ -110,13 +108,13 @@ test('grpc adapter: unary, server, client and bidi streaming round-trip through 
     assert.deepEqual(chatted, ['P', 'Q']);
   } finally {
     client.close();
-    server.forceShutdown();
+    await server.close(0);
   }
 });
 
 test('grpc adapter: handler errors keep their code; plain errors become Unknown', async () => {
   const { server, port } = await startServer();
-  const client = createGrpcClient(Echo, `127.0.0.1:${port}`) as unknown as EchoClient;
+  const client = createGrpcClient(Echo, `127.0.0.1:${port}`, { plaintext: true }) as unknown as EchoClient;
   try {
     await assert.rejects(client.unary({ text: 'fail' }), (e) => hasCode(e, Code.FailedPrecondition) && e.message === 'asked to fail');
     await assert.rejects(client.unary({ text: 'boom' }), (e) => hasCode(e, Code.Unknown) && e.message === 'plain error');
@@ -130,30 +128,25 @@ test('grpc adapter: handler errors keep their code; plain errors become Unknown'
     assert.deepEqual(got, [0, 1]);
   } finally {
     client.close();
-    server.forceShutdown();
+    await server.close(0);
   }
 });
 
 test('grpc adapter: malformed request bytes are answered with InvalidArgument', async () => {
   const { server, port } = await startServer();
-  const raw = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const raw = createH2Channel(`127.0.0.1:${port}`, { plaintext: true });
   try {
-    const err = await new Promise<{ code: number; details: string }>((resolve) => {
-      const id = (b: Buffer) => b;
-      // Field 1 as a length-delimited string claiming 100 bytes, then nothing.
-      raw.makeUnaryRequest('/talos.test.Echo/Unary', id, id, Buffer.from([0x0a, 0x64, 0x01]), (e) => resolve(e as never));
-    });
-    assert.equal(err.code, status.INVALID_ARGUMENT);
-    assert.match(err.details, /malformed talos\.test\.Msg/);
+    // Field 1 as a length-delimited string claiming 100 bytes, then nothing.
+    await assert.rejects(raw.unary('/talos.test.Echo/Unary', Buffer.from([0x0a, 0x64, 0x01])), (e) => hasCode(e, Code.InvalidArgument) && /malformed talos\.test\.Msg/.test((e as Error).message));
   } finally {
     raw.close();
-    server.forceShutdown();
+    await server.close(0);
   }
 });
 
 test('grpc adapter: aborting the signal cancels a server stream', async () => {
   const { server, port } = await startServer();
-  const client = createGrpcClient(Echo, `127.0.0.1:${port}`) as unknown as EchoClient;
+  const client = createGrpcClient(Echo, `127.0.0.1:${port}`, { plaintext: true }) as unknown as EchoClient;
   try {
     const ac = new AbortController();
     const got: number[] = [];
@@ -169,11 +162,11 @@ test('grpc adapter: aborting the signal cancels a server stream', async () => {
     assert.ok(got.length >= 3);
   } finally {
     client.close();
-    server.forceShutdown();
+    await server.close(0);
   }
 });
 
-test('grpc adapter: under mTLS the handler sees the client certificate in authContext', async (t) => {
+test('grpc adapter: under mTLS the handler sees the client certificate', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'talos-grpc-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
@@ -189,22 +182,19 @@ test('grpc adapter: under mTLS the handler sees the client certificate in authCo
   const read = (f: string) => readFileSync(join(dir, f));
   const seen: CallContext[] = [];
   const { server, port } = await startServer(
-    ServerCredentials.createSsl(read('ca.crt'), [{ private_key: read('server.key'), cert_chain: read('server.crt') }], true),
+    { caPem: read('ca.crt'), certPem: read('server.crt'), keyPem: read('server.key'), requireClientCert: true },
     seen,
   );
   const client = createGrpcClient(Echo, `127.0.0.1:${port}`, {
-    credentials: credentials.createSsl(read('ca.crt'), read('client.key'), read('client.crt')),
-    // Verify the server by name: Node warns when the TLS server name is an IP address.
-    channelOptions: { 'grpc.ssl_target_name_override': 'localhost' },
+    tls: { caPem: read('ca.crt'), certPem: read('client.crt'), keyPem: read('client.key') },
   }) as unknown as EchoClient;
   try {
     await client.unary({ text: 'who' });
-    const auth = seen[0]?.authContext;
-    assert.equal(auth?.transportSecurityType, 'ssl');
-    assert.equal(auth?.sslPeerCertificate?.subject.CN, 'talosctl');
-    assert.equal(auth?.sslPeerCertificate?.subject.O, 'os:admin');
+    const cert = seen[0]?.peerCertificate;
+    assert.equal(cert?.subject.CN, 'talosctl');
+    assert.equal(cert?.subject.O, 'os:admin');
   } finally {
     client.close();
-    server.forceShutdown();
+    await server.close(0);
   }
 });

@@ -1,41 +1,19 @@
-import { once } from 'node:events';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import type {
-  Metadata,
-  Server,
-  MethodDefinition,
-  ServerDuplexStream,
-  ServerReadableStream,
-  ServerUnaryCall,
-  ServerWritableStream,
-  ServiceDefinition,
-  UntypedServiceImplementation,
-  sendUnaryData,
-} from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { toGrpcStatus } from './status.ts';
-
-/** Transport security facts grpc-js reports for a call (its AuthContext, not re-exported by grpc-js). */
-export type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>['getAuthContext']>;
-/** The part of every grpc-js server call the context is built from. */
-interface ServerSurfaceCall {
-  readonly metadata: Metadata;
-  getPeer(): string;
-  getAuthContext(): AuthContext;
-  once(event: 'cancelled', fn: () => void): unknown;
-  off(event: 'cancelled', fn: () => void): unknown;
-}
+import type { H2Server, ServerCall } from './h2/server.ts';
+import type { GrpcMetadata } from './h2/wire.ts';
 
 /** What every handler gets besides its request(s). */
 export interface CallContext {
   /** Aborted when the client cancels, the deadline passes or the call finishes. */
   readonly signal: AbortSignal;
-  readonly metadata: Metadata;
-  /** The remote address as grpc-js reports it, e.g. `127.0.0.1:51234` or `::1:51234`. */
+  readonly metadata: GrpcMetadata;
+  /** The remote address, e.g. `127.0.0.1:51234`, `[::1]:51234`, or `unix` for a unix socket. */
   readonly peer: string;
-  /** Transport security of the connection; `sslPeerCertificate` is the client certificate under mTLS. */
-  readonly authContext: AuthContext;
+  /** The verified client certificate under mTLS (computed once per connection). */
+  readonly peerCertificate: PeerCertificate | undefined;
   readonly method: DescMethod;
 }
 
@@ -56,175 +34,92 @@ export type ServiceImplementation<S extends DescService> = {
   [K in keyof S['method']]: S['method'][K] extends DescMethod ? MethodHandler<S['method'][K]> : never;
 };
 
-/** A request that failed to parse; the handler wrapper answers it with InvalidArgument. */
-class Malformed {
-  constructor(readonly reason: string) {}
-}
-
-function decoder(schema: DescMessage): (bytes: Buffer) => unknown {
-  // grpc-js answers a throwing deserializer with a bare INTERNAL; parsing is deferred to the
-  // wrapper so a malformed request gets InvalidArgument and a reason instead.
-  return (bytes) => {
-    try {
-      return fromBinary(schema, bytes);
-    } catch (err) {
-      return new Malformed(err instanceof Error ? err.message : String(err));
-    }
-  };
-}
-
-function encoder(schema: DescMessage): (value: unknown) => Buffer {
-  return (value) => {
-    const msg = create(schema, value as MessageInitShape<DescMessage>);
-    const bin = toBinary(schema, msg);
-    return Buffer.from(bin.buffer, bin.byteOffset, bin.byteLength);
-  };
-}
-
-function unwrap<T>(value: unknown, method: DescMethod): T {
-  if (value instanceof Malformed) {
-    throw new TalosError(Code.InvalidArgument, `malformed ${method.input.typeName}: ${value.reason}`);
-  }
-  return value as T;
-}
-
 /** The gRPC path of a method: `/<package.Service>/<Method>`. */
 export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
-/** grpc-js method definitions (path, streaming flags, protobuf-es binary codecs) for a service. */
-export function createServiceDefinition(service: DescService): ServiceDefinition {
-  const def: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const m of service.methods) {
-    def[m.localName] = {
-      path: methodPath(m),
-      requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
-      responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
-      requestSerialize: encoder(m.input),
-      requestDeserialize: decoder(m.input),
-      responseSerialize: encoder(m.output),
-      responseDeserialize: (bytes: Buffer) => fromBinary(m.output, bytes),
-      originalName: m.localName,
-    };
+/**
+ * Parses a message. A malformed request is the caller's fault (InvalidArgument, the default);
+ * a client parsing a malformed reply passes Internal.
+ */
+export function decodeMessage<D extends DescMessage>(schema: D, bytes: Uint8Array, code: Code = Code.InvalidArgument): MessageShape<D> {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (err) {
+    throw new TalosError(code, `malformed ${schema.typeName}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return def;
 }
 
-function contextOf(call: ServerSurfaceCall, method: DescMethod): { ctx: CallContext; done: () => void } {
-  const ac = new AbortController();
-  const abort = (): void => ac.abort(new TalosError(Code.Canceled, 'call cancelled by the client'));
-  call.once('cancelled', abort);
-  const ctx: CallContext = {
-    signal: ac.signal,
-    metadata: call.metadata,
-    peer: call.getPeer(),
-    authContext: call.getAuthContext(),
-    method,
-  };
-  const done = (): void => {
-    call.off('cancelled', abort);
-    ac.abort(new TalosError(Code.Canceled, 'call finished'));
-  };
-  return { ctx, done };
+/** Serializes a message given in its init shape (plain object or message). */
+export function encodeMessage<D extends DescMessage>(schema: D, value: MessageInitShape<D>): Uint8Array {
+  return toBinary(schema, create(schema, value));
 }
 
-async function* requestsOf<T>(stream: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, method: DescMethod): AsyncIterable<T> {
-  // The default iterator destroys the stream when the loop ends, which for a bidi call would
-  // also kill the response side before the handler has written its last message and status.
-  for await (const raw of stream.iterator({ destroyOnReturn: false })) yield unwrap<T>(raw, method);
+function contextOf(call: ServerCall, method: DescMethod): CallContext {
+  return { signal: call.signal, metadata: call.metadata, peer: call.peer, peerCertificate: call.peerCertificate, method };
 }
 
-async function writeAll(
-  call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
-  items: AsyncIterable<unknown>,
-  signal: AbortSignal,
-): Promise<void> {
+async function* requestsOf(call: ServerCall, schema: DescMessage): AsyncIterable<unknown> {
+  for await (const raw of call.messages()) yield decodeMessage(schema, raw);
+}
+
+async function writeAll(call: ServerCall, items: AsyncIterable<unknown>, schema: DescMessage, signal: AbortSignal): Promise<void> {
   for await (const item of items) {
-    if (signal.aborted) return;
+    if (call.finished) return;
     // Respect HTTP/2 flow control: a slow reader makes us wait here instead of buffering.
-    if (!call.write(item)) await once(call, 'drain', { signal });
+    if (!call.write(encodeMessage(schema, item as MessageInitShape<DescMessage>))) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        call.onDrain(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
   }
 }
 
-function wrap(method: DescMethod, handler: (...args: never[]) => unknown): (...args: never[]) => void {
+function handlerFor(method: DescMethod, handler: (...args: never[]) => unknown): (call: ServerCall) => Promise<void> {
   const h = handler as (a: unknown, ctx: CallContext) => unknown;
+  const input = method.input;
+  const output = method.output;
   switch (method.methodKind) {
     case 'unary':
-      return ((call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
-        const { ctx, done } = contextOf(call, method);
-        Promise.resolve()
-          .then(() => h(unwrap(call.request, method), ctx))
-          .then(
-            (res) => cb(null, res),
-            (err: unknown) => cb(toGrpcStatus(err)),
-          )
-          .finally(done);
-      }) as (...args: never[]) => void;
+      return async (call) => {
+        const res = await h(decodeMessage(input, call.request), contextOf(call, method));
+        call.write(encodeMessage(output, res as MessageInitShape<DescMessage>));
+        call.end();
+      };
     case 'client_streaming':
-      return ((call: ServerReadableStream<unknown, unknown>, cb: sendUnaryData<unknown>) => {
-        const { ctx, done } = contextOf(call, method);
-        Promise.resolve()
-          .then(() => h(requestsOf(call, method), ctx))
-          .then(
-            (res) => cb(null, res),
-            (err: unknown) => cb(toGrpcStatus(err)),
-          )
-          .finally(done);
-      }) as (...args: never[]) => void;
+      return async (call) => {
+        const res = await h(requestsOf(call, input), contextOf(call, method));
+        if (call.finished) return;
+        call.write(encodeMessage(output, res as MessageInitShape<DescMessage>));
+        call.end();
+      };
     case 'server_streaming':
     case 'bidi_streaming':
-      return ((call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
-        const { ctx, done } = contextOf(call, method);
-        Promise.resolve()
-          .then(() => {
-            const input =
-              method.methodKind === 'server_streaming'
-                ? unwrap((call as ServerWritableStream<unknown, unknown>).request, method)
-                : requestsOf(call as ServerDuplexStream<unknown, unknown>, method);
-            return writeAll(call, h(input, ctx) as AsyncIterable<unknown>, ctx.signal);
-          })
-          .then(
-            () => {
-              if (!ctx.signal.aborted) call.end();
-            },
-            (err: unknown) => {
-              if (!ctx.signal.aborted) call.emit('error', toGrpcStatus(err));
-            },
-          )
-          .finally(done);
-      }) as (...args: never[]) => void;
+      return async (call) => {
+        const ctx = contextOf(call, method);
+        const req = method.methodKind === 'server_streaming' ? decodeMessage(input, call.request) : requestsOf(call, input);
+        await writeAll(call, h(req, ctx) as AsyncIterable<unknown>, output, ctx.signal);
+        call.end();
+      };
   }
-}
-
-/** grpc-js handlers for a protobuf-es service implementation, for `server.addService(def, impl)`. */
-export function createServiceHandlers<S extends DescService>(
-  service: S,
-  impl: ServiceImplementation<S>,
-): UntypedServiceImplementation {
-  const out: UntypedServiceImplementation = {};
-  const handlers = impl as Record<string, (...args: never[]) => unknown>;
-  for (const m of service.methods) {
-    const h = handlers[m.localName];
-    if (h === undefined) throw new TalosError(Code.Internal, `no handler for ${methodPath(m)}`);
-    out[m.localName] = wrap(m, h) as UntypedServiceImplementation[string];
-  }
-  return out;
 }
 
 /**
- * Stops a grpc-js server: lets in-flight calls finish for up to graceMs, then cancels the rest.
- * Every daemon (machined, apid, trustd) shuts down this way.
+ * Registers a protobuf-es service implementation on an h2 server: requests are parsed (a
+ * malformed one answers InvalidArgument), replies serialized, a thrown TalosError becomes the
+ * call's status with its code.
  */
-export function shutdownServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise<void>((done) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      done();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      done();
-    });
-  });
+export function registerService<S extends DescService>(server: H2Server, service: S, impl: ServiceImplementation<S>): void {
+  const handlers = impl as Record<string, ((...args: never[]) => unknown) | undefined>;
+  for (const m of service.methods) {
+    const h = handlers[m.localName];
+    if (h === undefined) throw new TalosError(Code.Internal, `no handler for ${methodPath(m)}`);
+    server.register(methodPath(m), m.methodKind, handlerFor(m, h));
+  }
 }

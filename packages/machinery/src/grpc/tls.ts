@@ -1,3 +1,5 @@
+// grpc-js credentials with the same TLS rules as our h2 transport: used only by the interop tests
+// that run grpc-js against our server and channel (grpc-js is a development dependency).
 import { isIP } from 'node:net';
 import { checkServerIdentity, createSecureContext } from 'node:tls';
 import type { PeerCertificate, SecureContextOptions } from 'node:tls';

@@ -63,8 +63,8 @@ function nodesOf(server: TestApiServer, i = 0): string[] {
 }
 
 /** The node names a one-to-many call was sent to, as apid would see them. */
-function targets(ctx: { metadata: { get(k: string): unknown[] } }): string[] {
-  return ctx.metadata.get('nodes').flatMap((v) => String(v).split(',').map((s) => s.trim()));
+function targets(ctx: { metadata: { get(k: string): unknown[] | undefined } }): string[] {
+  return (ctx.metadata.get('nodes') ?? []).flatMap((v) => String(v).split(',').map((s) => s.trim()));
 }
 
 const rdYaml = (type: string, display: string, ns: string, aliases: string[], columns: [string, string][] = []) =>
@@ -445,8 +445,8 @@ test('talosctl apply-config --insecure: TLS without a client certificate, endpoi
     assert.equal(code, 0, c.err());
     assert.equal(received.length, 1);
     assert.equal(received[0]?.mode, machinePb.ApplyConfigurationRequest_Mode.AUTO);
-    assert.equal(maint.calls[0]?.authContext.sslPeerCertificate, undefined);
-    assert.deepEqual(maint.calls[0]?.metadata.get('nodes'), []);
+    assert.equal(maint.calls[0]?.peerCertificate, undefined);
+    assert.deepEqual(maint.calls[0]?.metadata.get('nodes') ?? [], []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,3 @@
-import { credentials } from '@grpc/grpc-js';
 import type { Controller, ControllerContext } from '@talos-ts/cosi';
 import {
   AffiliateType,
@@ -167,7 +166,7 @@ export class DiscoveryServiceController implements Controller {
       ttlMs: o.ttlMs ?? DEFAULT_DISCOVERY_TTL_MS,
       clientVersion: TAG,
       logger: ctx.logger,
-      ...(cfg.serviceEndpointInsecure ? {} : { credentials: credentials.createSsl() }),
+      ...(cfg.serviceEndpointInsecure ? {} : { tls: {} }),
       ...(o.retryMinMs !== undefined ? { retryMinMs: o.retryMinMs } : {}),
       ...(o.retryMaxMs !== undefined ? { retryMaxMs: o.retryMaxMs } : {}),
       onEvent: () => ctx.requeueAfter(0),

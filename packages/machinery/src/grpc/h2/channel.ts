@@ -9,15 +9,23 @@ import type { GrpcMetadata } from './wire.ts';
 
 /** Client-side TLS material: the CA the server must chain to, and our certificate. */
 export interface H2ChannelTls {
-  readonly caPem: Buffer | string;
+  /** The CA the server must chain to; without it, the public roots Node ships (a public service). */
+  readonly caPem?: Buffer | string;
   readonly certPem?: Buffer | string;
   readonly keyPem?: Buffer | string;
+  /**
+   * Accept any server certificate: only for a node in maintenance mode, whose certificate is
+   * a throwaway self-signed one (upstream's `--insecure`). The connection is still encrypted.
+   */
+  readonly insecureSkipVerify?: boolean;
 }
 
 /** Options of {@link createH2Channel}. */
 export interface H2ChannelOptions {
-  /** Required for a `host:port` target (TLS 1.3 only); ignored for `unix:PATH` (plaintext). */
+  /** Required for a `host:port` target (TLS 1.3 only) unless `plaintext`; ignored for `unix:PATH`. */
   readonly tls?: H2ChannelTls;
+  /** Speak plaintext HTTP/2 to a `host:port` target (loopback test servers, a TLS-terminating proxy). */
+  readonly plaintext?: boolean;
   /** Largest response message accepted; bigger ones end the call with RESOURCE_EXHAUSTED. */
   readonly maxMessageBytes?: number;
 }
@@ -283,7 +291,7 @@ class Channel implements H2Channel {
     this.#maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (!target.startsWith('unix:')) {
       splitTarget(target);
-      if (options.tls === undefined) throw new TalosError(Code.InvalidArgument, `a TCP target (${target}) needs TLS material`);
+      if (options.tls === undefined && options.plaintext !== true) throw new TalosError(Code.InvalidArgument, `a TCP target (${target}) needs TLS material`);
     }
   }
 
@@ -295,17 +303,24 @@ class Channel implements H2Channel {
       session = h2connect('http://localhost', { createConnection: () => netConnect(path) });
     } else {
       const { host, port } = splitTarget(target);
-      const tls = this.#options.tls as H2ChannelTls;
-      const opts: SecureClientSessionOptions = {
-        minVersion: 'TLSv1.3',
-        ca: tls.caPem,
-        ...(tls.certPem === undefined ? {} : { cert: tls.certPem }),
-        ...(tls.keyPem === undefined ? {} : { key: tls.keyPem }),
-        // Node refuses an IP address as SNI name: send a placeholder, still verify the IP SAN.
-        servername: isIP(host) === 0 ? host : 'talos-ip-target',
-        checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert),
-      };
-      session = h2connect(`https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`, opts);
+      const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+      const tls = this.#options.tls;
+      if (tls === undefined) {
+        session = h2connect(`http://${authority}`);
+      } else {
+        const opts: SecureClientSessionOptions = {
+          minVersion: 'TLSv1.3',
+          ...(tls.caPem === undefined ? {} : { ca: tls.caPem }),
+          ...(tls.certPem === undefined ? {} : { cert: tls.certPem }),
+          ...(tls.keyPem === undefined ? {} : { key: tls.keyPem }),
+          // Node refuses an IP address as SNI name: send a placeholder, still verify the IP SAN.
+          servername: isIP(host) === 0 ? host : 'talos-ip-target',
+          ...(tls.insecureSkipVerify === true
+            ? { rejectUnauthorized: false }
+            : { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) }),
+        };
+        session = h2connect(`https://${authority}`, opts);
+      }
     }
     const forget = (): void => {
       if (this.#session === session) this.#session = undefined;

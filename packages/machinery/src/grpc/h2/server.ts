@@ -528,6 +528,10 @@ class ServerImpl implements H2Server {
       }
       const reason = new TalosError(Code.Unavailable, 'server is shutting down');
       for (const c of [...this.calls]) c.abort(reason);
+      // A call counts as finished once its status is handed to HTTP/2, which may still be
+      // flushing it: after GOAWAY a session closes by itself when its last stream is done, so
+      // wait for that (briefly) before cutting what is left.
+      if (graceMs > 0) await this.#sessionsClosed(Math.min(graceMs, 1000));
       for (const s of this.#sessions) s.destroy();
       await stopped;
     })();
@@ -536,6 +540,23 @@ class ServerImpl implements H2Server {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close(0);
+  }
+
+  #sessionsClosed(timeoutMs: number): Promise<void> {
+    const open = [...this.#sessions].filter((s) => !s.destroyed);
+    if (open.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let left = open.length;
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      for (const s of open) {
+        s.once('close', () => {
+          if (--left > 0) return;
+          clearTimeout(timer);
+          resolve();
+        });
+      }
+    });
   }
 }
 
