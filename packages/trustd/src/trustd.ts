@@ -1,19 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Server } from '@grpc/grpc-js';
+import { createSecureContext } from 'node:tls';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import {
-  ReloadableServerCredentials,
-  createServiceDefinition,
-  createServiceHandlers,
-  shutdownServer,
-  issueCertificate,
-  loadCertificateAuthority,
-  parseCsr,
-  securityPb,
-  watchFiles,
-} from '@talos-ts/machinery';
-import type { CallContext, CertificateAuthority, FileContents } from '@talos-ts/machinery';
+import { createH2Server, issueCertificate, loadCertificateAuthority, parseCsr, securityPb, watchFiles } from '@talos-ts/machinery';
+import type { CertificateAuthority, FileContents, GrpcMetadata, H2Server, ServerCall } from '@talos-ts/machinery';
 import { TRUSTD_PORT as MACHINERY_TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from '@talos-ts/machinery';
 
 /** File names trustd reads from its certificates directory (see NODE-CONTRACT). */
@@ -72,8 +63,11 @@ function materialOf(files: FileContents): Material {
   return { ca: loadCertificateAuthority(crt, key), tokenHash: sha256(token) };
 }
 
-function tokenMatches(ctx: CallContext, expected: Buffer): boolean {
-  const got = ctx.metadata.get(TOKEN_METADATA_KEY)[0];
+/** The one method trustd serves. */
+const CERTIFICATE_PATH = '/securityapi.SecurityService/Certificate';
+
+function tokenMatches(metadata: GrpcMetadata, expected: Buffer): boolean {
+  const got = metadata.get(TOKEN_METADATA_KEY)?.[0];
   if (got === undefined) return false;
   // Hashing first makes the comparison constant-time whatever the presented length.
   return timingSafeEqual(sha256(typeof got === 'string' ? got : got.toString('utf8')), expected);
@@ -85,16 +79,15 @@ export function createTrustd(options: TrustdOptions): Trustd {
   const now = options.now ?? (() => new Date());
   const validityMs = Math.min(options.validitySeconds ?? MAX_CERT_VALIDITY_SECONDS, MAX_CERT_VALIDITY_SECONDS) * 1000;
   let material: Material | undefined;
-  let serverCreds: ReloadableServerCredentials | undefined;
   let watcher: Disposable | undefined;
-  let server: Server | undefined;
+  let server: H2Server | undefined;
   let closed = false;
 
-  const certificate = (req: securityPb.CertificateRequest, ctx: CallContext): { ca: Buffer; crt: Buffer } => {
+  const certificate = (req: securityPb.CertificateRequest, call: ServerCall): { ca: Buffer; crt: Buffer } => {
     const m = material;
     if (m === undefined) throw new TalosError(Code.Unavailable, 'trustd has no CA loaded');
-    if (!tokenMatches(ctx, m.tokenHash)) {
-      log.warn('refused a certificate request with a missing or wrong token', { peer: ctx.peer });
+    if (!tokenMatches(call.metadata, m.tokenHash)) {
+      log.warn('refused a certificate request with a missing or wrong token', { peer: call.peer });
       throw new TalosError(Code.Unauthenticated, 'invalid token');
     }
     let csr;
@@ -120,7 +113,7 @@ export function createTrustd(options: TrustdOptions): Trustd {
       ipAddresses: csr.ipAddresses,
     });
     log.info('signed a certificate', {
-      peer: ctx.peer,
+      peer: call.peer,
       commonName: csr.subject.commonName ?? '',
       droppedOrganizations: (csr.subject.organizations ?? []).join(','),
       dnsNames: csr.dnsNames.join(','),
@@ -135,7 +128,9 @@ export function createTrustd(options: TrustdOptions): Trustd {
       const crt = files[TrustdFiles.serverCrt];
       const key = files[TrustdFiles.serverKey];
       if (crt === undefined || key === undefined) throw new TalosError(Code.FailedPrecondition, 'server certificate missing');
-      serverCreds?.update({ certPem: crt, keyPem: key });
+      // Validate first: a mismatched pair must not replace working material.
+      createSecureContext({ minVersion: 'TLSv1.3', cert: crt, key });
+      server?.setSecureContext({ certPem: crt, keyPem: key });
       material = next;
       log.info('certificates reloaded', { dir: options.certsDir });
     } catch (err) {
@@ -147,9 +142,7 @@ export function createTrustd(options: TrustdOptions): Trustd {
     if (closed) return;
     closed = true;
     watcher?.[Symbol.dispose]();
-    const s = server;
-    if (s === undefined) return;
-    await shutdownServer(s, graceMs);
+    await server?.close(graceMs);
   };
 
   return {
@@ -162,19 +155,34 @@ export function createTrustd(options: TrustdOptions): Trustd {
       watcher = w;
       const crt = w.initial[TrustdFiles.serverCrt];
       const key = w.initial[TrustdFiles.serverKey];
+      let s: H2Server;
       try {
         material = materialOf(w.initial);
         if (crt === undefined || key === undefined) throw new TalosError(Code.FailedPrecondition, `certificates directory must hold ${TrustdFiles.serverCrt} and ${TrustdFiles.serverKey}`);
-        serverCreds = new ReloadableServerCredentials({ certPem: crt, keyPem: key }, { requireClientCert: false });
+        createSecureContext({ minVersion: 'TLSv1.3', cert: crt, key });
+        s = createH2Server({ tls: { certPem: crt, keyPem: key }, logger: log });
       } catch (err) {
         w[Symbol.dispose]();
         throw err;
       }
-      const s = new Server();
-      s.addService(createServiceDefinition(securityPb.SecurityService), createServiceHandlers(securityPb.SecurityService, { certificate }));
-      const port = await new Promise<number>((ok, fail) => s.bindAsync(options.listen, serverCreds as ReloadableServerCredentials, (err, p) => (err ? fail(err) : ok(p))));
+      s.register(CERTIFICATE_PATH, 'unary', (call) => {
+        let req: securityPb.CertificateRequest;
+        try {
+          req = fromBinary(securityPb.CertificateRequestSchema, call.request);
+        } catch (err) {
+          throw new TalosError(Code.InvalidArgument, `malformed securityapi.CertificateRequest: ${(err as Error).message}`);
+        }
+        call.write(toBinary(securityPb.CertificateResponseSchema, create(securityPb.CertificateResponseSchema, certificate(req, call))));
+        call.end();
+      });
+      let address: string;
+      try {
+        address = await s.listen(options.listen);
+      } catch (err) {
+        w[Symbol.dispose]();
+        throw err;
+      }
       server = s;
-      const address = `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
       log.info('listening', { address });
       return address;
     },

@@ -15,7 +15,8 @@ export type {
   TalosconfigError,
   TalosconfigLocation,
 } from './talosconfig.ts';
-export { requestCertificate, TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd.ts';
+export { requestCertificate } from './trustd.ts';
+export { TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd-api.ts';
 export type { RequestCertificateOptions, SignedCertificate } from './trustd.ts';
 export { TALOS_API_PORT, createTalosClient, normalizeEndpoint, talosClientOptionsFromContext } from './api-client.ts';
 export type { NodeTargeting, TalosClient, TalosClientOptions, TalosMethod, TalosService } from './api-client.ts';

@@ -4,11 +4,7 @@ import { SecurityService } from '../gen/security/security_pb.ts';
 import { createGrpcClient } from '../grpc/client.ts';
 import type { H2ChannelOptions } from '../grpc/h2/channel.ts';
 
-/** trustd's port on control-plane nodes. */
-export const TRUSTD_PORT = 50001;
-
-/** The gRPC metadata key carrying the machine token to trustd (upstream's token credentials). */
-export const TRUSTD_TOKEN_METADATA = 'token';
+import { TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd-api.ts';
 
 /** Options of {@link requestCertificate}. */
 export interface RequestCertificateOptions {
