@@ -6,11 +6,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  createSelfSignedCa,
   createTalosClient,
   generateAdminTalosconfig,
+  generateKey,
   generateMachineConfigs,
   generateSecretsBundle,
   machinePb,
+  privateKeyToPkcs8Pem,
   serializeTalosconfig,
   toConfigSecrets,
   type TalosClient,
@@ -37,15 +40,31 @@ function ussKb(pid: number): number {
   return field('Private_Clean') + field('Private_Dirty');
 }
 
-/** RSS of an idle Node process that loads nothing: the floor every one of our processes starts from. */
-async function bareNodeRssMb(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  try {
-    await new Promise((r) => setTimeout(r, 1000));
-    return r2(rssKb(child.pid as number) / 1024);
-  } finally {
-    child.kill('SIGKILL');
-  }
+/**
+ * RSS of the smallest Node process that does what each of ours must: an ES module serving
+ * HTTP/2 over TLS 1.3, idle. Three of these are the floor of machined + apid + trustd.
+ */
+async function nodeFloorRssMb(): Promise<{ bareMb: number; tlsServerMb: number }> {
+  const key = await generateKey('ecdsa');
+  const now = Date.now();
+  const crt = createSelfSignedCa({ key, subject: { commonName: 'floor' }, notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) }).crtPem;
+  const server = [
+    "import { createSecureServer } from 'node:http2';",
+    "createSecureServer({ minVersion: 'TLSv1.3', cert: process.env.CRT, key: process.env.KEY }).listen(0, '127.0.0.1');",
+  ].join('\n');
+  const measure = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> => {
+    const child = spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      return r2(rssKb(child.pid as number) / 1024);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  };
+  return {
+    bareMb: await measure(['-e', 'setInterval(() => {}, 1000)']),
+    tlsServerMb: await measure(['--input-type=module', '-e', server], { CRT: crt, KEY: privateKeyToPkcs8Pem(key) }),
+  };
 }
 
 function rssOf(node: NodeProcess, measure: (pid: number) => number = rssKb): { machinedMb: number; apidMb: number; trustdMb: number; totalMb: number } {
@@ -97,7 +116,7 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   const rssIdle = rssOf(nodes[0] as NodeProcess);
   const ussIdle = rssOf(nodes[0] as NodeProcess, ussKb);
-  const nodeFloorMb = await bareNodeRssMb();
+  const nodeFloor = await nodeFloorRssMb();
 
   // Steady state: every path (and every process on it) warmed up before any is timed, so the
   // first one measured does not pay for the JIT of the others.
@@ -131,7 +150,7 @@ try {
         talosctlVersionCliWallMs: cli.map(r2),
         idleRssControlPlane: rssIdle,
         idleUssControlPlane: ussIdle,
-        bareNodeProcessRssMb: nodeFloorMb,
+        idleNodeProcessFloorRssMb: nodeFloor,
         rssControlPlaneAfterLoad: rssAfterLoad,
         targets: { directMs: 3, fanoutRatio: 1.5, rssMb: 120 },
       },
