@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '@talos-ts/cosi';
+import { serveUntilSignal } from '@talos-ts/machinery';
 import type { LogLevel } from '@talos-ts/cosi';
 import { createApid } from './apid.ts';
 
@@ -33,18 +34,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const logger = createLogger({ level: values['log-level'] as LogLevel });
   const apid = createApid({ listen, machinedSocket, certsDir, node, logger });
-  try {
-    await apid.listen();
-  } catch (err) {
-    logger.error('apid failed to start', { error: err });
-    await apid.close(0);
-    return 1;
-  }
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  logger.info('stopping');
-  await apid.close();
-  return 0;
+  return serveUntilSignal('apid', apid, logger);
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '@talos-ts/cosi';
+import { serveUntilSignal } from '@talos-ts/machinery';
 import type { LogLevel } from '@talos-ts/cosi';
 import { createTrustd } from './trustd.ts';
 
@@ -29,18 +30,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const logger = createLogger({ level: values['log-level'] as LogLevel });
   const trustd = createTrustd({ listen: values.listen, certsDir, logger });
-  try {
-    await trustd.listen();
-  } catch (err) {
-    logger.error('trustd failed to start', { error: err });
-    await trustd.close(0);
-    return 1;
-  }
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  logger.info('stopping');
-  await trustd.close();
-  return 0;
+  return serveUntilSignal('trustd', trustd, logger);
 }
