@@ -1,5 +1,6 @@
 import { constants as h2, createSecureServer, createServer } from 'node:http2';
 import type { Http2SecureServer, Http2Server, Http2Session, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { PeerCertificate, SecureContextOptions, TLSSocket } from 'node:tls';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
@@ -393,6 +394,9 @@ class ServerImpl implements H2Server {
   readonly #routes = new Map<string, Route>();
   readonly #server: Http2Server | Http2SecureServer;
   readonly #sessions = new Set<Http2Session>();
+  // Raw connections too: one still in its TLS handshake has no session yet, and would hold
+  // server.close() open until the handshake timeout.
+  readonly #sockets = new Set<Socket>();
   #closing: Promise<void> | undefined;
   #listening = false;
 
@@ -409,6 +413,10 @@ class ServerImpl implements H2Server {
             rejectUnauthorized: tls.requireClientCert === true,
             allowHTTP1: false,
           });
+    this.#server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
     this.#server.on('session', (s: Http2Session) => {
       this.#sessions.add(s);
       s.once('close', () => this.#sessions.delete(s));
@@ -531,6 +539,7 @@ class ServerImpl implements H2Server {
       const reason = new TalosError(Code.Unavailable, 'server is shutting down');
       for (const c of [...this.calls]) c.abort(reason);
       for (const s of this.#sessions) s.destroy();
+      for (const socket of this.#sockets) socket.destroy();
       await stopped;
     })();
     return this.#closing;
