@@ -125,6 +125,9 @@ function infoOf(session: Http2Session): SessionInfo {
 }
 
 const noMessage = Buffer.alloc(0);
+
+/** How early a client's reset may come and still count as its deadline passing. */
+const DEADLINE_SLACK_MS = 25;
 const callFinished = new TalosError(Code.Canceled, 'call finished');
 
 class Call implements ServerCall {
@@ -372,7 +375,12 @@ class Call implements ServerCall {
 
   /** The stream closed: anything not yet ended was cancelled by the client. */
   closed(): void {
-    if (this.#abortReason === undefined && !this.finished) this.abort(new TalosError(Code.Canceled, 'call cancelled by the client'));
+    if (this.#abortReason === undefined && !this.finished) {
+      // A client gives up at its own deadline, which runs slightly ahead of ours (it started
+      // counting before the request reached us): a reset that close to the deadline is its expiry.
+      const expired = this.deadline !== undefined && Date.now() >= this.deadline - DEADLINE_SLACK_MS;
+      this.abort(expired ? new TalosError(Code.DeadlineExceeded, 'deadline exceeded') : new TalosError(Code.Canceled, 'call cancelled by the client'));
+    }
     else if (this.#abortReason === undefined) {
       // Ended normally: let anyone holding the signal release resources tied to it. One shared
       // reason: an Error per call (stack capture) is measurable at this rate.
