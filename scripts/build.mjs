@@ -42,24 +42,4 @@ await Promise.all(
       }),
     ),
 );
-// The initramfs /init: CommonJS (the kernel starts it by its #! line, and a file without an
-// extension is CommonJS to Node), no dependencies beyond machined's linux/ code.
-if (only.length === 0 || only.includes('init')) {
-  await build({
-    stdin: {
-      contents: `require('./packages/machined/src/linux/init.ts').runInit();\n`,
-      resolveDir: root,
-      sourcefile: 'init.entry.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile: join(root, 'dist', 'init.cjs'),
-    banner: { js: '#!/usr/bin/node' },
-    legalComments: 'none',
-    logLevel: 'error',
-  });
-}
 console.log(`built ${only.length || programs.length} program(s) into dist/ in ${Date.now() - started} ms`);

@@ -8,7 +8,7 @@ import {
   ArtifactName, encodeManifest, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE, signManifest,
   type CompressionPreset, type ImageManifest,
 } from '../manifest.ts';
-import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
+import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
 import { forbiddenPaths } from '../policy.ts';
 import { run, sharedLibraries } from './run.ts';
 
@@ -118,18 +118,24 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
   writeFileSync(join(root, 'etc/os-release'), 'NAME="Talos-TS"\nID=talos-ts\nPRETTY_NAME="Talos-TS"\n');
 }
 
-/** The initramfs: /init (machined's early boot script), Node and its libraries, the addon, disk and SquashFS modules. */
-async function initramfsEntries(staging: string, repoRoot: string, release: string): Promise<CpioEntry[]> {
-  await addProgram(staging, process.execPath, '/usr/bin/node', { strip: true });
-  copyInto(staging, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/lib/talos/talos_native.node', 0o755);
-  addModules(staging, release, INITRAMFS_MODULE_NAMES);
+/**
+ * The initramfs: /init (machined's static early-boot program, dist/init), the modules it needs to
+ * reach the SquashFS root and their load order. No Node: it starts once, from the root.
+ */
+function initramfsEntries(staging: string, repoRoot: string, release: string): CpioEntry[] {
+  const modDir = join('/lib/modules', release);
+  const order = moduleLoadOrder(readDepmod(modDir), INITRAMFS_MODULE_NAMES);
+  if (order.length === 0) throw new Error(`no modules found for ${INITRAMFS_MODULE_NAMES.join(', ')}`);
+  for (const p of order) copyInto(staging, join(modDir, p), join('/lib/modules', release, p), 0o644);
+  mkdirSync(join(staging, 'lib/modules'), { recursive: true });
+  writeFileSync(join(staging, 'lib/modules/init.order'), order.map((p) => `${join('/lib/modules', release, p)}\n`).join(''));
   const entries: CpioEntry[] = [];
   const dirs = new Set<string>(['/dev', '/proc', '/sys', '/root']);
   const files = walkFiles(staging).sort();
   for (const f of files) for (let d = dirname(f); d !== '/'; d = dirname(d)) dirs.add(d);
   for (const d of [...dirs].sort()) entries.push({ kind: 'dir', path: d });
   entries.push({ kind: 'char', path: '/dev/console', major: 5, minor: 1, mode: 0o600 });
-  entries.push({ kind: 'file', path: '/init', data: readFileSync(join(repoRoot, 'dist', 'init.cjs')), mode: 0o755 });
+  entries.push({ kind: 'file', path: '/init', data: readFileSync(join(repoRoot, 'dist', 'init')), mode: 0o755 });
   for (const f of files) entries.push({ kind: 'file', path: f, data: readFileSync(join(staging, f)), mode: statSync(join(staging, f)).mode & 0o777 });
   return entries;
 }
@@ -190,7 +196,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   mkdirSync(work, { recursive: true });
   try {
     const addon = join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node');
-    const haveBuild = existsSync(join(repoRoot, 'dist/machined.mjs')) && existsSync(join(repoRoot, 'dist/init.cjs')) && existsSync(addon);
+    const haveBuild = existsSync(join(repoRoot, 'dist/machined.mjs')) && existsSync(join(repoRoot, 'dist/init')) && existsSync(addon);
     if (!options.reuseBuild || !haveBuild) await step('programs', () => buildPrograms(repoRoot, options.signal));
     const release = kernelRelease();
 

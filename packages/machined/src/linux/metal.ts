@@ -188,6 +188,15 @@ export function reapOrphans(): number {
   return reaped;
 }
 
+/** Seconds since the kernel started (/proc/uptime); 0 where it cannot be read. */
+export function bootUptimeSeconds(): number {
+  try {
+    return Number.parseFloat(readFileSync('/proc/uptime', 'utf8').split(' ')[0] ?? '0') || 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Syncs and restarts or powers off the machine. */
 export function machineReset(cmd: 'restart' | 'poweroff'): void {
   native().reboot(cmd);
