@@ -47,7 +47,7 @@ const MILESTONES: ReadonlyArray<readonly [string, RegExp]> = [
   ['nodeUp', /machined: node is up/],
   ['apidStarting', /"service":"apid".*"state":"(Preparing|Starting|Running)"/],
   ['apidRunning', /"service":"apid".*"state":"Running"/],
-  ['apidHealthy', /"service":"apid".*[Hh]ealth check successful/],
+  ['apidHealthy', /Health check successful.*"service":"apid"/],
 ];
 
 /** The timeline of a boot: uptime (s) of each milestone and where the kernel started on the host clock. */
@@ -94,17 +94,23 @@ try {
       onConsoleLine: (text) => lines.push({ atMs: Date.now() - vm.startedAt, text }),
     });
     try {
-      const client = createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
+      const newClient = () => createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
       let apiMs = NaN;
-      for (const deadline = Date.now() + 300_000; Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 300_000; Date.now() < deadline && vm.process.exitCode === null; ) {
+        // A fresh client per attempt: a reused channel backs off between failed connects (seconds
+        // by the time apid is up), which would be counted as boot time.
+        const attempt = newClient();
         try {
-          await client.machine.version({}, { signal: AbortSignal.timeout(3000) });
+          await attempt.machine.version({}, { signal: AbortSignal.timeout(3000) });
           apiMs = Date.now() - vm.startedAt;
           break;
         } catch {
           await new Promise((r) => setTimeout(r, 250));
+        } finally {
+          attempt.close?.();
         }
       }
+      const client = newClient();
       figures.powerOnToApiMtlsMs = apiMs;
       const timeline = timelineOf(lines);
       figures.timelineUptimeS = { ...timeline, apiMtlsAnswered: Math.round((apiMs - (timeline.kernelStartMs ?? 0)) / 10) / 100 };

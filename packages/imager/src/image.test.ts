@@ -34,7 +34,7 @@ function flipByte(path: string, offset: number): () => void {
 
 test('image: the SquashFS listing holds Node, our bundles, the addon, etcd, containerd, runc and modules, and no shell or coreutils', async () => {
   const paths = await listSquashfs(join(image.dir, ArtifactName.rootfs));
-  for (const want of ['/usr/bin/node', '/usr/lib/talos/machined.mjs', '/usr/lib/talos/apid.mjs', '/usr/lib/talos/trustd.mjs', '/usr/lib/talos/talos_native.node', '/usr/bin/etcd', '/usr/bin/containerd', '/usr/bin/runc']) {
+  for (const want of ['/usr/bin/node', '/usr/lib/talos/machined.cjs', '/usr/lib/talos/machined.bundle.cjs', '/usr/lib/talos/machined.bundle.cjs.cache', '/usr/lib/talos/apid.cjs', '/usr/lib/talos/trustd.cjs', '/usr/lib/talos/talos_native.node', '/usr/bin/etcd', '/usr/bin/containerd', '/usr/bin/runc']) {
     assert.ok(paths.includes(want), `${want} missing from the image`);
   }
   assert.ok(paths.some((p) => /libseccomp\.so/.test(p)), 'libseccomp missing (runc needs it)');

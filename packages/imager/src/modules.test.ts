@@ -26,4 +26,8 @@ test('filterDepmod: only kept modules stay in modules.dep, softdep and alias', (
 test('moduleLoadOrder: every module comes after its hard and pre-soft dependencies, each once', () => {
   const order = moduleLoadOrder(files, ['fs-xfs', 'nf_tables']);
   assert.deepEqual(order, ['kernel/crypto/crc32c_generic.ko', 'kernel/lib/libcrc32c.ko', 'kernel/fs/xfs.ko', 'kernel/net/nfnetlink.ko', 'kernel/net/nf_tables.ko']);
+  for (const [i, p] of order.entries()) {
+    const deps = files.dep.split('\n').find((l) => l.startsWith(`${p}:`))?.split(':')[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+    for (const d of deps) assert.ok(order.indexOf(d) < i, `${d} must load before ${p}`);
+  }
 });

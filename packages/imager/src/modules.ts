@@ -80,7 +80,7 @@ export function moduleLoadOrder(files: DepmodFiles, names: readonly string[]): s
   const aliases = new Map<string, string>();
   for (const line of files.alias.split('\n')) {
     const w = line.trim().split(/\s+/);
-    if (w[0] === 'alias' && w[1] && w[2] && !/[*?[]/.test(w[1])) aliases.set(w[1], norm(w[2]));
+    if (w[0] === 'alias' && w[1] && w[2] && !/[*?[]/.test(w[1])) aliases.set(norm(w[1]), norm(w[2]));
   }
   const order: string[] = [];
   const seen = new Set<string>();

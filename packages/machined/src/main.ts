@@ -144,6 +144,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       address: host.boot.address,
       ...(host.boot.hostname ? { defaultHostname: host.boot.hostname } : {}),
       logger,
+      nodeFlags: process.execArgv,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
       containerd: {

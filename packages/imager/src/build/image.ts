@@ -10,7 +10,8 @@ import {
 } from '../manifest.ts';
 import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
 import { forbiddenPaths } from '../policy.ts';
-import { run, sharedLibraries } from './run.ts';
+import { programLoader } from './loader.ts';
+import { run, runStatus, sharedLibraries } from './run.ts';
 
 /** Host programs copied into the root with their libraries: [host path, image path]. */
 const HOST_PROGRAMS: ReadonlyArray<readonly [string, string]> = [
@@ -106,7 +107,10 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
     if (existsSync(host)) await addProgram(root, host, image);
     else logger?.warn('program not installed; image built without it', { program: host });
   }
-  for (const b of BUNDLES) copyInto(root, join(repoRoot, 'dist', `${b}.mjs`), `/usr/lib/talos/${b}.mjs`, 0o644);
+  for (const b of BUNDLES) {
+    copyInto(root, join(repoRoot, 'dist', 'image', `${b}.bundle.cjs`), `/usr/lib/talos/${b}.bundle.cjs`, 0o644);
+    writeFileSync(join(root, 'usr/lib/talos', `${b}.cjs`), programLoader(b), { mode: 0o644 });
+  }
   copyInto(root, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/usr/lib/talos/talos_native.node', 0o755);
   addModules(root, release, NODE_MODULE_NAMES);
   for (const d of ['dev', 'proc', 'sys', 'system', 'var', 'run', 'tmp', 'etc/kubernetes', 'etc/cni', 'opt/cni/bin', 'usr/local', 'root']) {
@@ -116,6 +120,19 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
   writeFileSync(join(root, 'etc/hosts'), '');
   writeFileSync(join(root, 'etc/resolv.conf'), '');
   writeFileSync(join(root, 'etc/os-release'), 'NAME="Talos-TS"\nID=talos-ts\nPRETTY_NAME="Talos-TS"\n');
+}
+
+/**
+ * Runs each bundled program of the root once with the Node that the image ships (this one), so its
+ * loader writes the V8 code cache of everything compiled while the program loaded. `--help` keeps
+ * it from doing anything; the exit status does not matter, the cache file does.
+ */
+async function writeCodeCaches(root: string): Promise<void> {
+  for (const b of BUNDLES) {
+    const start = join(root, 'usr/lib/talos', `${b}.cjs`);
+    await runStatus(process.execPath, [start, '--help'], { env: { ...process.env, TALOS_WRITE_CODE_CACHE: '1', NO_COLOR: '1' } });
+    if (!existsSync(join(root, 'usr/lib/talos', `${b}.bundle.cjs.cache`))) throw new Error(`${b}: no code cache written`);
+  }
 }
 
 /**
@@ -196,12 +213,13 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   mkdirSync(work, { recursive: true });
   try {
     const addon = join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node');
-    const haveBuild = existsSync(join(repoRoot, 'dist/machined.mjs')) && existsSync(join(repoRoot, 'dist/init')) && existsSync(addon);
+    const haveBuild = existsSync(join(repoRoot, 'dist/image/machined.bundle.cjs')) && existsSync(join(repoRoot, 'dist/init')) && existsSync(addon);
     if (!options.reuseBuild || !haveBuild) await step('programs', () => buildPrograms(repoRoot, options.signal));
     const release = kernelRelease();
 
     const rootfs = join(work, 'rootfs');
     await step('stage-rootfs', () => stageRootfs(rootfs, repoRoot, release, logger));
+    await step('code-cache', () => writeCodeCaches(rootfs));
     const rootfsFiles = walkFiles(rootfs).sort();
     const bad = forbiddenPaths(rootfsFiles);
     if (bad.length > 0) throw new Error(`image would contain forbidden programs: ${bad.join(', ')}`);

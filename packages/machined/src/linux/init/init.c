@@ -27,7 +27,8 @@
 #define NEW_ROOT "/root"
 #define MODULE_ORDER "/lib/modules/init.order"
 #define NODE "/usr/bin/node"
-#define MACHINED "/usr/lib/talos/machined.mjs"
+/* machined's start file: it runs the bundle through V8's code cache (packages/imager/src/build/loader.ts). */
+#define MACHINED "/usr/lib/talos/machined.cjs"
 #define ROOT_WAIT_MS 15000
 #define FATAL_REBOOT_DELAY_S 10
 /* Node flags used unless talos.node.flags= says otherwise (see the README's image section). */
