@@ -54,7 +54,8 @@ const MILESTONES: ReadonlyArray<readonly [string, RegExp]> = [
 function timelineOf(lines: ReadonlyArray<{ atMs: number; text: string }>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const { atMs, text } of lines) {
-    const m = /^\[\s*(\d+\.\d+)\]/.exec(text);
+    // The firmware's screen-clearing escapes can precede the first line.
+    const m = /^(?:\x1b\[[0-9;?]*[A-Za-z]|\x1bc)*\[\s*(\d+\.\d+)\]/.exec(text);
     if (!m?.[1]) continue;
     const uptimeS = Number(m[1]);
     if (out.kernelStartMs === undefined) out.kernelStartMs = Math.round(atMs - uptimeS * 1000);

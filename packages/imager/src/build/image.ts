@@ -5,11 +5,12 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { dirname, join, relative } from 'node:path';
 import { writeCpio, type CpioEntry } from '../cpio.ts';
 import {
-  ArtifactName, encodeManifest, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE, signManifest,
+  ArtifactName, encodeManifest, KERNEL_ELF, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE, signManifest,
   type CompressionPreset, type ImageManifest,
 } from '../manifest.ts';
 import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
 import { forbiddenPaths } from '../policy.ts';
+import { extractVmlinux } from './kernel.ts';
 import { programLoader } from './loader.ts';
 import { run, runStatus, sharedLibraries } from './run.ts';
 
@@ -238,9 +239,10 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     const initramfsCompression = await step('initramfs', () => compressInitramfs(cpio, join(dir, ArtifactName.initramfs), preset));
 
     copyFileSync(join('/boot', `vmlinuz-${release}`), join(dir, ArtifactName.kernel));
+    const elf = preset === 'fast' && (await step('vmlinux', () => extractVmlinux(join('/boot', `vmlinuz-${release}`), join(dir, KERNEL_ELF))));
 
     const artifacts: Record<string, { sizeBytes: number; sha256: string }> = {};
-    for (const name of Object.values(ArtifactName)) {
+    for (const name of [...Object.values(ArtifactName), ...(elf ? [KERNEL_ELF] : [])]) {
       artifacts[name] = { sizeBytes: statSync(join(dir, name)).size, sha256: await sha256File(join(dir, name)) };
     }
     const manifest: ImageManifest = {
