@@ -34,6 +34,8 @@ const admin = await generateAdminTalosconfig({ contextName: 'bench', endpoints: 
 const ctx = admin.contexts.bench as { ca: string; crt: string; key: string };
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
+const ESCAPES = new RegExp(`${String.fromCharCode(27)}(\\[[0-9;?]*[A-Za-z]|c)`, 'g');
+
 /** Console milestones of a boot, first match wins: [name, pattern]. */
 const MILESTONES: ReadonlyArray<readonly [string, RegExp]> = [
   ['initStarted', /\[init\] started/],
@@ -55,7 +57,7 @@ function timelineOf(lines: ReadonlyArray<{ atMs: number; text: string }>): Recor
   const out: Record<string, number> = {};
   for (const { atMs, text } of lines) {
     // The firmware's screen-clearing escapes can precede the first line.
-    const m = /^(?:\x1b\[[0-9;?]*[A-Za-z]|\x1bc)*\[\s*(\d+\.\d+)\]/.exec(text);
+    const m = /^\[\s*(\d+\.\d+)\]/.exec(text.replace(ESCAPES, ''));
     if (!m?.[1]) continue;
     const uptimeS = Number(m[1]);
     if (out.kernelStartMs === undefined) out.kernelStartMs = Math.round(atMs - uptimeS * 1000);
