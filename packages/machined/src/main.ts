@@ -145,6 +145,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       ...(host.boot.hostname ? { defaultHostname: host.boot.hostname } : {}),
       logger,
       nodeFlags: process.execArgv,
+      prestartApid: true,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
       containerd: {

@@ -94,6 +94,11 @@ export interface NodeOptions {
   /** argv prefix starting apid and trustd; defaults to this checkout's bins under the same Node. */
   readonly apidCommand?: readonly string[];
   readonly trustdCommand?: readonly string[];
+  /**
+   * Starts apid's process at boot rather than once its certificates exist; it waits for them itself.
+   * Under emulation its Node start-up (seconds) then overlaps the certificate issuance (metal sets it).
+   */
+  readonly prestartApid?: boolean;
   /** Node/V8 flags for the Node programs machined starts (metal passes its own, e.g. from talos.node.flags=). */
   readonly nodeFlags?: readonly string[];
   /** The etcd binary for control-plane nodes (default `etcd` on PATH) and etcdctl (snapshot restore). */
@@ -342,7 +347,7 @@ export class TalosNode implements AsyncDisposable {
     const flags = this.#options.nodeFlags ?? [];
     const apid: ServiceDefinition = {
       id: 'apid',
-      condition: fileExists(join(this.paths.apiCertsDir, 'server.crt')),
+      ...(this.#options.prestartApid ? {} : { condition: fileExists(join(this.paths.apiCertsDir, 'server.crt')) }),
       runner: () =>
         createProcessRunner({
           argv: [
@@ -351,6 +356,7 @@ export class TalosNode implements AsyncDisposable {
             '--machined-socket', this.paths.machinedSocket,
             '--certs-dir', this.paths.apiCertsDir,
             '--node', address,
+            ...(this.#options.prestartApid ? ['--wait-for-certs'] : []),
           ],
           gracePeriodMs: 5000,
         }),

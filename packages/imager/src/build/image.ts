@@ -10,6 +10,7 @@ import {
 } from '../manifest.ts';
 import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
 import { forbiddenPaths } from '../policy.ts';
+import { findIcuPackage, trimIcuPackage } from './icu.ts';
 import { extractVmlinux } from './kernel.ts';
 import { programLoader } from './loader.ts';
 import { run, runStatus, sharedLibraries } from './run.ts';
@@ -94,16 +95,32 @@ function addModules(root: string, release: string, names: readonly string[]): st
   return paths;
 }
 
-async function addProgram(root: string, hostPath: string, imagePath: string, options: { strip?: boolean } = {}): Promise<void> {
+async function addProgram(root: string, hostPath: string, imagePath: string, options: { strip?: boolean; trimIcu?: boolean; logger?: Logger } = {}): Promise<void> {
   copyInto(root, hostPath, imagePath);
   // Distribution builds of Node keep symbols and debug info (~12 MB); .dynsym, which addons link against, stays.
   if (options.strip) await run('strip', ['--strip-all', join(root, imagePath)]);
+  if (options.trimIcu) await trimEmbeddedIcu(join(root, imagePath), hostPath, options.logger);
   for (const lib of await sharedLibraries(hostPath)) if (!existsSync(join(root, lib))) copyInto(root, lib);
+}
+
+/** Rewrites the ICU data embedded in a Node binary to English only (see icu.ts); a Node without it is left alone. */
+async function trimEmbeddedIcu(program: string, symbolsOf: string, logger?: Logger): Promise<void> {
+  const bytes = readFileSync(program);
+  const where = await findIcuPackage(bytes, symbolsOf);
+  if (!where) {
+    logger?.warn('no embedded ICU data found in Node; image keeps it as is', { program: symbolsOf });
+    return;
+  }
+  const pkg = bytes.subarray(where.offset, where.offset + where.sizeBytes);
+  const { data, kept, usedBytes } = trimIcuPackage(pkg);
+  data.copy(bytes, where.offset);
+  writeFileSync(program, bytes);
+  logger?.info('trimmed Node\'s ICU data', { items: kept, bytes: usedBytes, of: where.sizeBytes });
 }
 
 /** Lays out the SquashFS root: Node, our bundles, the addon, etcd/containerd/runc, modules, empty mount points. */
 async function stageRootfs(root: string, repoRoot: string, release: string, logger?: Logger): Promise<void> {
-  await addProgram(root, process.execPath, '/usr/bin/node', { strip: true });
+  await addProgram(root, process.execPath, '/usr/bin/node', { strip: true, trimIcu: true, ...(logger ? { logger } : {}) });
   for (const [host, image] of HOST_PROGRAMS) {
     if (existsSync(host)) await addProgram(root, host, image);
     else logger?.warn('program not installed; image built without it', { program: host });
@@ -124,14 +141,14 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
 }
 
 /**
- * Runs each bundled program of the root once with the Node that the image ships (this one), so its
+ * Runs each bundled program of the root once with the Node that the image ships, so its
  * loader writes the V8 code cache of everything compiled while the program loaded. `--help` keeps
  * it from doing anything; the exit status does not matter, the cache file does.
  */
 async function writeCodeCaches(root: string): Promise<void> {
   for (const b of BUNDLES) {
     const start = join(root, 'usr/lib/talos', `${b}.cjs`);
-    await runStatus(process.execPath, [start, '--help'], { env: { ...process.env, TALOS_WRITE_CODE_CACHE: '1', NO_COLOR: '1' } });
+    await runStatus(join(root, 'usr/bin/node'), [start, '--help'], { env: { ...process.env, TALOS_WRITE_CODE_CACHE: '1', NO_COLOR: '1' } });
     if (!existsSync(join(root, 'usr/lib/talos', `${b}.bundle.cjs.cache`))) throw new Error(`${b}: no code cache written`);
   }
 }
