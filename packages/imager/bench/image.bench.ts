@@ -56,8 +56,8 @@ const MILESTONES: ReadonlyArray<readonly [string, RegExp]> = [
 function timelineOf(lines: ReadonlyArray<{ atMs: number; text: string }>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const { atMs, text } of lines) {
-    // The firmware's screen-clearing escapes can precede the first line.
-    const m = /^\[\s*(\d+\.\d+)\]/.exec(text.replace(ESCAPES, ''));
+    // The firmware's escapes and its last line (no newline) can precede /init's first line.
+    const m = /\[\s*(\d+\.\d+)\] (?:\[init\]|machined:|\d\d:\d\d:)/.exec(text.replace(ESCAPES, ''));
     if (!m?.[1]) continue;
     const uptimeS = Number(m[1]);
     if (out.kernelStartMs === undefined) out.kernelStartMs = Math.round(atMs - uptimeS * 1000);
@@ -75,11 +75,13 @@ async function freePort(): Promise<number> {
 }
 
 try {
-  // Knobs for quick runs: TALOS_BENCH_PRESETS=fast, TALOS_BENCH_SKIP_IDLE=1, TALOS_BENCH_KERNEL_ARGS='…', TALOS_BENCH_CONSOLE=1.
+  // Knobs for quick runs: TALOS_BENCH_PRESETS=fast, TALOS_BENCH_SKIP_IDLE=1, TALOS_BENCH_KERNEL_ARGS='…',
+  // TALOS_BENCH_NODE_FLAGS=--a,--b (the image's Node flags), TALOS_BENCH_CONSOLE=1.
   const presets = (process.env.TALOS_BENCH_PRESETS ?? 'fast,small').split(',') as CompressionPreset[];
   for (const preset of presets) {
     const t0 = Date.now();
-    const image = await buildImage({ repoRoot, outDir: join(out, preset), compression: preset, reuseBuild: preset !== presets[0] });
+    const nodeFlags = (process.env.TALOS_BENCH_NODE_FLAGS ?? '').split(',').filter(Boolean);
+    const image = await buildImage({ repoRoot, outDir: join(out, preset), compression: preset, reuseBuild: preset !== presets[0], nodeFlags });
     const a = image.manifest.artifacts;
     const figures: Record<string, unknown> = {
       buildMs: Date.now() - t0,

@@ -35,6 +35,11 @@ export interface BuildImageOptions {
   readonly compression?: CompressionPreset;
   /** An Ed25519 private key PEM; without it a throwaway key is generated (test images). */
   readonly signingKeyPem?: string;
+  /**
+   * Node/V8 flags the image starts its programs with (/usr/lib/talos/node.flags, read by /init;
+   * machined passes them on). The code caches are written under the same flags. Default: none.
+   */
+  readonly nodeFlags?: readonly string[];
   /** Skips `npm run build` and the addon build when both are already there. */
   readonly reuseBuild?: boolean;
   readonly logger?: Logger;
@@ -145,10 +150,11 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
  * loader writes the V8 code cache of everything compiled while the program loaded. `--help` keeps
  * it from doing anything; the exit status does not matter, the cache file does.
  */
-async function writeCodeCaches(root: string): Promise<void> {
+async function writeCodeCaches(root: string, nodeFlags: readonly string[]): Promise<void> {
+  writeFileSync(join(root, 'usr/lib/talos/node.flags'), `${nodeFlags.join(',')}\n`);
   for (const b of BUNDLES) {
     const start = join(root, 'usr/lib/talos', `${b}.cjs`);
-    await runStatus(join(root, 'usr/bin/node'), [start, '--help'], { env: { ...process.env, TALOS_WRITE_CODE_CACHE: '1', NO_COLOR: '1' } });
+    await runStatus(join(root, 'usr/bin/node'), [...nodeFlags, start, '--help'], { env: { ...process.env, TALOS_WRITE_CODE_CACHE: '1', NO_COLOR: '1' } });
     if (!existsSync(join(root, 'usr/lib/talos', `${b}.bundle.cjs.cache`))) throw new Error(`${b}: no code cache written`);
   }
 }
@@ -237,7 +243,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 
     const rootfs = join(work, 'rootfs');
     await step('stage-rootfs', () => stageRootfs(rootfs, repoRoot, release, logger));
-    await step('code-cache', () => writeCodeCaches(rootfs));
+    await step('code-cache', () => writeCodeCaches(rootfs, options.nodeFlags ?? []));
     const rootfsFiles = walkFiles(rootfs).sort();
     const bad = forbiddenPaths(rootfsFiles);
     if (bad.length > 0) throw new Error(`image would contain forbidden programs: ${bad.join(', ')}`);

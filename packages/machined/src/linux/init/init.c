@@ -7,7 +7,8 @@
  * PID 1 must never exit: a failure is printed, and the machine restarts after a delay.
  *
  * Kernel arguments read: talos.root= (default /dev/vda), talos.platform= (default metal),
- * talos.node.flags= (comma-separated Node/V8 flags put before the script; "none" for no flags).
+ * talos.node.flags= (comma-separated Node/V8 flags put before the script, instead of the image's
+ * /usr/lib/talos/node.flags; "none" for no flags).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -31,8 +32,9 @@
 #define MACHINED "/usr/lib/talos/machined.cjs"
 #define ROOT_WAIT_MS 15000
 #define FATAL_REBOOT_DELAY_S 10
-/* Node flags used unless talos.node.flags= says otherwise (see the README's image section). */
-#define DEFAULT_NODE_FLAGS ""
+/* The image's Node flags (comma-separated, one line), unless talos.node.flags= says otherwise; the
+ * imager writes the V8 code caches with the same flags, as V8 rejects a cache made under others. */
+#define NODE_FLAGS_FILE "/usr/lib/talos/node.flags"
 #define MAX_NODE_FLAGS 16
 
 static char cmdline[4096];
@@ -164,6 +166,16 @@ static void remove_tree(int dirfd, dev_t rootdev) {
   closedir(d);
 }
 
+static void read_flags_file(char *out, size_t size) {
+  out[0] = 0;
+  int fd = open(NODE_FLAGS_FILE, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, out, size - 1);
+  close(fd);
+  out[n > 0 ? n : 0] = 0;
+  out[strcspn(out, "\n")] = 0;
+}
+
 int main(void) {
   mount_or_die("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mount_or_die("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -197,13 +209,13 @@ int main(void) {
 
   char platform[64] = "metal";
   cmdline_arg("talos.platform", platform, sizeof platform);
-  static char flags[512] = DEFAULT_NODE_FLAGS, shown[512];
-  cmdline_arg("talos.node.flags", flags, sizeof flags);
+  static char flags[512], shown[512];
+  if (!cmdline_arg("talos.node.flags", flags, sizeof flags)) read_flags_file(flags, sizeof flags);
   memcpy(shown, flags, sizeof shown);
   char *argv[MAX_NODE_FLAGS + 6];
   int argc = 0;
   argv[argc++] = NODE;
-  if (strcmp(flags, "none") != 0) {
+  if (flags[0] && strcmp(flags, "none") != 0) {
     for (char *save = NULL, *tok = strtok_r(flags, ",", &save); tok && argc < MAX_NODE_FLAGS + 1; tok = strtok_r(NULL, ",", &save)) argv[argc++] = tok;
   }
   argv[argc++] = MACHINED;
