@@ -42,24 +42,30 @@ await Promise.all(
       }),
     ),
 );
-// The initramfs /init: CommonJS (the kernel starts it by its #! line, and a file without an
-// extension is CommonJS to Node), no dependencies beyond machined's linux/ code.
-if (only.length === 0 || only.includes('init')) {
-  await build({
-    stdin: {
-      contents: `require('./packages/machined/src/linux/init.ts').runInit();\n`,
-      resolveDir: root,
-      sourcefile: 'init.entry.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile: join(root, 'dist', 'init.cjs'),
-    banner: { js: '#!/usr/bin/node' },
-    legalComments: 'none',
-    logLevel: 'error',
-  });
-}
+// The image's copies of the node programs: CommonJS, so the image can run them through V8's code
+// cache (vm.Script cachedData, written when the image is built; see packages/imager). import.meta.url
+// becomes the bundle's own file URL, so programs still find their siblings.
+const imagePrograms = ['machined', 'apid', 'trustd'].filter((n) => only.length === 0 || only.includes(n));
+mkdirSync(join(root, 'dist', 'image'), { recursive: true });
+await Promise.all(
+  imagePrograms.map((name) =>
+    build({
+      stdin: {
+        contents: `import { main } from './packages/${name}/src/main.ts';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n`,
+        resolveDir: root,
+        sourcefile: `${name}.image-entry.ts`,
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: join(root, 'dist', 'image', `${name}.bundle.cjs`),
+      define: { 'import.meta.url': '__talosImportMetaUrl', 'import.meta.dirname': '__dirname' },
+      banner: { js: "const __talosImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+      legalComments: 'none',
+      logLevel: 'error',
+    }),
+  ),
+);
 console.log(`built ${only.length || programs.length} program(s) into dist/ in ${Date.now() - started} ms`);

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '@talos-ts/cosi';
-import { serveUntilSignal } from '@talos-ts/machinery';
+import { serveUntilSignal, terminationSignal } from '@talos-ts/machinery';
 import type { LogLevel } from '@talos-ts/cosi';
-import { createApid } from './apid.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApidCertFiles, createApid } from './apid.ts';
 
-const usage = 'usage: apid --listen HOST:PORT --machined-socket PATH --certs-dir DIR --node ADDRESS [--log-level info]';
+const usage = 'usage: apid --listen HOST:PORT --machined-socket PATH --certs-dir DIR --node ADDRESS [--wait-for-certs] [--log-level info]';
 
 /** Runs apid until SIGTERM/SIGINT; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -17,6 +19,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         'machined-socket': { type: 'string' },
         'certs-dir': { type: 'string' },
         node: { type: 'string' },
+        // Started before its certificates exist (machined on metal does, so that this process's
+        // start-up overlaps their issuance): wait for them instead of failing.
+        'wait-for-certs': { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
       },
       strict: true,
@@ -33,6 +38,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: values['log-level'] as LogLevel });
+  const stopping = terminationSignal();
+  if (values['wait-for-certs'] && !(await waitForCerts(certsDir, stopping))) return 0;
   const apid = createApid({ listen, machinedSocket, certsDir, node, logger });
-  return serveUntilSignal('apid', apid, logger);
+  return serveUntilSignal('apid', apid, logger, stopping);
+}
+
+/** Polls until the server certificate, its key and the CA are in `dir`; false when stopped first. */
+async function waitForCerts(dir: string, signal: AbortSignal): Promise<boolean> {
+  const files = [ApidCertFiles.ca, ApidCertFiles.serverKey, ApidCertFiles.serverCrt].map((f) => join(dir, f));
+  while (!files.every((f) => existsSync(f))) {
+    if (signal.aborted) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }

@@ -137,3 +137,34 @@ with grpc.secure_channel(${JSON.stringify(address)}, creds) as ch:
   const run = await promisify(execFile)(python, ['-c', script], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.stdout.trim(), 'py role=os:admin;proxyfrom= py');
 });
+
+test('apid process: with --wait-for-certs it starts before its certificates exist, then serves once they appear', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'apid-wait-'));
+  const ca = await makeCa('os-ca');
+  const client = await issue(ca, { cn: 'talosctl', roles: ['os:reader'], usage: ['clientAuth'] });
+  const backend = await startBackend(dir, 'n8');
+  const port = 40000 + ((process.pid + 7) % 20000);
+  const args = [join(root, 'packages/apid/bin/apid.js'), '--listen', `127.0.0.8:${port}`, '--machined-socket', backend.socket, '--certs-dir', join(dir, 'certs'), '--node', '127.0.0.8'];
+  const child = spawn(process.execPath, [...args, '--wait-for-certs'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const grpc = rawClient(`127.0.0.8:${port}`, { caPem: ca.crtPem, certPem: client.crt, keyPem: client.key });
+  t.after(async () => {
+    grpc.close();
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    await backend.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Without the flag a missing certificate is an error exit.
+  const plain = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(plain.status, 1, plain.stderr);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(child.exitCode, null, `apid exited while waiting: ${stderr}`);
+  writeCertsDir(join(dir, 'certs'), ca, await issue(ca, { cn: 'node', ips: ['127.0.0.8'], usage: ['serverAuth'] }));
+  const out = await waitFor(() => callUnary(grpc, '/machine.MachineService/Version', Buffer.alloc(0), undefined, 1000), (o) => o.ok, 20_000);
+  assert.ok(out.ok, `apid did not answer: ${JSON.stringify(out)}\n${stderr}`);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});

@@ -2,6 +2,9 @@
 // over mTLS for each preset under QEMU TCG (config handed over with talos.config=, served on the
 // host and reached through QEMU's user network), and the idle memory of our processes in the VM
 // (machined's console memory report) and of the whole guest (MemTotal - MemAvailable).
+// The boot timeline comes from the console: /init and machined start each line with the guest's
+// uptime, so each step is placed on the kernel's clock; "kernelStartMs" places the kernel's start
+// on the host's clock (power-on = 0), from the first such line's host arrival time.
 // Prints one JSON object.
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +34,38 @@ const admin = await generateAdminTalosconfig({ contextName: 'bench', endpoints: 
 const ctx = admin.contexts.bench as { ca: string; crt: string; key: string };
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
+const ESCAPES = new RegExp(`${String.fromCharCode(27)}(\\[[0-9;?]*[A-Za-z]|c)`, 'g');
+
+/** Console milestones of a boot, first match wins: [name, pattern]. */
+const MILESTONES: ReadonlyArray<readonly [string, RegExp]> = [
+  ['initStarted', /\[init\] started/],
+  ['initModulesLoaded', /\[init\] loaded \d+ modules/],
+  ['rootMounted', /\[init\] mounted /],
+  ['execMachined', /\[init\] starting machined/],
+  ['machinedStarted', /machined: starting on metal/],
+  ['systemMounted', /system mounts ready/],
+  ['modulesLoaded', /kernel modules loaded/],
+  ['machinePrepared', /machined: machine prepared/],
+  ['nodeUp', /machined: node is up/],
+  ['apidStarting', /"service":"apid".*"state":"(Preparing|Starting|Running)"/],
+  ['apidRunning', /"service":"apid".*"state":"Running"/],
+  ['apidHealthy', /Health check successful.*"service":"apid"/],
+];
+
+/** The timeline of a boot: uptime (s) of each milestone and where the kernel started on the host clock. */
+function timelineOf(lines: ReadonlyArray<{ atMs: number; text: string }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { atMs, text } of lines) {
+    // The firmware's escapes and its last line (no newline) can precede /init's first line.
+    const m = /\[\s*(\d+\.\d+)\] (?:\[init\]|machined:|\d\d:\d\d:)/.exec(text.replace(ESCAPES, ''));
+    if (!m?.[1]) continue;
+    const uptimeS = Number(m[1]);
+    if (out.kernelStartMs === undefined) out.kernelStartMs = Math.round(atMs - uptimeS * 1000);
+    for (const [name, re] of MILESTONES) if (out[name] === undefined && re.test(text)) out[name] = uptimeS;
+  }
+  return out;
+}
+
 async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -40,9 +75,13 @@ async function freePort(): Promise<number> {
 }
 
 try {
-  for (const preset of ['fast', 'small'] as CompressionPreset[]) {
+  // Knobs for quick runs: TALOS_BENCH_PRESETS=fast, TALOS_BENCH_SKIP_IDLE=1, TALOS_BENCH_KERNEL_ARGS='…',
+  // TALOS_BENCH_NODE_FLAGS=--a,--b (the image's Node flags), TALOS_BENCH_CONSOLE=1.
+  const presets = (process.env.TALOS_BENCH_PRESETS ?? 'fast,small').split(',') as CompressionPreset[];
+  for (const preset of presets) {
     const t0 = Date.now();
-    const image = await buildImage({ repoRoot, outDir: join(out, preset), compression: preset, reuseBuild: preset === 'small' });
+    const nodeFlags = (process.env.TALOS_BENCH_NODE_FLAGS ?? '').split(',').filter(Boolean);
+    const image = await buildImage({ repoRoot, outDir: join(out, preset), compression: preset, reuseBuild: preset !== presets[0], nodeFlags });
     const a = image.manifest.artifacts;
     const figures: Record<string, unknown> = {
       buildMs: Date.now() - t0,
@@ -53,21 +92,35 @@ try {
     };
 
     const port = await freePort();
-    const vm = bootVm(image.dir, { apiPort: port, kernelArgs: [`talos.config=http://${USER_NET.gateway}:${httpPort}/controlplane.yaml`] });
+    const lines: Array<{ atMs: number; text: string }> = [];
+    const vm = bootVm(image.dir, {
+      apiPort: port,
+      kernelArgs: [`talos.config=http://${USER_NET.gateway}:${httpPort}/controlplane.yaml`, ...(process.env.TALOS_BENCH_KERNEL_ARGS ?? '').split(' ').filter(Boolean)],
+      onConsoleLine: (text) => lines.push({ atMs: Date.now() - vm.startedAt, text }),
+    });
     try {
-      const client = createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
+      const newClient = () => createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
       let apiMs = NaN;
-      for (const deadline = Date.now() + 300_000; Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 300_000; Date.now() < deadline && vm.process.exitCode === null; ) {
+        // A fresh client per attempt: a reused channel backs off between failed connects (seconds
+        // by the time apid is up), which would be counted as boot time.
+        const attempt = newClient();
         try {
-          await client.machine.version({}, { signal: AbortSignal.timeout(3000) });
+          await attempt.machine.version({}, { signal: AbortSignal.timeout(3000) });
           apiMs = Date.now() - vm.startedAt;
           break;
         } catch {
           await new Promise((r) => setTimeout(r, 250));
+        } finally {
+          attempt.close?.();
         }
       }
+      const client = newClient();
       figures.powerOnToApiMtlsMs = apiMs;
-      if (preset === 'fast') {
+      const timeline = timelineOf(lines);
+      figures.timelineUptimeS = { ...timeline, apiMtlsAnswered: Math.round((apiMs - (timeline.kernelStartMs ?? 0)) / 10) / 100 };
+      if (process.env.TALOS_BENCH_CONSOLE) figures.console = lines.map((l) => `${l.atMs} ${l.text}`);
+      if (preset === 'fast' && process.env.TALOS_BENCH_SKIP_IDLE !== '1') {
         // Idle: let the boot settle, then read the memory report machined logs every 30 s.
         await new Promise((r) => setTimeout(r, 35_000));
         // machined prints a memory report on the console every 30 s.

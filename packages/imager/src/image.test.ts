@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from '@talos-ts/machinery';
 import { buildImage, listSquashfs, type BuiltImage } from './build/image.ts';
-import { ArtifactName, MANIFEST_FILE, verifyImage } from './manifest.ts';
+import { ArtifactName, KERNEL_ELF, MANIFEST_FILE, verifyImage } from './manifest.ts';
 import { forbiddenPaths } from './policy.ts';
 
 const repoRoot = new URL('../../..', import.meta.url).pathname;
@@ -34,7 +34,7 @@ function flipByte(path: string, offset: number): () => void {
 
 test('image: the SquashFS listing holds Node, our bundles, the addon, etcd, containerd, runc and modules, and no shell or coreutils', async () => {
   const paths = await listSquashfs(join(image.dir, ArtifactName.rootfs));
-  for (const want of ['/usr/bin/node', '/usr/lib/talos/machined.mjs', '/usr/lib/talos/apid.mjs', '/usr/lib/talos/trustd.mjs', '/usr/lib/talos/talos_native.node', '/usr/bin/etcd', '/usr/bin/containerd', '/usr/bin/runc']) {
+  for (const want of ['/usr/bin/node', '/usr/lib/talos/machined.cjs', '/usr/lib/talos/machined.bundle.cjs', '/usr/lib/talos/machined.bundle.cjs.cache', '/usr/lib/talos/apid.cjs', '/usr/lib/talos/trustd.cjs', '/usr/lib/talos/talos_native.node', '/usr/bin/etcd', '/usr/bin/containerd', '/usr/bin/runc']) {
     assert.ok(paths.includes(want), `${want} missing from the image`);
   }
   assert.ok(paths.some((p) => /libseccomp\.so/.test(p)), 'libseccomp missing (runc needs it)');
@@ -51,12 +51,12 @@ test('image: the manifest lists every root file with its digest and the versions
   assert.match(m.gitRevision, /^[0-9a-f]{40}(-dirty)?$/);
   assert.match(m.rootfsFiles['/usr/bin/node'] ?? '', /^[0-9a-f]{64}$/);
   assert.match(m.initramfsFiles['/init'] ?? '', /^[0-9a-f]{64}$/);
-  assert.deepEqual(Object.keys(m.artifacts).sort(), Object.values(ArtifactName).sort());
+  assert.deepEqual(Object.keys(m.artifacts).sort(), [...Object.values(ArtifactName), KERNEL_ELF].sort());
 });
 
 test('verify: accepts the image as built and rejects a one-byte change in any artifact or the manifest', async () => {
   assert.ok('value' in (await verifyImage(image.dir)));
-  for (const name of [...Object.values(ArtifactName), MANIFEST_FILE]) {
+  for (const name of [...Object.values(ArtifactName), KERNEL_ELF, MANIFEST_FILE]) {
     const restore = flipByte(join(image.dir, name), 1000 % (image.manifest.artifacts[name]?.sizeBytes ?? 200));
     try {
       const r = await verifyImage(image.dir);

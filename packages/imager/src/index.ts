@@ -1,9 +1,9 @@
 export { writeCpio, type CpioEntry } from './cpio.ts';
 export {
-  ArtifactName, checkManifestSignature, encodeManifest, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE,
+  ArtifactName, checkManifestSignature, encodeManifest, KERNEL_ELF, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE,
   signManifest, verifyImage, type CompressionPreset, type ImageManifest, type VerifyOptions,
 } from './manifest.ts';
-export { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, NODE_MODULE_NAMES, type DepmodFiles } from './modules.ts';
+export { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from './modules.ts';
 export { FORBIDDEN_PROGRAMS, forbiddenPaths } from './policy.ts';
 export { buildImage, buildPrograms, listSquashfs, type BuildImageOptions, type BuiltImage } from './build/image.ts';
 export { bootVm, kvmUsable, USER_NET, type BootVmOptions, type RunningVm } from './build/qemu.ts';

@@ -59,6 +59,45 @@ export function moduleClosure(files: DepmodFiles, names: readonly string[]): { p
   return { paths: [...out].sort(), missing };
 }
 
+/**
+ * The module files of `names` in an order the kernel can load them one by one: every module after
+ * its hard dependencies and its soft `pre:` dependencies (the initramfs /init loads this list as is).
+ */
+export function moduleLoadOrder(files: DepmodFiles, names: readonly string[]): string[] {
+  const deps = new Map<string, { path: string; deps: string[] }>();
+  for (const line of files.dep.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) deps.set(norm(line.slice(0, i)), { path: line.slice(0, i).trim(), deps: line.slice(i + 1).trim().split(/\s+/).filter(Boolean).map(norm) });
+  }
+  const pre = new Map<string, string[]>();
+  for (const line of files.softdep.split('\n')) {
+    const w = line.trim().split(/\s+/);
+    if (w[0] !== 'softdep' || !w[1]) continue;
+    const end = w.indexOf('post:');
+    const start = w.indexOf('pre:');
+    if (start >= 0) pre.set(norm(w[1]), w.slice(start + 1, end > start ? end : undefined).map(norm));
+  }
+  const aliases = new Map<string, string>();
+  for (const line of files.alias.split('\n')) {
+    const w = line.trim().split(/\s+/);
+    if (w[0] === 'alias' && w[1] && w[2] && !/[*?[]/.test(w[1])) aliases.set(norm(w[1]), norm(w[2]));
+  }
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const visit = (n: string): void => {
+    const name = deps.has(n) ? n : aliases.get(n) ?? n;
+    const e = deps.get(name);
+    if (!e || seen.has(name)) return;
+    seen.add(name);
+    for (const s of pre.get(name) ?? []) visit(s);
+    // modules.dep lists the deepest dependency last; loading from the end keeps each after its own.
+    for (const d of [...e.deps].reverse()) visit(d);
+    order.push(e.path);
+  };
+  for (const n of names) visit(norm(n));
+  return order;
+}
+
 /** depmod files rewritten to mention only the modules kept, so a loader never reaches for a missing file. */
 export function filterDepmod(files: DepmodFiles, kept: readonly string[]): DepmodFiles {
   const names = new Set(kept.map(norm));

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { createLogger, type LogLevel } from '@talos-ts/cosi';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
-import { FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
+import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
 import { nodePaths } from './paths.ts';
 
 const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info]
@@ -94,10 +94,13 @@ export async function main(argv: readonly string[]): Promise<number> {
  * the machine restarts after a delay (PID 1 exiting would panic the kernel).
  */
 async function runMetal(level: LogLevel): Promise<number> {
+  // Every console line starts with the guest's uptime, as the kernel's and /init's do: together they
+  // are the boot timeline (the image bench reads it).
+  const uptimeBaseS = bootUptimeSeconds() - performance.now() / 1000;
   // The console gets synchronous writes: a message must be out before a reboot or a hang.
   const say = (line: string): void => {
     try {
-      writeSync(1, `${line}\n`);
+      writeSync(1, `[${(uptimeBaseS + performance.now() / 1000).toFixed(3).padStart(8)}] ${line}\n`);
     } catch {
       // No console: nothing else to tell.
     }
@@ -141,6 +144,8 @@ async function runMetal(level: LogLevel): Promise<number> {
       address: host.boot.address,
       ...(host.boot.hostname ? { defaultHostname: host.boot.hostname } : {}),
       logger,
+      nodeFlags: process.execArgv,
+      prestartApid: true,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
       containerd: {

@@ -93,6 +93,13 @@ export interface NodeOptions {
   /** argv prefix starting apid and trustd; defaults to this checkout's bins under the same Node. */
   readonly apidCommand?: readonly string[];
   readonly trustdCommand?: readonly string[];
+  /**
+   * Starts apid's process at boot rather than once its certificates exist; it waits for them itself.
+   * Under emulation its Node start-up (seconds) then overlaps the certificate issuance (metal sets it).
+   */
+  readonly prestartApid?: boolean;
+  /** Node/V8 flags for the Node programs machined starts (metal passes its own, e.g. from talos.node.flags=). */
+  readonly nodeFlags?: readonly string[];
   /** The etcd binary for control-plane nodes (default `etcd` on PATH) and etcdctl (snapshot restore). */
   readonly etcdPath?: string;
   readonly etcdctlPath?: string;
@@ -134,8 +141,12 @@ interface Cycle {
  * and `npm run cluster`), else from the checkout's TypeScript bin.
  */
 function bin(name: string): string {
-  const bundled = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url));
-  return existsSync(bundled) ? bundled : fileURLToPath(new URL(`../../${name}/bin/${name}.js`, import.meta.url));
+  // The image starts programs through <name>.cjs (its code-cache loader); dist/ has <name>.mjs.
+  for (const ext of ['cjs', 'mjs']) {
+    const bundled = fileURLToPath(new URL(`./${name}.${ext}`, import.meta.url));
+    if (existsSync(bundled)) return bundled;
+  }
+  return fileURLToPath(new URL(`../../${name}/bin/${name}.js`, import.meta.url));
 }
 
 /**
@@ -332,17 +343,19 @@ export class TalosNode implements AsyncDisposable {
     const address = this.#options.address;
     const controlPlane = ['controlplane', 'init'].includes(checked.config.config.machine?.type ?? '');
     const node = process.execPath;
+    const flags = this.#options.nodeFlags ?? [];
     const apid: ServiceDefinition = {
       id: 'apid',
-      condition: fileExists(join(this.paths.apiCertsDir, 'server.crt')),
+      ...(this.#options.prestartApid ? {} : { condition: fileExists(join(this.paths.apiCertsDir, 'server.crt')) }),
       runner: () =>
         createProcessRunner({
           argv: [
-            ...(this.#options.apidCommand ?? [node, bin('apid')]),
+            ...(this.#options.apidCommand ?? [node, ...flags, bin('apid')]),
             '--listen', `${address}:${API_PORT}`,
             '--machined-socket', this.paths.machinedSocket,
             '--certs-dir', this.paths.apiCertsDir,
             '--node', address,
+            ...(this.#options.prestartApid ? ['--wait-for-certs'] : []),
           ],
           gracePeriodMs: 5000,
         }),
@@ -354,7 +367,7 @@ export class TalosNode implements AsyncDisposable {
       runner: () =>
         controlPlane
           ? createProcessRunner({
-              argv: [...(this.#options.trustdCommand ?? [node, bin('trustd')]), '--listen', `${address}:${TRUSTD_LISTEN_PORT}`, '--certs-dir', this.paths.trustdCertsDir],
+              argv: [...(this.#options.trustdCommand ?? [node, ...flags, bin('trustd')]), '--listen', `${address}:${TRUSTD_LISTEN_PORT}`, '--certs-dir', this.paths.trustdCertsDir],
               gracePeriodMs: 5000,
             })
           : undefined,

@@ -47,5 +47,5 @@ export {
   parseTimeout,
 } from './grpc/h2/wire.ts';
 export type { GrpcMetadata, MetadataValue, MethodKind } from './grpc/h2/wire.ts';
-export { serveUntilSignal } from './daemon/serve-until-signal.ts';
+export { serveUntilSignal, terminationSignal } from './daemon/serve-until-signal.ts';
 export type { DaemonServer } from './daemon/serve-until-signal.ts';

@@ -5,12 +5,15 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import { dirname, join, relative } from 'node:path';
 import { writeCpio, type CpioEntry } from '../cpio.ts';
 import {
-  ArtifactName, encodeManifest, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE, signManifest,
+  ArtifactName, encodeManifest, KERNEL_ELF, MANIFEST_FILE, PUBLIC_KEY_FILE, sha256, sha256File, SIGNATURE_FILE, signManifest,
   type CompressionPreset, type ImageManifest,
 } from '../manifest.ts';
-import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
+import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
 import { forbiddenPaths } from '../policy.ts';
-import { run, sharedLibraries } from './run.ts';
+import { findIcuPackage, trimIcuPackage } from './icu.ts';
+import { extractVmlinux } from './kernel.ts';
+import { programLoader } from './loader.ts';
+import { run, runStatus, sharedLibraries } from './run.ts';
 
 /** Host programs copied into the root with their libraries: [host path, image path]. */
 const HOST_PROGRAMS: ReadonlyArray<readonly [string, string]> = [
@@ -32,6 +35,11 @@ export interface BuildImageOptions {
   readonly compression?: CompressionPreset;
   /** An Ed25519 private key PEM; without it a throwaway key is generated (test images). */
   readonly signingKeyPem?: string;
+  /**
+   * Node/V8 flags the image starts its programs with (/usr/lib/talos/node.flags, read by /init;
+   * machined passes them on). The code caches are written under the same flags. Default: none.
+   */
+  readonly nodeFlags?: readonly string[];
   /** Skips `npm run build` and the addon build when both are already there. */
   readonly reuseBuild?: boolean;
   readonly logger?: Logger;
@@ -92,21 +100,40 @@ function addModules(root: string, release: string, names: readonly string[]): st
   return paths;
 }
 
-async function addProgram(root: string, hostPath: string, imagePath: string, options: { strip?: boolean } = {}): Promise<void> {
+async function addProgram(root: string, hostPath: string, imagePath: string, options: { strip?: boolean; trimIcu?: boolean; logger?: Logger } = {}): Promise<void> {
   copyInto(root, hostPath, imagePath);
   // Distribution builds of Node keep symbols and debug info (~12 MB); .dynsym, which addons link against, stays.
   if (options.strip) await run('strip', ['--strip-all', join(root, imagePath)]);
+  if (options.trimIcu) await trimEmbeddedIcu(join(root, imagePath), hostPath, options.logger);
   for (const lib of await sharedLibraries(hostPath)) if (!existsSync(join(root, lib))) copyInto(root, lib);
+}
+
+/** Rewrites the ICU data embedded in a Node binary to English only (see icu.ts); a Node without it is left alone. */
+async function trimEmbeddedIcu(program: string, symbolsOf: string, logger?: Logger): Promise<void> {
+  const bytes = readFileSync(program);
+  const where = await findIcuPackage(bytes, symbolsOf);
+  if (!where) {
+    logger?.warn('no embedded ICU data found in Node; image keeps it as is', { program: symbolsOf });
+    return;
+  }
+  const pkg = bytes.subarray(where.offset, where.offset + where.sizeBytes);
+  const { data, kept, usedBytes } = trimIcuPackage(pkg);
+  data.copy(bytes, where.offset);
+  writeFileSync(program, bytes);
+  logger?.info('trimmed Node\'s ICU data', { items: kept, bytes: usedBytes, of: where.sizeBytes });
 }
 
 /** Lays out the SquashFS root: Node, our bundles, the addon, etcd/containerd/runc, modules, empty mount points. */
 async function stageRootfs(root: string, repoRoot: string, release: string, logger?: Logger): Promise<void> {
-  await addProgram(root, process.execPath, '/usr/bin/node', { strip: true });
+  await addProgram(root, process.execPath, '/usr/bin/node', { strip: true, trimIcu: true, ...(logger ? { logger } : {}) });
   for (const [host, image] of HOST_PROGRAMS) {
     if (existsSync(host)) await addProgram(root, host, image);
     else logger?.warn('program not installed; image built without it', { program: host });
   }
-  for (const b of BUNDLES) copyInto(root, join(repoRoot, 'dist', `${b}.mjs`), `/usr/lib/talos/${b}.mjs`, 0o644);
+  for (const b of BUNDLES) {
+    copyInto(root, join(repoRoot, 'dist', 'image', `${b}.bundle.cjs`), `/usr/lib/talos/${b}.bundle.cjs`, 0o644);
+    writeFileSync(join(root, 'usr/lib/talos', `${b}.cjs`), programLoader(b), { mode: 0o644 });
+  }
   copyInto(root, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/usr/lib/talos/talos_native.node', 0o755);
   addModules(root, release, NODE_MODULE_NAMES);
   for (const d of ['dev', 'proc', 'sys', 'system', 'var', 'run', 'tmp', 'etc/kubernetes', 'etc/cni', 'opt/cni/bin', 'usr/local', 'root']) {
@@ -118,18 +145,38 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
   writeFileSync(join(root, 'etc/os-release'), 'NAME="Talos-TS"\nID=talos-ts\nPRETTY_NAME="Talos-TS"\n');
 }
 
-/** The initramfs: /init (machined's early boot script), Node and its libraries, the addon, disk and SquashFS modules. */
-async function initramfsEntries(staging: string, repoRoot: string, release: string): Promise<CpioEntry[]> {
-  await addProgram(staging, process.execPath, '/usr/bin/node', { strip: true });
-  copyInto(staging, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/lib/talos/talos_native.node', 0o755);
-  addModules(staging, release, INITRAMFS_MODULE_NAMES);
+/**
+ * Runs each bundled program of the root once with the Node that the image ships, so its
+ * loader writes the V8 code cache of everything compiled while the program loaded. `--help` keeps
+ * it from doing anything; the exit status does not matter, the cache file does.
+ */
+async function writeCodeCaches(root: string, nodeFlags: readonly string[]): Promise<void> {
+  writeFileSync(join(root, 'usr/lib/talos/node.flags'), `${nodeFlags.join(',')}\n`);
+  for (const b of BUNDLES) {
+    const start = join(root, 'usr/lib/talos', `${b}.cjs`);
+    await runStatus(join(root, 'usr/bin/node'), [...nodeFlags, start, '--help'], { env: { ...process.env, TALOS_WRITE_CODE_CACHE: '1', NO_COLOR: '1' } });
+    if (!existsSync(join(root, 'usr/lib/talos', `${b}.bundle.cjs.cache`))) throw new Error(`${b}: no code cache written`);
+  }
+}
+
+/**
+ * The initramfs: /init (machined's static early-boot program, dist/init), the modules it needs to
+ * reach the SquashFS root and their load order. No Node: it starts once, from the root.
+ */
+function initramfsEntries(staging: string, repoRoot: string, release: string): CpioEntry[] {
+  const modDir = join('/lib/modules', release);
+  const order = moduleLoadOrder(readDepmod(modDir), INITRAMFS_MODULE_NAMES);
+  if (order.length === 0) throw new Error(`no modules found for ${INITRAMFS_MODULE_NAMES.join(', ')}`);
+  for (const p of order) copyInto(staging, join(modDir, p), join('/lib/modules', release, p), 0o644);
+  mkdirSync(join(staging, 'lib/modules'), { recursive: true });
+  writeFileSync(join(staging, 'lib/modules/init.order'), order.map((p) => `${join('/lib/modules', release, p)}\n`).join(''));
   const entries: CpioEntry[] = [];
   const dirs = new Set<string>(['/dev', '/proc', '/sys', '/root']);
   const files = walkFiles(staging).sort();
   for (const f of files) for (let d = dirname(f); d !== '/'; d = dirname(d)) dirs.add(d);
   for (const d of [...dirs].sort()) entries.push({ kind: 'dir', path: d });
   entries.push({ kind: 'char', path: '/dev/console', major: 5, minor: 1, mode: 0o600 });
-  entries.push({ kind: 'file', path: '/init', data: readFileSync(join(repoRoot, 'dist', 'init.cjs')), mode: 0o755 });
+  entries.push({ kind: 'file', path: '/init', data: readFileSync(join(repoRoot, 'dist', 'init')), mode: 0o755 });
   for (const f of files) entries.push({ kind: 'file', path: f, data: readFileSync(join(staging, f)), mode: statSync(join(staging, f)).mode & 0o777 });
   return entries;
 }
@@ -190,12 +237,13 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   mkdirSync(work, { recursive: true });
   try {
     const addon = join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node');
-    const haveBuild = existsSync(join(repoRoot, 'dist/machined.mjs')) && existsSync(join(repoRoot, 'dist/init.cjs')) && existsSync(addon);
+    const haveBuild = existsSync(join(repoRoot, 'dist/image/machined.bundle.cjs')) && existsSync(join(repoRoot, 'dist/init')) && existsSync(addon);
     if (!options.reuseBuild || !haveBuild) await step('programs', () => buildPrograms(repoRoot, options.signal));
     const release = kernelRelease();
 
     const rootfs = join(work, 'rootfs');
     await step('stage-rootfs', () => stageRootfs(rootfs, repoRoot, release, logger));
+    await step('code-cache', () => writeCodeCaches(rootfs, options.nodeFlags ?? []));
     const rootfsFiles = walkFiles(rootfs).sort();
     const bad = forbiddenPaths(rootfsFiles);
     if (bad.length > 0) throw new Error(`image would contain forbidden programs: ${bad.join(', ')}`);
@@ -214,9 +262,10 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     const initramfsCompression = await step('initramfs', () => compressInitramfs(cpio, join(dir, ArtifactName.initramfs), preset));
 
     copyFileSync(join('/boot', `vmlinuz-${release}`), join(dir, ArtifactName.kernel));
+    const elf = preset === 'fast' && (await step('vmlinux', () => extractVmlinux(join('/boot', `vmlinuz-${release}`), join(dir, KERNEL_ELF))));
 
     const artifacts: Record<string, { sizeBytes: number; sha256: string }> = {};
-    for (const name of Object.values(ArtifactName)) {
+    for (const name of [...Object.values(ArtifactName), ...(elf ? [KERNEL_ELF] : [])]) {
       artifacts[name] = { sizeBytes: statSync(join(dir, name)).size, sha256: await sha256File(join(dir, name)) };
     }
     const manifest: ImageManifest = {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArtifactName } from '../manifest.ts';
+import { ArtifactName, KERNEL_ELF } from '../manifest.ts';
 
 /** Options of {@link bootVm}. */
 export interface BootVmOptions {
@@ -54,7 +54,8 @@ export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
   const args = [
     '-accel', accel, '-smp', String(options.cpus ?? 2), '-m', String(options.memoryMiB ?? 1024),
     '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
-    '-kernel', join(imageDir, ArtifactName.kernel),
+    // A `fast` image's vmlinux boots through its PVH entry without the bzImage's decompression.
+    '-kernel', join(imageDir, existsSync(join(imageDir, KERNEL_ELF)) ? KERNEL_ELF : ArtifactName.kernel),
     '-initrd', join(imageDir, ArtifactName.initramfs),
     '-drive', `file=${join(imageDir, ArtifactName.rootfs)},if=virtio,format=raw,readonly=on`,
     '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:50000`,

@@ -15,6 +15,15 @@ export function run(file: string, args: readonly string[], options: { cwd?: stri
   });
 }
 
+/** Runs a program to completion whatever its exit status; resolves with the status and its output. */
+export function runStatus(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    execFile(file, [...args], { env: options.env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
 /** The shared libraries a dynamically linked program loads, from ldd (absolute paths, loader included). */
 export async function sharedLibraries(program: string): Promise<string[]> {
   let out: string;

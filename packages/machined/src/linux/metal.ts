@@ -188,6 +188,15 @@ export function reapOrphans(): number {
   return reaped;
 }
 
+/** Seconds since the kernel started (/proc/uptime); 0 where it cannot be read. */
+export function bootUptimeSeconds(): number {
+  try {
+    return Number.parseFloat(readFileSync('/proc/uptime', 'utf8').split(' ')[0] ?? '0') || 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Syncs and restarts or powers off the machine. */
 export function machineReset(cmd: 'restart' | 'poweroff'): void {
   native().reboot(cmd);
@@ -202,8 +211,8 @@ export function residentMemory(): Record<string, number> {
       const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       // Our programs are scripts run by node: name them by the script.
-      const script = argv.find((a) => a.endsWith('.mjs') || a.endsWith('.js'));
-      const name = (script ?? argv[0] ?? String(pid)).split('/').pop()?.replace(/\.m?js$/, '') ?? String(pid);
+      const script = argv.find((a) => /\.[cm]?js$/.test(a));
+      const name = (script ?? argv[0] ?? String(pid)).split('/').pop()?.replace(/\.[cm]?js$/, '') ?? String(pid);
       if (rss?.[1]) out[name] = (out[name] ?? 0) + Number(rss[1]) * 1024;
     } catch {
       // Exited meanwhile.

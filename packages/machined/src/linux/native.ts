@@ -52,8 +52,8 @@ export const UmountFlags = { FORCE: 1, DETACH: 2 } as const;
 export function nativeAddonCandidates(): string[] {
   const out: string[] = [];
   if (process.env.TALOS_NATIVE_ADDON) out.push(process.env.TALOS_NATIVE_ADDON);
-  out.push('/usr/lib/talos/talos_native.node', '/lib/talos/talos_native.node');
-  // Absent in a CommonJS bundle (the initramfs /init), which uses the absolute paths above.
+  out.push('/usr/lib/talos/talos_native.node');
+  // Absent in a CommonJS bundle (the image's), which uses the absolute path above.
   const here = typeof import.meta === 'object' && typeof import.meta.dirname === 'string' ? import.meta.dirname : undefined;
   if (here) out.push(join(here, 'native', 'build', 'Release', 'talos_native.node'));
   return out;

@@ -1,6 +1,9 @@
 import type { Logger } from '@talos-ts/cosi';
 import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
 
+/** Seconds since the kernel started, for the console's boot timeline. */
+export { bootUptimeSeconds } from '../linux/metal.ts';
+
 /** Facts of the metal platform: machined is PID 1 on a real kernel, booted from the SquashFS image. */
 export const metalPlatform = { name: 'metal', mode: 'metal' } as const;
 

@@ -73,7 +73,8 @@ export function spawnVm(options: SpawnVmOptions): ChildProcess {
   const args = [
     '-accel', accel, '-smp', String(options.cpus), '-m', String(options.memoryMiB),
     '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
-    '-kernel', join(options.imageDir, IMAGE_FILES.kernel),
+    // A `fast` image's uncompressed kernel boots through its PVH entry, skipping ~3.5 s of decompression under TCG.
+    '-kernel', join(options.imageDir, existsSync(join(options.imageDir, 'vmlinux')) ? 'vmlinux' : IMAGE_FILES.kernel),
     '-initrd', join(options.imageDir, IMAGE_FILES.initramfs),
     '-drive', `file=${join(options.imageDir, IMAGE_FILES.rootfs)},if=virtio,format=raw,readonly=on`,
     '-drive', `file=${options.diskFile},if=virtio,format=raw`,
