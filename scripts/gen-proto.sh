@@ -20,3 +20,6 @@ protoc -I . -I "$include" \
   --es_out="$out" \
   --es_opt=target=ts,import_extension=ts \
   "${files[@]}"
+
+# apid's path → method-kind table comes from the same protos (apid carries no descriptors).
+(cd "$root" && npx tsx scripts/gen-apid-methods.ts)

@@ -77,7 +77,7 @@ export function writeCertsDir(dir: string, ca: CertificateAuthority, server: Pai
 /** What a backend saw. */
 export interface BackendLog {
   calls: { method: string; role: string; proxyfrom: string }[];
-  /** Streams that ended because the caller went away. */
+  /** Streams that ended because the caller went away or its deadline passed. */
   cancelledStreams: number;
 }
 
@@ -165,7 +165,7 @@ export async function startBackend(dir: string, name: string): Promise<Backend> 
           await sleep(10, ctx.signal);
         }
       } finally {
-        if (ctx.signal.reason instanceof Error && /cancelled by the client/.test(ctx.signal.reason.message)) log.cancelledStreams++;
+        if (ctx.signal.reason instanceof Error && /cancelled by the client|deadline exceeded/.test(ctx.signal.reason.message)) log.cancelledStreams++;
       }
     },
     etcdSnapshot: async function* (_req: unknown, ctx: CallContext) {

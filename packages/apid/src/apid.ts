@@ -327,8 +327,8 @@ export function createApid(options: ApidOptions): Apid {
     const crt = files[ApidCertFiles.clientCrt];
     const key = files[ApidCertFiles.clientKey];
     clientMaterial = ca !== undefined && crt !== undefined && key !== undefined ? { caPem: ca, certPem: crt, keyPem: key } : undefined;
-    // Calls in flight keep their connection (close is graceful); new ones dial with the new certificate.
-    for (const c of remotes.values()) c.close();
+    // Calls in flight keep their connection; new ones dial with the new certificate.
+    for (const c of remotes.values()) c.drain();
     remotes.clear();
   };
 

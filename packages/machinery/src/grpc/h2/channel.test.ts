@@ -226,3 +226,13 @@ test('h2 channel: the connection is re-dialled after the server went away', asyn
   t.after(() => second.forceShutdown());
   assert.equal((await channel.unary('/t.T/Unary', Buffer.from('two'))).toString(), 'two');
 });
+
+test('h2 channel: drain lets a call in flight finish and refuses new ones', async (t) => {
+  const { channel } = await start(t);
+  let got = 0;
+  for await (const _ of channel.serverStream('/t.T/Fan', Buffer.from('200'))) {
+    if (++got === 1) channel.drain();
+  }
+  assert.equal(got, 200);
+  await assert.rejects(channel.unary('/t.T/Unary', Buffer.from('x')), (e) => hasCode(e, Code.Unavailable));
+});

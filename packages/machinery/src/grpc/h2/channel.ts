@@ -81,6 +81,8 @@ export interface H2Channel extends Disposable {
   bidi(path: string, requests: AsyncIterable<Uint8Array>, options?: H2CallOptions): AsyncIterable<Buffer>;
   /** Closes the connection; calls in flight are cancelled. */
   close(): void;
+  /** Takes no more calls; those in flight finish, then the connection closes. */
+  drain(): void;
 }
 
 /** The TalosError of a non-OK status. */
@@ -497,6 +499,14 @@ class Channel implements H2Channel {
     const s = this.#session;
     this.#session = undefined;
     s?.destroy();
+  }
+
+  drain(): void {
+    this.#closed = true;
+    const s = this.#session;
+    this.#session = undefined;
+    // Graceful: calls in flight finish on the old connection, which then goes away.
+    if (s !== undefined && !s.destroyed) s.close();
   }
 
   [Symbol.dispose](): void {
