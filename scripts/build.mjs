@@ -1,16 +1,13 @@
 #!/usr/bin/env node
 // Bundles each Talos-TS program into one plain-JavaScript file under dist/ with esbuild: no
 // TypeScript loader at run time, one file per program to ship in the image, smaller memory.
-// Programs find their siblings (machined starts dist/apid.mjs, dist/trustd.mjs) by location.
+// Programs find their siblings (machined starts dist/apid.cjs, dist/trustd.cjs) by location.
 import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const programs = [
-  { name: 'machined', pkg: 'machined' },
-  { name: 'apid', pkg: 'apid' },
-  { name: 'trustd', pkg: 'trustd' },
   { name: 'talosctl', pkg: 'talosctl' },
   { name: 'talos-discovery', pkg: 'discovery' },
   // Started by `talosctl cluster create` inside a cluster's namespace to serve its loopback forwards.
@@ -42,25 +39,25 @@ await Promise.all(
       }),
     ),
 );
-// The image's copies of the node programs: CommonJS, so the image can run them through V8's code
-// cache (vm.Script cachedData, written when the image is built; see packages/imager). import.meta.url
-// becomes the bundle's own file URL, so programs still find their siblings.
-const imagePrograms = ['machined', 'apid', 'trustd'].filter((n) => only.length === 0 || only.includes(n));
-mkdirSync(join(root, 'dist', 'image'), { recursive: true });
+// The node's own programs are CommonJS: an ES module costs every process a few MB more for the
+// ESM loader, and the image runs CommonJS through V8's code cache (vm.Script cachedData, written
+// when the image is built; see packages/imager). import.meta.url becomes the bundle's own file
+// URL, so programs still find their siblings.
+const nodePrograms = ['machined', 'apid', 'trustd'].filter((n) => only.length === 0 || only.includes(n));
 await Promise.all(
-  imagePrograms.map((name) =>
+  nodePrograms.map((name) =>
     build({
       stdin: {
         contents: `import { main } from './packages/${name}/src/main.ts';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n`,
         resolveDir: root,
-        sourcefile: `${name}.image-entry.ts`,
+        sourcefile: `${name}.entry.ts`,
         loader: 'ts',
       },
       bundle: true,
       platform: 'node',
       format: 'cjs',
       target: 'node20',
-      outfile: join(root, 'dist', 'image', `${name}.bundle.cjs`),
+      outfile: join(root, 'dist', `${name}.cjs`),
       define: { 'import.meta.url': '__talosImportMetaUrl', 'import.meta.dirname': '__dirname' },
       banner: { js: "const __talosImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
       legalComments: 'none',
@@ -68,4 +65,4 @@ await Promise.all(
     }),
   ),
 );
-console.log(`built ${only.length || programs.length} program(s) into dist/ in ${Date.now() - started} ms`);
+console.log(`built ${only.length || programs.length + 3} program(s) into dist/ in ${Date.now() - started} ms`);

@@ -137,11 +137,11 @@ interface Cycle {
 }
 
 /**
- * How to start a sibling program: from a bundle (dist/<name>.mjs beside this file, as in the image
+ * How to start a sibling program: from a bundle (dist/<name>.cjs beside this file, as in the image
  * and `npm run cluster`), else from the checkout's TypeScript bin.
  */
 function bin(name: string): string {
-  // The image starts programs through <name>.cjs (its code-cache loader); dist/ has <name>.mjs.
+  // dist/ has the CommonJS bundles; the image has <name>.cjs start files (its code-cache loader).
   for (const ext of ['cjs', 'mjs']) {
     const bundled = fileURLToPath(new URL(`./${name}.${ext}`, import.meta.url));
     if (existsSync(bundled)) return bundled;

@@ -131,7 +131,7 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
     else logger?.warn('program not installed; image built without it', { program: host });
   }
   for (const b of BUNDLES) {
-    copyInto(root, join(repoRoot, 'dist', 'image', `${b}.bundle.cjs`), `/usr/lib/talos/${b}.bundle.cjs`, 0o644);
+    copyInto(root, join(repoRoot, 'dist', `${b}.cjs`), `/usr/lib/talos/${b}.bundle.cjs`, 0o644);
     writeFileSync(join(root, 'usr/lib/talos', `${b}.cjs`), programLoader(b), { mode: 0o644 });
   }
   copyInto(root, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/usr/lib/talos/talos_native.node', 0o755);
@@ -237,7 +237,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   mkdirSync(work, { recursive: true });
   try {
     const addon = join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node');
-    const haveBuild = existsSync(join(repoRoot, 'dist/image/machined.bundle.cjs')) && existsSync(join(repoRoot, 'dist/init')) && existsSync(addon);
+    const haveBuild = existsSync(join(repoRoot, 'dist/machined.cjs')) && existsSync(join(repoRoot, 'dist/init')) && existsSync(addon);
     if (!options.reuseBuild || !haveBuild) await step('programs', () => buildPrograms(repoRoot, options.signal));
     const release = kernelRelease();
 

@@ -19,7 +19,7 @@ export type ProgramName = keyof typeof sourceBins;
  * dist/), else the checkout's dist/ bundle (`npm run build`), else the TypeScript bin via tsx.
  */
 export function programPath(name: ProgramName): string {
-  const candidates = [new URL(`./${name}.mjs`, import.meta.url), new URL(`../../../../dist/${name}.mjs`, import.meta.url), new URL(sourceBins[name], import.meta.url)];
+  const candidates = [...['cjs', 'mjs'].flatMap((ext) => [new URL(`./${name}.${ext}`, import.meta.url), new URL(`../../../../dist/${name}.${ext}`, import.meta.url)]), new URL(sourceBins[name], import.meta.url)];
   for (const c of candidates) {
     const p = fileURLToPath(c);
     if (existsSync(p)) return p;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 // Programs are started by path: the testkit never imports daemon packages.
 const machinedBin = new URL('../../../machined/bin/machined.js', import.meta.url).pathname;
-const machinedBundle = new URL('../../../../dist/machined.mjs', import.meta.url).pathname;
+const machinedBundle = new URL('../../../../dist/machined.cjs', import.meta.url).pathname;
 
 /** Options of {@link startNode}. */
 export interface StartNodeOptions {
