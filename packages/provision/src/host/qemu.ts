@@ -1,8 +1,8 @@
 // Starting a node's VM: QEMU inside the cluster namespace, its NIC a tap device on the bridge, its
 // console appended to the node's log file. Detached like the process back end's nodes.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Code, TalosError } from '@talos-ts/cosi';
@@ -18,9 +18,27 @@ export function checkImageDir(dir: string): void {
   }
 }
 
+/** The clean git revision of a checkout; undefined when it has uncommitted changes (or no git). */
+function checkoutRevision(root: string): string | undefined {
+  const rev = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' });
+  if (rev.status !== 0 || status.status !== 0 || status.stdout.trim() !== '') return undefined;
+  return rev.stdout.trim();
+}
+
+/** The revision an image was built from (its manifest's gitRevision), if readable. */
+function builtRevision(dir: string): string | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { gitRevision?: unknown };
+    return typeof m.gitRevision === 'string' ? m.gitRevision : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The image a qemu cluster boots when none is given: this checkout's `_out/talos-ts-<tag>-fast`,
- * reused when it is complete, else built by running the imager program (started by path: the
+ * reused when it is complete and was built from this very (clean) revision, else built by running the imager program (started by path: the
  * provisioner does not import the imager package). Returns the image directory.
  */
 export async function ensureDefaultImage(tag: string, progress: (line: string) => void, signal?: AbortSignal): Promise<string> {
@@ -30,8 +48,12 @@ export async function ensureDefaultImage(tag: string, progress: (line: string) =
   if (!root) throw new TalosError(Code.FailedPrecondition, 'no image given and no Talos-TS checkout to build one from: pass --image-dir DIR');
   const dir = join(root, '_out', `talos-ts-${tag.replace(/^v/, '')}-fast`);
   if (Object.values(IMAGE_FILES).every((f) => existsSync(join(dir, f)))) {
-    progress(`using image ${dir}`);
-    return dir;
+    const built = builtRevision(dir);
+    if (built !== undefined && built === checkoutRevision(root)) {
+      progress(`using image ${dir} (revision ${built.slice(0, 12)})`);
+      return dir;
+    }
+    progress(`image ${dir} is from ${built ?? 'an unknown revision'}, not this checkout: rebuilding`);
   }
   progress(`building image ${dir} (talos-imager build --compression fast)`);
   const child = spawn(process.execPath, [join(root, 'packages', 'imager', 'bin', 'talos-imager.js'), 'build', '--compression', 'fast', '--out', join(root, '_out')], {
