@@ -18,6 +18,7 @@ import {
   toConfigSecrets,
 } from '@talos-ts/machinery';
 import { bootVm, buildImage, USER_NET } from '@talos-ts/imager';
+import { firstSuccess } from './poll.ts';
 
 /** Bump when the recipe of the cached Debian root changes. */
 const DEBIAN_KEY = 'bookworm-minbase-systemd-1';
@@ -167,21 +168,24 @@ async function bootOurs(): Promise<Record<string, unknown>> {
     const vm = bootVm(image.dir, { apiPort: port, kernelArgs: [`talos.config=http://${USER_NET.gateway}:${httpPort}/controlplane.yaml`] });
     children.add(vm.process);
     try {
-      for (const deadline = Date.now() + BOOT_TIMEOUT_MS; Date.now() < deadline; ) {
-        if (vm.process.exitCode !== null) throw new Error(`QEMU exited during our boot; tail:\n${vm.console().slice(-2000)}`);
-        // A fresh client per attempt: a reused channel backs off between failed connects (seconds
-        // by the time apid is up), which would be counted as boot time.
-        const client = createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
-        try {
-          await client.machine.version({}, { signal: AbortSignal.timeout(3000) });
-          return { powerOnToApiMtlsMs: Date.now() - vm.startedAt };
-        } catch {
-          await new Promise((r) => setTimeout(r, 250));
-        } finally {
-          client.close?.();
-        }
-      }
-      throw new Error(`apid did not answer within ${BOOT_TIMEOUT_MS} ms; tail:\n${vm.console().slice(-2000)}`);
+      const answeredAt = await firstSuccess(
+        async (signal) => {
+          // A fresh client per attempt: a reused channel backs off between failed connects.
+          const client = createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
+          try {
+            await client.machine.version({}, { signal });
+          } finally {
+            client.close();
+          }
+        },
+        {
+          beatMs: 250,
+          attemptTimeoutMs: 10_000,
+          totalTimeoutMs: BOOT_TIMEOUT_MS,
+          check: () => (vm.process.exitCode !== null ? `QEMU exited during our boot; tail:\n${vm.console().slice(-2000)}` : undefined),
+        },
+      );
+      return { powerOnToApiMtlsMs: answeredAt - vm.startedAt };
     } finally {
       await vm[Symbol.asyncDispose]();
       children.delete(vm.process);

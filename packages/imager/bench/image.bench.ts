@@ -6,6 +6,7 @@
 // uptime, so each step is placed on the kernel's clock; "kernelStartMs" places the kernel's start
 // on the host's clock (power-on = 0), from the first such line's host arrival time.
 // Prints one JSON object.
+import { firstSuccess } from './poll.ts';
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,21 +101,19 @@ try {
     });
     try {
       const newClient = () => createTalosClient({ endpoints: [`127.0.0.1:${port}`], caPem: b64(ctx.ca), crtPem: b64(ctx.crt), keyPem: b64(ctx.key) });
-      let apiMs = NaN;
-      for (const deadline = Date.now() + 300_000; Date.now() < deadline && vm.process.exitCode === null; ) {
-        // A fresh client per attempt: a reused channel backs off between failed connects (seconds
-        // by the time apid is up), which would be counted as boot time.
-        const attempt = newClient();
-        try {
-          await attempt.machine.version({}, { signal: AbortSignal.timeout(3000) });
-          apiMs = Date.now() - vm.startedAt;
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 250));
-        } finally {
-          attempt.close?.();
-        }
-      }
+      const answeredAt = await firstSuccess(
+        async (signal) => {
+          // A fresh client per attempt: a reused channel backs off between failed connects.
+          const attempt = newClient();
+          try {
+            await attempt.machine.version({}, { signal });
+          } finally {
+            attempt.close();
+          }
+        },
+        { beatMs: 250, attemptTimeoutMs: 10_000, totalTimeoutMs: 300_000, check: () => (vm.process.exitCode !== null ? 'QEMU exited during the boot' : undefined) },
+      ).catch(() => NaN);
+      const apiMs = answeredAt - vm.startedAt;
       const client = newClient();
       figures.powerOnToApiMtlsMs = apiMs;
       const timeline = timelineOf(lines);
