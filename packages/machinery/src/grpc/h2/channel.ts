@@ -383,23 +383,7 @@ class Channel implements H2Channel {
 
   unary(path: string, request: Uint8Array, options?: H2CallOptions): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
-      let reply: Buffer | undefined;
-      let count = 0;
-      const call = this.start(
-        path,
-        {
-          onMessage: (m) => {
-            count++;
-            reply = m;
-          },
-          onStatus: (s) => {
-            if (s.code !== STATUS_OK) reject(statusError(s));
-            else if (count !== 1 || reply === undefined) reject(new TalosError(Code.Internal, `expected one reply message, got ${count}`));
-            else resolve(reply);
-          },
-        },
-        options,
-      );
+      const call = this.start(path, oneReply(resolve, reject), options);
       call.write(request);
       call.end();
     });
@@ -413,26 +397,7 @@ class Channel implements H2Channel {
   }
 
   clientStream(path: string, requests: AsyncIterable<Uint8Array>, options?: H2CallOptions): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => {
-      let reply: Buffer | undefined;
-      let count = 0;
-      const call = this.start(
-        path,
-        {
-          onMessage: (m) => {
-            count++;
-            reply = m;
-          },
-          onStatus: (s) => {
-            if (s.code !== STATUS_OK) reject(statusError(s));
-            else if (count !== 1 || reply === undefined) reject(new TalosError(Code.Internal, `expected one reply message, got ${count}`));
-            else resolve(reply);
-          },
-        },
-        options,
-      );
-      pump(call, requests);
-    });
+    return new Promise<Buffer>((resolve, reject) => pump(this.start(path, oneReply(resolve, reject), options), requests));
   }
 
   bidi(path: string, requests: AsyncIterable<Uint8Array>, options?: H2CallOptions): AsyncIterable<Buffer> {
@@ -512,6 +477,23 @@ class Channel implements H2Channel {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Handlers of a call answered by exactly one message (unary and client-streaming). */
+function oneReply(resolve: (reply: Buffer) => void, reject: (err: TalosError) => void): ClientCallHandlers {
+  let reply: Buffer | undefined;
+  let count = 0;
+  return {
+    onMessage: (m) => {
+      count++;
+      reply = m;
+    },
+    onStatus: (s) => {
+      if (s.code !== STATUS_OK) reject(statusError(s));
+      else if (count !== 1 || reply === undefined) reject(new TalosError(Code.Internal, `expected one reply message, got ${count}`));
+      else resolve(reply);
+    },
+  };
 }
 
 function pump(call: ClientCall, requests: AsyncIterable<Uint8Array>): void {
