@@ -27,6 +27,9 @@ export type AffiliateEvent =
   | { readonly type: 'add' | 'update'; readonly id: string; readonly affiliate: DiscoveredAffiliate }
   | { readonly type: 'delete'; readonly id: string };
 
+/** How long a refresh in flight may still run once the client is stopped. */
+const REFRESH_GRACE_MS = 2000;
+
 /** Options of {@link DiscoveryClient}. */
 export interface DiscoveryClientOptions {
   /** `host:port` of the discovery service. */
@@ -201,7 +204,7 @@ export class DiscoveryClient {
           while (!signal.aborted && watchFailed === undefined) {
             if (this.#dirty) {
               this.#dirty = false;
-              await this.#refresh(grpc, signal);
+              await this.#refreshUnlessStopped(grpc, signal);
               backoffMs = minMs;
             }
             await this.#sleep(this.#ttlMs / 2, () => (this.#dirty = true));
@@ -251,6 +254,27 @@ export class DiscoveryClient {
       };
     });
     this.#kick = undefined;
+  }
+
+  /**
+   * A refresh in flight when the loop is stopped is let finish (for a short grace): aborting it
+   * would not stop the service from applying an update it already received, and that update could
+   * then land after the delete sent on shutdown, bringing the node back until its TTL.
+   */
+  async #refreshUnlessStopped(grpc: GrpcClient<typeof spb.Cluster>, signal: AbortSignal): Promise<void> {
+    const ac = new AbortController();
+    let grace: NodeJS.Timeout | undefined;
+    const onStop = (): void => {
+      grace = setTimeout(() => ac.abort(signal.reason), REFRESH_GRACE_MS);
+    };
+    if (signal.aborted) onStop();
+    else signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await this.#refresh(grpc, ac.signal);
+    } finally {
+      signal.removeEventListener('abort', onStop);
+      clearTimeout(grace);
+    }
   }
 
   async #refresh(grpc: GrpcClient<typeof spb.Cluster>, signal: AbortSignal): Promise<void> {
