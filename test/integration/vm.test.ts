@@ -2,13 +2,12 @@
 // node in service through the maintenance API over a loopback port forward, then talk mTLS to apid.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootVm, buildImage, USER_NET, type RunningVm } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
-import { tempDir, waitFor } from '@talos-ts/testkit';
+import { freeLoopbackPort, tempDir, waitFor } from '@talos-ts/testkit';
 
 const slow = process.env.TALOS_SLOW === '1' ? false : 'slow suite: set TALOS_SLOW=1 (builds an image and boots a VM, ~3 min)';
 const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -25,13 +24,6 @@ async function talosctl(...args: string[]): Promise<{ code: number; out: string;
   return { code, out: out.join(''), err: err.join('') };
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return p;
-}
 
 const api = (...args: string[]): Promise<{ code: number; out: string; err: string }> =>
   talosctl('--talosconfig', talosconfig, '-e', `127.0.0.1:${port}`, '-n', USER_NET.address, ...args);
@@ -39,7 +31,7 @@ const api = (...args: string[]): Promise<{ code: number; out: string; err: strin
 before(async () => {
   if (slow) return;
   const image = await buildImage({ repoRoot, outDir: join(tmp.dir, 'out'), compression: 'fast' });
-  port = await freePort();
+  port = await freeLoopbackPort();
   imageDir = image.dir;
   vm = bootVm(image.dir, { apiPort: port });
   await vm.waitForLine(/machined: node is up/, { timeoutMs: 240_000 });
@@ -104,7 +96,7 @@ test('vm: talos.config= is fetched at boot (no maintenance mode) and talos.hostn
   const http = createHttpServer((_req, res) => res.end(yaml));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const httpPort = (http.address() as { port: number }).port;
-  const port2 = await freePort();
+  const port2 = await freeLoopbackPort();
   // QEMU's user network reaches the host's loopback as the gateway address.
   const vm2 = bootVm(imageDir, { apiPort: port2, kernelArgs: [`talos.config=http://${USER_NET.gateway}:${httpPort}/controlplane.yaml`, 'talos.hostname=vm-two'] });
   try {
@@ -123,7 +115,7 @@ test('vm: talos.config= is fetched at boot (no maintenance mode) and talos.hostn
 
 test('vm: a fatal error in /init is printed and the machine restarts after a delay instead of panicking', { skip: slow, timeout: 180_000 }, async () => {
   // -no-reboot turns the guest's restart into QEMU exiting, which is what we wait for.
-  const vm3 = bootVm(imageDir, { apiPort: await freePort(), kernelArgs: ['talos.root=/dev/vdz'] });
+  const vm3 = bootVm(imageDir, { apiPort: await freeLoopbackPort(), kernelArgs: ['talos.root=/dev/vdz'] });
   try {
     await vm3.waitForLine(/\[init\] fatal: Error: root device \/dev\/vdz did not appear/, { timeoutMs: 120_000 });
     await vm3.waitForLine(/\[init\] rebooting in 10 s/, { timeoutMs: 5_000 });

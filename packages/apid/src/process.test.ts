@@ -11,6 +11,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { machinePb } from '@talos-ts/machinery';
 import { createApid } from './apid.ts';
 import { callUnary, issue, makeCa, rawClient, startBackend, writeAtomic, writeCertsDir } from '../bench/fixtures.ts';
+import type { Backend, Pair } from '../bench/fixtures.ts';
 
 const root = new URL('../../..', import.meta.url).pathname;
 
@@ -33,6 +34,27 @@ async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs
     if (ok(v) || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** apid's bin as its own process on ip:port, with a grpc-js client of it; everything is torn down after the test. */
+function spawnApidBin(
+  t: { after(fn: () => Promise<void>): void },
+  o: { dir: string; ip: string; port: number; backend: Backend; caPem: string; client: Pair; extraArgs?: string[] },
+) {
+  const args = [join(root, 'packages/apid/bin/apid.js'), '--listen', `${o.ip}:${o.port}`, '--machined-socket', o.backend.socket, '--certs-dir', join(o.dir, 'certs'), '--node', o.ip];
+  const child = spawn(process.execPath, [...args, ...(o.extraArgs ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const grpc = rawClient(`${o.ip}:${o.port}`, { caPem: o.caPem, certPem: o.client.crt, keyPem: o.client.key });
+  t.after(async () => {
+    grpc.close();
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    await o.backend.stop();
+    rmSync(o.dir, { recursive: true, force: true });
+  });
+  return { args, child, exited, grpc, stderr: () => stderr };
 }
 
 test('apid certificates: a replaced server.crt/key is served to new connections without a restart; TLS 1.2 is refused', async (t) => {
@@ -73,28 +95,13 @@ test('apid process: the bin serves Version over mTLS and exits cleanly on SIGTER
   const backend = await startBackend(dir, 'n7');
   // A port unlikely to be taken; 127.0.0.7 is ours alone in this suite.
   const port = 40000 + (process.pid % 20000);
-  const child = spawn(
-    process.execPath,
-    [join(root, 'packages/apid/bin/apid.js'), '--listen', `127.0.0.7:${port}`, '--machined-socket', backend.socket, '--certs-dir', join(dir, 'certs'), '--node', '127.0.0.7'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const grpc = rawClient(`127.0.0.7:${port}`, { caPem: ca.crtPem, certPem: client.crt, keyPem: client.key });
-  t.after(async () => {
-    grpc.close();
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-    await backend.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { child, exited, grpc, stderr } = spawnApidBin(t, { dir, ip: '127.0.0.7', port, backend, caPem: ca.crtPem, client });
   const out = await waitFor(() => callUnary(grpc, '/machine.MachineService/Version', Buffer.alloc(0), undefined, 1000), (o) => o.ok, 20_000);
-  assert.ok(out.ok, `apid did not answer: ${JSON.stringify(out)}\n${stderr}`);
+  assert.ok(out.ok, `apid did not answer: ${JSON.stringify(out)}\n${stderr()}`);
   assert.equal(fromBinary(machinePb.VersionResponseSchema, out.messages[0] ?? Buffer.alloc(0)).messages[0]?.version?.tag, 'role=os:reader;proxyfrom=');
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
-  assert.match(stderr, /"msg":"call".*"method":"\/machine.MachineService\/Version".*"roles":"os:reader"/);
+  assert.match(stderr(), /"msg":"call".*"method":"\/machine.MachineService\/Version".*"roles":"os:reader"/);
 });
 
 test('apid python client: grpcio calls Version through apid over mTLS', async (t) => {
@@ -144,27 +151,15 @@ test('apid process: with --wait-for-certs it starts before its certificates exis
   const client = await issue(ca, { cn: 'talosctl', roles: ['os:reader'], usage: ['clientAuth'] });
   const backend = await startBackend(dir, 'n8');
   const port = 40000 + ((process.pid + 7) % 20000);
-  const args = [join(root, 'packages/apid/bin/apid.js'), '--listen', `127.0.0.8:${port}`, '--machined-socket', backend.socket, '--certs-dir', join(dir, 'certs'), '--node', '127.0.0.8'];
-  const child = spawn(process.execPath, [...args, '--wait-for-certs'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const grpc = rawClient(`127.0.0.8:${port}`, { caPem: ca.crtPem, certPem: client.crt, keyPem: client.key });
-  t.after(async () => {
-    grpc.close();
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-    await backend.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { args, child, exited, grpc, stderr } = spawnApidBin(t, { dir, ip: '127.0.0.8', port, backend, caPem: ca.crtPem, client, extraArgs: ['--wait-for-certs'] });
   // Without the flag a missing certificate is an error exit.
   const plain = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20_000 });
   assert.equal(plain.status, 1, plain.stderr);
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(child.exitCode, null, `apid exited while waiting: ${stderr}`);
+  assert.equal(child.exitCode, null, `apid exited while waiting: ${stderr()}`);
   writeCertsDir(join(dir, 'certs'), ca, await issue(ca, { cn: 'node', ips: ['127.0.0.8'], usage: ['serverAuth'] }));
   const out = await waitFor(() => callUnary(grpc, '/machine.MachineService/Version', Buffer.alloc(0), undefined, 1000), (o) => o.ok, 20_000);
-  assert.ok(out.ok, `apid did not answer: ${JSON.stringify(out)}\n${stderr}`);
+  assert.ok(out.ok, `apid did not answer: ${JSON.stringify(out)}\n${stderr()}`);
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
 });

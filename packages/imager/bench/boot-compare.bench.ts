@@ -18,6 +18,7 @@ import {
   toConfigSecrets,
 } from '@talos-ts/machinery';
 import { bootVm, buildImage, USER_NET } from '@talos-ts/imager';
+import { freeLoopbackPort } from '@talos-ts/testkit';
 import { firstSuccess } from './poll.ts';
 
 /** Bump when the recipe of the cached Debian root changes. */
@@ -142,13 +143,6 @@ async function bootDebian(kernel: { vmlinuz: string; initrd: string }): Promise<
   return figures;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return p;
-}
 
 /** Builds and boots our `fast` image; times power-on → apid answering machine.version over mTLS. */
 async function bootOurs(): Promise<Record<string, unknown>> {
@@ -164,7 +158,7 @@ async function bootOurs(): Promise<Record<string, unknown>> {
   const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
   try {
     const image = await buildImage({ repoRoot, outDir: out, compression: 'fast' });
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const vm = bootVm(image.dir, { apiPort: port, kernelArgs: [`talos.config=http://${USER_NET.gateway}:${httpPort}/controlplane.yaml`] });
     children.add(vm.process);
     try {

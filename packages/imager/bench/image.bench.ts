@@ -6,6 +6,7 @@
 // uptime, so each step is placed on the kernel's clock; "kernelStartMs" places the kernel's start
 // on the host's clock (power-on = 0), from the first such line's host arrival time.
 // Prints one JSON object.
+import { freeLoopbackPort } from '@talos-ts/testkit';
 import { firstSuccess } from './poll.ts';
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -67,13 +68,6 @@ function timelineOf(lines: ReadonlyArray<{ atMs: number; text: string }>): Recor
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return p;
-}
 
 try {
   // Knobs for quick runs: TALOS_BENCH_PRESETS=fast, TALOS_BENCH_SKIP_IDLE=1, TALOS_BENCH_KERNEL_ARGS='…',
@@ -92,7 +86,7 @@ try {
       compression: image.manifest.compression,
     };
 
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const lines: Array<{ atMs: number; text: string }> = [];
     const vm = bootVm(image.dir, {
       apiPort: port,

@@ -142,11 +142,8 @@ interface Cycle {
  */
 function bin(name: string): string {
   // dist/ has the CommonJS bundles; the image has <name>.cjs start files (its code-cache loader).
-  for (const ext of ['cjs', 'mjs']) {
-    const bundled = fileURLToPath(new URL(`./${name}.${ext}`, import.meta.url));
-    if (existsSync(bundled)) return bundled;
-  }
-  return fileURLToPath(new URL(`../../${name}/bin/${name}.js`, import.meta.url));
+  const bundled = fileURLToPath(new URL(`./${name}.cjs`, import.meta.url));
+  return existsSync(bundled) ? bundled : fileURLToPath(new URL(`../../${name}/bin/${name}.js`, import.meta.url));
 }
 
 /**

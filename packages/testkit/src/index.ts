@@ -11,3 +11,4 @@ export type { DiscoveryProcess } from './host/discovery.ts';
 export { runCli } from './cli.ts';
 export type { CliMain, CliRun } from './cli.ts';
 export { clusterNamespaces } from './host/netns.ts';
+export { freeLoopbackPort } from './ports.ts';

@@ -4,27 +4,27 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Programs the provisioner starts, with where their checkout entry point lives. */
-const sourceBins = {
-  machined: '../../../machined/bin/machined.js',
-  'talos-discovery': '../../../discovery/bin/talos-discovery.js',
-  'talos-forwarder': '../../bin/talos-forwarder.js',
+/** Programs the provisioner starts: their bundle's file name (`npm run build`) and their checkout bin. */
+const programs = {
+  machined: { bundle: 'machined.cjs', source: '../../../machined/bin/machined.js' },
+  'talos-discovery': { bundle: 'talos-discovery.mjs', source: '../../../discovery/bin/talos-discovery.js' },
+  'talos-forwarder': { bundle: 'talos-forwarder.mjs', source: '../../bin/talos-forwarder.js' },
 } as const;
 
 /** A program the provisioner can start. */
-export type ProgramName = keyof typeof sourceBins;
+export type ProgramName = keyof typeof programs;
 
 /**
  * The script to run for a program: the bundle beside this module (talosctl itself bundled in
  * dist/), else the checkout's dist/ bundle (`npm run build`), else the TypeScript bin via tsx.
  */
 export function programPath(name: ProgramName): string {
-  const candidates = [...['cjs', 'mjs'].flatMap((ext) => [new URL(`./${name}.${ext}`, import.meta.url), new URL(`../../../../dist/${name}.${ext}`, import.meta.url)]), new URL(sourceBins[name], import.meta.url)];
-  for (const c of candidates) {
+  const { bundle, source } = programs[name];
+  for (const c of [new URL(`./${bundle}`, import.meta.url), new URL(`../../../../dist/${bundle}`, import.meta.url)]) {
     const p = fileURLToPath(c);
     if (existsSync(p)) return p;
   }
-  return fileURLToPath(new URL(sourceBins[name], import.meta.url));
+  return fileURLToPath(new URL(source, import.meta.url));
 }
 
 /** Options of {@link spawnInNetns}. */
