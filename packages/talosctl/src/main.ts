@@ -42,6 +42,15 @@ import { registerEtcdLeave } from './commands/etcd/leave.ts';
 import { registerEtcdForfeitLeadership } from './commands/etcd/forfeit-leadership.ts';
 import { registerEtcdSnapshot } from './commands/etcd/snapshot.ts';
 import { registerEtcdStatus } from './commands/etcd/status.ts';
+import { registerRead } from './commands/read/read.ts';
+import { registerList } from './commands/list/list.ts';
+import { registerCopy } from './commands/copy/copy.ts';
+import { registerMounts } from './commands/mounts/mounts.ts';
+import { registerProcesses } from './commands/processes/processes.ts';
+import { registerNetstat } from './commands/netstat/netstat.ts';
+import { registerUsage } from './commands/usage/usage.ts';
+import { registerDisks } from './commands/disks/disks.ts';
+import { registerEtcdAlarm, registerEtcdDefrag } from './commands/etcd/alarm.ts';
 
 const registrars = [
   registerVersion,
@@ -86,6 +95,16 @@ const registrars = [
   registerEtcdForfeitLeadership,
   registerEtcdSnapshot,
   registerEtcdStatus,
+  registerRead,
+  registerList,
+  registerCopy,
+  registerMounts,
+  registerProcesses,
+  registerNetstat,
+  registerUsage,
+  registerDisks,
+  registerEtcdAlarm,
+  registerEtcdDefrag,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */

@@ -137,6 +137,28 @@ export class EtcdClient implements Disposable {
     }
   }
 
+  /** Active alarms of the whole cluster (NOSPACE, CORRUPT) as the member at hand reports them. */
+  async alarmList(signal?: AbortSignal): Promise<etcdPb.AlarmMember[]> {
+    return (await this.#any(signal, (s, o) => s.maintenance.alarm({ action: etcdPb.AlarmRequest_AlarmAction.GET }, o))).alarms;
+  }
+
+  /** Clears every active alarm, one (member, alarm) pair at a time as etcdctl does; returns those cleared. */
+  async alarmDisarmAll(signal?: AbortSignal): Promise<etcdPb.AlarmMember[]> {
+    const active = await this.alarmList(signal);
+    for (const a of active) {
+      await this.#any(signal, (s, o) => s.maintenance.alarm({ action: etcdPb.AlarmRequest_AlarmAction.DEACTIVATE, memberID: a.memberID, alarm: a.alarm }, o));
+    }
+    return active;
+  }
+
+  /** Defragments the backend of the member at `endpoint`; it can take long on a big database, so the deadline is generous. */
+  async defragment(options: { endpoint: string; signal?: AbortSignal }): Promise<void> {
+    await this.#stubsFor(options.endpoint).maintenance.defragment(
+      {},
+      { ...(options.signal ? { signal: options.signal } : {}), timeoutMs: Math.max(this.#timeoutMs, 60_000) },
+    );
+  }
+
   /** Writes one key. */
   async put(key: string, value: string, signal?: AbortSignal): Promise<void> {
     await this.#any(signal, (s, o) => s.kv.put({ key: Buffer.from(key), value: Buffer.from(value) }, o));

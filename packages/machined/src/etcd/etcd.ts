@@ -1,6 +1,7 @@
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Code, TalosError, type Logger, sleepUnlessAborted } from '@talos-ts/cosi';
+import type { etcdPb } from '@talos-ts/machinery';
 import { restoreEtcdSnapshot } from '../linux/etcdctl.ts';
 import { createProcessRunner } from '../linux/process.ts';
 import { ServiceState } from '../system/events.ts';
@@ -285,6 +286,24 @@ export class EtcdManager {
   async status(signal?: AbortSignal): Promise<Awaited<ReturnType<EtcdClient['status']>>> {
     using c = await this.client();
     return await c.status({ endpoint: c.endpoints[0] as string, ...(signal ? { signal } : {}) });
+  }
+
+  /** Active alarms in the cluster. */
+  async alarms(signal?: AbortSignal): Promise<etcdPb.AlarmMember[]> {
+    using c = await this.client();
+    return await c.alarmList(signal);
+  }
+
+  /** Clears every active alarm; returns the alarms that were active. */
+  async disarmAlarms(signal?: AbortSignal): Promise<etcdPb.AlarmMember[]> {
+    using c = await this.client();
+    return await c.alarmDisarmAll(signal);
+  }
+
+  /** Defragments the local member only (upstream does not defragment the others from one node). */
+  async defragment(signal?: AbortSignal): Promise<void> {
+    using c = await this.client();
+    await c.defragment({ endpoint: c.endpoints[0] as string, ...(signal ? { signal } : {}) });
   }
 
   /** Hands leadership to another healthy voting member if this one leads; returns our name if it did. */

@@ -7,7 +7,9 @@ import type { EventBus } from '../events/bus.ts';
 import type { ServiceLog } from '../system/log.ts';
 import type { ServiceInfo } from '../system/service-runner.ts';
 import type { ServiceSupervisor } from '../system/supervisor.ts';
+import { createFilesService } from './files-service.ts';
 import type { PartialImplementation } from './implement.ts';
+import { createStatsService } from './stats-service.ts';
 
 /** Result of applying a config, as the node decided it. */
 export interface ApplyResult {
@@ -68,6 +70,8 @@ function pack<D extends DescMessage>(schema: D, value: MessageInitShape<D>): Any
 /** machine.MachineService handlers (those Talos-TS implements; the rest answer Unimplemented). */
 export function createMachineService(backend: MachineBackend): PartialImplementation<typeof machinePb.MachineService> {
   return {
+    ...createFilesService(),
+    ...createStatsService(),
     version() {
       const v = currentVersion();
       return {
@@ -209,6 +213,18 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
           },
         ],
       };
+    },
+    async etcdAlarmList(_req, ctx) {
+      const alarms = await backend.etcd('alarm list').alarms(ctx.signal);
+      return { messages: [{ memberAlarms: alarms.map((a) => ({ memberId: a.memberID, alarm: a.alarm as number })) }] };
+    },
+    async etcdAlarmDisarm(_req, ctx) {
+      const alarms = await backend.etcd('alarm disarm').disarmAlarms(ctx.signal);
+      return { messages: [{ memberAlarms: alarms.map((a) => ({ memberId: a.memberID, alarm: a.alarm as number })) }] };
+    },
+    async etcdDefragment(_req, ctx) {
+      await backend.etcd('defragment').defragment(ctx.signal);
+      return { messages: [{}] };
     },
     async generateClientConfiguration(req) {
       const ttlMs = req.crtTtl ? durationMs(req.crtTtl) : 365 * 24 * 3600 * 1000;

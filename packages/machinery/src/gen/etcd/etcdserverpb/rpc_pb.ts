@@ -6,8 +6,8 @@
 // @generated from file etcd/etcdserverpb/rpc.proto (package etcdserverpb, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { KeyValue } from "../mvccpb/kv_pb.ts";
 import { file_etcd_mvccpb_kv } from "../mvccpb/kv_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file etcd/etcdserverpb/rpc.proto.
  */
 export const file_etcd_etcdserverpb_rpc: GenFile = /*@__PURE__*/
-  fileDesc("ChtldGNkL2V0Y2RzZXJ2ZXJwYi9ycGMucHJvdG8SDGV0Y2RzZXJ2ZXJwYiJcCg5SZXNwb25zZUhlYWRlchISCgpjbHVzdGVyX2lkGAEgASgEEhEKCW1lbWJlcl9pZBgCIAEoBBIQCghyZXZpc2lvbhgDIAEoAxIRCglyYWZ0X3Rlcm0YBCABKAQijAEKDFJhbmdlUmVxdWVzdBILCgNrZXkYASABKAwSEQoJcmFuZ2VfZW5kGAIgASgMEg0KBWxpbWl0GAMgASgDEhAKCHJldmlzaW9uGAQgASgDEhQKDHNlcmlhbGl6YWJsZRgHIAEoCBIRCglrZXlzX29ubHkYCCABKAgSEgoKY291bnRfb25seRgJIAEoCCJ5Cg1SYW5nZVJlc3BvbnNlEiwKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlchIdCgNrdnMYAiADKAsyEC5tdmNjcGIuS2V5VmFsdWUSDAoEbW9yZRgDIAEoCBINCgVjb3VudBgEIAEoAyJ0CgpQdXRSZXF1ZXN0EgsKA2tleRgBIAEoDBINCgV2YWx1ZRgCIAEoDBINCgVsZWFzZRgDIAEoAxIPCgdwcmV2X2t2GAQgASgIEhQKDGlnbm9yZV92YWx1ZRgFIAEoCBIUCgxpZ25vcmVfbGVhc2UYBiABKAgiXgoLUHV0UmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEiEKB3ByZXZfa3YYAiABKAsyEC5tdmNjcGIuS2V5VmFsdWUiWwoGTWVtYmVyEgoKAklEGAEgASgEEgwKBG5hbWUYAiABKAkSEAoIcGVlclVSTHMYAyADKAkSEgoKY2xpZW50VVJMcxgEIAMoCRIRCglpc0xlYXJuZXIYBSABKAgiNwoQTWVtYmVyQWRkUmVxdWVzdBIQCghwZWVyVVJMcxgBIAMoCRIRCglpc0xlYXJuZXIYAiABKAgijgEKEU1lbWJlckFkZFJlc3BvbnNlEiwKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlchIkCgZtZW1iZXIYAiABKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyEiUKB21lbWJlcnMYAyADKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyIiEKE01lbWJlclJlbW92ZVJlcXVlc3QSCgoCSUQYASABKAQiawoUTWVtYmVyUmVtb3ZlUmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEiUKB21lbWJlcnMYAiADKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyIikKEU1lbWJlckxpc3RSZXF1ZXN0EhQKDGxpbmVhcml6YWJsZRgBIAEoCCJpChJNZW1iZXJMaXN0UmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEiUKB21lbWJlcnMYAiADKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyIiIKFE1lbWJlclByb21vdGVSZXF1ZXN0EgoKAklEGAEgASgEImwKFU1lbWJlclByb21vdGVSZXNwb25zZRIsCgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VIZWFkZXISJQoHbWVtYmVycxgCIAMoCzIULmV0Y2RzZXJ2ZXJwYi5NZW1iZXIiDwoNU3RhdHVzUmVxdWVzdCLmAQoOU3RhdHVzUmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEg8KB3ZlcnNpb24YAiABKAkSDgoGZGJTaXplGAMgASgDEg4KBmxlYWRlchgEIAEoBBIRCglyYWZ0SW5kZXgYBSABKAQSEAoIcmFmdFRlcm0YBiABKAQSGAoQcmFmdEFwcGxpZWRJbmRleBgHIAEoBBIOCgZlcnJvcnMYCCADKAkSEwoLZGJTaXplSW5Vc2UYCSABKAMSEQoJaXNMZWFybmVyGAogASgIIhEKD1NuYXBzaG90UmVxdWVzdCJ4ChBTbmFwc2hvdFJlc3BvbnNlEiwKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlchIXCg9yZW1haW5pbmdfYnl0ZXMYAiABKAQSDAoEYmxvYhgDIAEoDBIPCgd2ZXJzaW9uGAQgASgJIiUKEU1vdmVMZWFkZXJSZXF1ZXN0EhAKCHRhcmdldElEGAEgASgEIkIKEk1vdmVMZWFkZXJSZXNwb25zZRIsCgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VIZWFkZXIyggEKAktWEkAKBVJhbmdlEhouZXRjZHNlcnZlcnBiLlJhbmdlUmVxdWVzdBobLmV0Y2RzZXJ2ZXJwYi5SYW5nZVJlc3BvbnNlEjoKA1B1dBIYLmV0Y2RzZXJ2ZXJwYi5QdXRSZXF1ZXN0GhkuZXRjZHNlcnZlcnBiLlB1dFJlc3BvbnNlMtkCCgdDbHVzdGVyEkwKCU1lbWJlckFkZBIeLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJBZGRSZXF1ZXN0Gh8uZXRjZHNlcnZlcnBiLk1lbWJlckFkZFJlc3BvbnNlElUKDE1lbWJlclJlbW92ZRIhLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJSZW1vdmVSZXF1ZXN0GiIuZXRjZHNlcnZlcnBiLk1lbWJlclJlbW92ZVJlc3BvbnNlEk8KCk1lbWJlckxpc3QSHy5ldGNkc2VydmVycGIuTWVtYmVyTGlzdFJlcXVlc3QaIC5ldGNkc2VydmVycGIuTWVtYmVyTGlzdFJlc3BvbnNlElgKDU1lbWJlclByb21vdGUSIi5ldGNkc2VydmVycGIuTWVtYmVyUHJvbW90ZVJlcXVlc3QaIy5ldGNkc2VydmVycGIuTWVtYmVyUHJvbW90ZVJlc3BvbnNlMvABCgtNYWludGVuYW5jZRJDCgZTdGF0dXMSGy5ldGNkc2VydmVycGIuU3RhdHVzUmVxdWVzdBocLmV0Y2RzZXJ2ZXJwYi5TdGF0dXNSZXNwb25zZRJLCghTbmFwc2hvdBIdLmV0Y2RzZXJ2ZXJwYi5TbmFwc2hvdFJlcXVlc3QaHi5ldGNkc2VydmVycGIuU25hcHNob3RSZXNwb25zZTABEk8KCk1vdmVMZWFkZXISHy5ldGNkc2VydmVycGIuTW92ZUxlYWRlclJlcXVlc3QaIC5ldGNkc2VydmVycGIuTW92ZUxlYWRlclJlc3BvbnNlYgZwcm90bzM", [file_etcd_mvccpb_kv]);
+  fileDesc("ChtldGNkL2V0Y2RzZXJ2ZXJwYi9ycGMucHJvdG8SDGV0Y2RzZXJ2ZXJwYiJcCg5SZXNwb25zZUhlYWRlchISCgpjbHVzdGVyX2lkGAEgASgEEhEKCW1lbWJlcl9pZBgCIAEoBBIQCghyZXZpc2lvbhgDIAEoAxIRCglyYWZ0X3Rlcm0YBCABKAQijAEKDFJhbmdlUmVxdWVzdBILCgNrZXkYASABKAwSEQoJcmFuZ2VfZW5kGAIgASgMEg0KBWxpbWl0GAMgASgDEhAKCHJldmlzaW9uGAQgASgDEhQKDHNlcmlhbGl6YWJsZRgHIAEoCBIRCglrZXlzX29ubHkYCCABKAgSEgoKY291bnRfb25seRgJIAEoCCJ5Cg1SYW5nZVJlc3BvbnNlEiwKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlchIdCgNrdnMYAiADKAsyEC5tdmNjcGIuS2V5VmFsdWUSDAoEbW9yZRgDIAEoCBINCgVjb3VudBgEIAEoAyJ0CgpQdXRSZXF1ZXN0EgsKA2tleRgBIAEoDBINCgV2YWx1ZRgCIAEoDBINCgVsZWFzZRgDIAEoAxIPCgdwcmV2X2t2GAQgASgIEhQKDGlnbm9yZV92YWx1ZRgFIAEoCBIUCgxpZ25vcmVfbGVhc2UYBiABKAgiXgoLUHV0UmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEiEKB3ByZXZfa3YYAiABKAsyEC5tdmNjcGIuS2V5VmFsdWUiWwoGTWVtYmVyEgoKAklEGAEgASgEEgwKBG5hbWUYAiABKAkSEAoIcGVlclVSTHMYAyADKAkSEgoKY2xpZW50VVJMcxgEIAMoCRIRCglpc0xlYXJuZXIYBSABKAgiNwoQTWVtYmVyQWRkUmVxdWVzdBIQCghwZWVyVVJMcxgBIAMoCRIRCglpc0xlYXJuZXIYAiABKAgijgEKEU1lbWJlckFkZFJlc3BvbnNlEiwKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlchIkCgZtZW1iZXIYAiABKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyEiUKB21lbWJlcnMYAyADKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyIiEKE01lbWJlclJlbW92ZVJlcXVlc3QSCgoCSUQYASABKAQiawoUTWVtYmVyUmVtb3ZlUmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEiUKB21lbWJlcnMYAiADKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyIikKEU1lbWJlckxpc3RSZXF1ZXN0EhQKDGxpbmVhcml6YWJsZRgBIAEoCCJpChJNZW1iZXJMaXN0UmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEiUKB21lbWJlcnMYAiADKAsyFC5ldGNkc2VydmVycGIuTWVtYmVyIiIKFE1lbWJlclByb21vdGVSZXF1ZXN0EgoKAklEGAEgASgEImwKFU1lbWJlclByb21vdGVSZXNwb25zZRIsCgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VIZWFkZXISJQoHbWVtYmVycxgCIAMoCzIULmV0Y2RzZXJ2ZXJwYi5NZW1iZXIiDwoNU3RhdHVzUmVxdWVzdCLmAQoOU3RhdHVzUmVzcG9uc2USLAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyEg8KB3ZlcnNpb24YAiABKAkSDgoGZGJTaXplGAMgASgDEg4KBmxlYWRlchgEIAEoBBIRCglyYWZ0SW5kZXgYBSABKAQSEAoIcmFmdFRlcm0YBiABKAQSGAoQcmFmdEFwcGxpZWRJbmRleBgHIAEoBBIOCgZlcnJvcnMYCCADKAkSEwoLZGJTaXplSW5Vc2UYCSABKAMSEQoJaXNMZWFybmVyGAogASgIIhEKD1NuYXBzaG90UmVxdWVzdCJ4ChBTbmFwc2hvdFJlc3BvbnNlEiwKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlchIXCg9yZW1haW5pbmdfYnl0ZXMYAiABKAQSDAoEYmxvYhgDIAEoDBIPCgd2ZXJzaW9uGAQgASgJIiUKEU1vdmVMZWFkZXJSZXF1ZXN0EhAKCHRhcmdldElEGAEgASgEIkIKEk1vdmVMZWFkZXJSZXNwb25zZRIsCgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VIZWFkZXIitgEKDEFsYXJtUmVxdWVzdBI2CgZhY3Rpb24YASABKA4yJi5ldGNkc2VydmVycGIuQWxhcm1SZXF1ZXN0LkFsYXJtQWN0aW9uEhAKCG1lbWJlcklEGAIgASgEEiYKBWFsYXJtGAMgASgOMhcuZXRjZHNlcnZlcnBiLkFsYXJtVHlwZSI0CgtBbGFybUFjdGlvbhIHCgNHRVQQABIMCghBQ1RJVkFURRABEg4KCkRFQUNUSVZBVEUQAiJHCgtBbGFybU1lbWJlchIQCghtZW1iZXJJRBgBIAEoBBImCgVhbGFybRgCIAEoDjIXLmV0Y2RzZXJ2ZXJwYi5BbGFybVR5cGUiaAoNQWxhcm1SZXNwb25zZRIsCgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VIZWFkZXISKQoGYWxhcm1zGAIgAygLMhkuZXRjZHNlcnZlcnBiLkFsYXJtTWVtYmVyIhMKEURlZnJhZ21lbnRSZXF1ZXN0IkIKEkRlZnJhZ21lbnRSZXNwb25zZRIsCgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VIZWFkZXIqLwoJQWxhcm1UeXBlEggKBE5PTkUQABILCgdOT1NQQUNFEAESCwoHQ09SUlVQVBACMoIBCgJLVhJACgVSYW5nZRIaLmV0Y2RzZXJ2ZXJwYi5SYW5nZVJlcXVlc3QaGy5ldGNkc2VydmVycGIuUmFuZ2VSZXNwb25zZRI6CgNQdXQSGC5ldGNkc2VydmVycGIuUHV0UmVxdWVzdBoZLmV0Y2RzZXJ2ZXJwYi5QdXRSZXNwb25zZTLZAgoHQ2x1c3RlchJMCglNZW1iZXJBZGQSHi5ldGNkc2VydmVycGIuTWVtYmVyQWRkUmVxdWVzdBofLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJBZGRSZXNwb25zZRJVCgxNZW1iZXJSZW1vdmUSIS5ldGNkc2VydmVycGIuTWVtYmVyUmVtb3ZlUmVxdWVzdBoiLmV0Y2RzZXJ2ZXJwYi5NZW1iZXJSZW1vdmVSZXNwb25zZRJPCgpNZW1iZXJMaXN0Eh8uZXRjZHNlcnZlcnBiLk1lbWJlckxpc3RSZXF1ZXN0GiAuZXRjZHNlcnZlcnBiLk1lbWJlckxpc3RSZXNwb25zZRJYCg1NZW1iZXJQcm9tb3RlEiIuZXRjZHNlcnZlcnBiLk1lbWJlclByb21vdGVSZXF1ZXN0GiMuZXRjZHNlcnZlcnBiLk1lbWJlclByb21vdGVSZXNwb25zZTKDAwoLTWFpbnRlbmFuY2USQwoGU3RhdHVzEhsuZXRjZHNlcnZlcnBiLlN0YXR1c1JlcXVlc3QaHC5ldGNkc2VydmVycGIuU3RhdHVzUmVzcG9uc2USSwoIU25hcHNob3QSHS5ldGNkc2VydmVycGIuU25hcHNob3RSZXF1ZXN0Gh4uZXRjZHNlcnZlcnBiLlNuYXBzaG90UmVzcG9uc2UwARJPCgpNb3ZlTGVhZGVyEh8uZXRjZHNlcnZlcnBiLk1vdmVMZWFkZXJSZXF1ZXN0GiAuZXRjZHNlcnZlcnBiLk1vdmVMZWFkZXJSZXNwb25zZRJACgVBbGFybRIaLmV0Y2RzZXJ2ZXJwYi5BbGFybVJlcXVlc3QaGy5ldGNkc2VydmVycGIuQWxhcm1SZXNwb25zZRJPCgpEZWZyYWdtZW50Eh8uZXRjZHNlcnZlcnBiLkRlZnJhZ21lbnRSZXF1ZXN0GiAuZXRjZHNlcnZlcnBiLkRlZnJhZ21lbnRSZXNwb25zZWIGcHJvdG8z", [file_etcd_mvccpb_kv]);
 
 /**
  * @generated from message etcdserverpb.ResponseHeader
@@ -559,6 +559,161 @@ export const MoveLeaderResponseSchema: GenMessage<MoveLeaderResponse> = /*@__PUR
   messageDesc(file_etcd_etcdserverpb_rpc, 19);
 
 /**
+ * GET lists the active alarms; DEACTIVATE clears one (member, alarm) pair.
+ *
+ * @generated from message etcdserverpb.AlarmRequest
+ */
+export type AlarmRequest = Message<"etcdserverpb.AlarmRequest"> & {
+  /**
+   * @generated from field: etcdserverpb.AlarmRequest.AlarmAction action = 1;
+   */
+  action: AlarmRequest_AlarmAction;
+
+  /**
+   * @generated from field: uint64 memberID = 2;
+   */
+  memberID: bigint;
+
+  /**
+   * @generated from field: etcdserverpb.AlarmType alarm = 3;
+   */
+  alarm: AlarmType;
+};
+
+/**
+ * Describes the message etcdserverpb.AlarmRequest.
+ * Use `create(AlarmRequestSchema)` to create a new message.
+ */
+export const AlarmRequestSchema: GenMessage<AlarmRequest> = /*@__PURE__*/
+  messageDesc(file_etcd_etcdserverpb_rpc, 20);
+
+/**
+ * @generated from enum etcdserverpb.AlarmRequest.AlarmAction
+ */
+export enum AlarmRequest_AlarmAction {
+  /**
+   * @generated from enum value: GET = 0;
+   */
+  GET = 0,
+
+  /**
+   * @generated from enum value: ACTIVATE = 1;
+   */
+  ACTIVATE = 1,
+
+  /**
+   * @generated from enum value: DEACTIVATE = 2;
+   */
+  DEACTIVATE = 2,
+}
+
+/**
+ * Describes the enum etcdserverpb.AlarmRequest.AlarmAction.
+ */
+export const AlarmRequest_AlarmActionSchema: GenEnum<AlarmRequest_AlarmAction> = /*@__PURE__*/
+  enumDesc(file_etcd_etcdserverpb_rpc, 20, 0);
+
+/**
+ * @generated from message etcdserverpb.AlarmMember
+ */
+export type AlarmMember = Message<"etcdserverpb.AlarmMember"> & {
+  /**
+   * @generated from field: uint64 memberID = 1;
+   */
+  memberID: bigint;
+
+  /**
+   * @generated from field: etcdserverpb.AlarmType alarm = 2;
+   */
+  alarm: AlarmType;
+};
+
+/**
+ * Describes the message etcdserverpb.AlarmMember.
+ * Use `create(AlarmMemberSchema)` to create a new message.
+ */
+export const AlarmMemberSchema: GenMessage<AlarmMember> = /*@__PURE__*/
+  messageDesc(file_etcd_etcdserverpb_rpc, 21);
+
+/**
+ * @generated from message etcdserverpb.AlarmResponse
+ */
+export type AlarmResponse = Message<"etcdserverpb.AlarmResponse"> & {
+  /**
+   * @generated from field: etcdserverpb.ResponseHeader header = 1;
+   */
+  header?: ResponseHeader | undefined;
+
+  /**
+   * @generated from field: repeated etcdserverpb.AlarmMember alarms = 2;
+   */
+  alarms: AlarmMember[];
+};
+
+/**
+ * Describes the message etcdserverpb.AlarmResponse.
+ * Use `create(AlarmResponseSchema)` to create a new message.
+ */
+export const AlarmResponseSchema: GenMessage<AlarmResponse> = /*@__PURE__*/
+  messageDesc(file_etcd_etcdserverpb_rpc, 22);
+
+/**
+ * @generated from message etcdserverpb.DefragmentRequest
+ */
+export type DefragmentRequest = Message<"etcdserverpb.DefragmentRequest"> & {
+};
+
+/**
+ * Describes the message etcdserverpb.DefragmentRequest.
+ * Use `create(DefragmentRequestSchema)` to create a new message.
+ */
+export const DefragmentRequestSchema: GenMessage<DefragmentRequest> = /*@__PURE__*/
+  messageDesc(file_etcd_etcdserverpb_rpc, 23);
+
+/**
+ * @generated from message etcdserverpb.DefragmentResponse
+ */
+export type DefragmentResponse = Message<"etcdserverpb.DefragmentResponse"> & {
+  /**
+   * @generated from field: etcdserverpb.ResponseHeader header = 1;
+   */
+  header?: ResponseHeader | undefined;
+};
+
+/**
+ * Describes the message etcdserverpb.DefragmentResponse.
+ * Use `create(DefragmentResponseSchema)` to create a new message.
+ */
+export const DefragmentResponseSchema: GenMessage<DefragmentResponse> = /*@__PURE__*/
+  messageDesc(file_etcd_etcdserverpb_rpc, 24);
+
+/**
+ * @generated from enum etcdserverpb.AlarmType
+ */
+export enum AlarmType {
+  /**
+   * @generated from enum value: NONE = 0;
+   */
+  NONE = 0,
+
+  /**
+   * @generated from enum value: NOSPACE = 1;
+   */
+  NOSPACE = 1,
+
+  /**
+   * @generated from enum value: CORRUPT = 2;
+   */
+  CORRUPT = 2,
+}
+
+/**
+ * Describes the enum etcdserverpb.AlarmType.
+ */
+export const AlarmTypeSchema: GenEnum<AlarmType> = /*@__PURE__*/
+  enumDesc(file_etcd_etcdserverpb_rpc, 0);
+
+/**
  * @generated from service etcdserverpb.KV
  */
 export const KV: GenService<{
@@ -647,6 +802,22 @@ export const Maintenance: GenService<{
     methodKind: "unary";
     input: typeof MoveLeaderRequestSchema;
     output: typeof MoveLeaderResponseSchema;
+  },
+  /**
+   * @generated from rpc etcdserverpb.Maintenance.Alarm
+   */
+  alarm: {
+    methodKind: "unary";
+    input: typeof AlarmRequestSchema;
+    output: typeof AlarmResponseSchema;
+  },
+  /**
+   * @generated from rpc etcdserverpb.Maintenance.Defragment
+   */
+  defragment: {
+    methodKind: "unary";
+    input: typeof DefragmentRequestSchema;
+    output: typeof DefragmentResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_etcd_etcdserverpb_rpc, 2);
