@@ -284,8 +284,12 @@ test('talosctl get: an unknown type and a server error are one line naming the n
 });
 
 test('talosctl services / service: list layout, detail view with events, start response', async () => {
-  const nowMs = Date.now();
-  const ago = (ms: number) => ({ seconds: BigInt(Math.floor((nowMs - ms) / 1000)), nanos: ((nowMs - ms) % 1000) * 1_000_000 });
+  // Stamped when the node answers, not when the test starts (set-up may take seconds on a loaded
+  // machine), and half a second into the second so the client's own clock reading cannot tip it over.
+  const ago = (ms: number) => {
+    const atMs = Date.now() - ms - 400;
+    return { seconds: BigInt(Math.floor(atMs / 1000)), nanos: (atMs % 1000) * 1_000_000 };
+  };
   const svc = (id: string, state: string) => ({
     id,
     state,
