@@ -13,7 +13,6 @@ import {
   derBoolean,
   derContext,
   derDirectoryString,
-  derIa5String,
   derInteger,
   derOctetString,
   derOid,
@@ -197,7 +196,7 @@ function keyUsageValue(usages: readonly KeyUsage[]): Buffer {
 
 function sanValue(dnsNames: readonly string[], ipAddresses: readonly string[]): Buffer {
   return derSequence(
-    ...dnsNames.map((d) => derContext(2, derIa5String(d).subarray(2), false)),
+    ...dnsNames.map((d) => derContext(2, Buffer.from(d, 'ascii'), false)),
     ...ipAddresses.map((ip) => derContext(7, ipToBytes(ip), false)),
   );
 }
