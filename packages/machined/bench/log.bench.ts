@@ -13,6 +13,7 @@ try {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const rss0 = process.memoryUsage().rss;
+  const heap0 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   const start = performance.now();
   let written = 0;
   {
@@ -37,6 +38,7 @@ try {
   const previous = size('flood.log.1');
   gc?.();
   const rssAfter = process.memoryUsage().rss;
+  const heapAfter = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   const restart = new ServiceLog('flood', { logDir: dir });
   const restoredLines = restart.tail().length;
   await restart[Symbol.asyncDispose]();
@@ -50,6 +52,7 @@ try {
       fileBytes: { current, previous, total: current + previous, boundBytes: 2 * defaultLogSizeBytes },
       restoredLinesAfterRestart: restoredLines,
       rssGrowthAfterGcMiB: Math.round(((rssAfter - rss0) / 2 ** 20) * 10) / 10,
+      heapGrowthAfterGcMiB: Math.round(((heapAfter - heap0) / 2 ** 20) * 10) / 10,
     }),
   );
 } finally {
