@@ -4,13 +4,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Code, hasCode } from '@talos-ts/cosi';
+import { Code, createLogger, hasCode } from '@talos-ts/cosi';
+import type { LogRecord } from '@talos-ts/cosi';
 import { createCsr, createSelfSignedCa, generateKey, issueCertificate, privateKeyToPem, requestCertificate } from '@talos-ts/machinery';
-import { createTrustd } from './trustd.ts';
+import { FakeClock } from '@talos-ts/testkit';
+import { createTrustd, MAX_CSR_BYTES, MAX_CSR_SANS, type TrustdOptions } from './trustd.ts';
 
 const TOKEN = 'abcdef.0123456789abcdef';
 
-async function setup(t: { after(fn: () => Promise<void>): void }) {
+async function setup(t: { after(fn: () => Promise<void>): void }, extra: Partial<TrustdOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'trustd-'));
   const now = Date.now();
   const caKey = await generateKey('ecdsa');
@@ -29,7 +31,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }) {
   writeFileSync(join(dir, 'server.crt'), serverCrt);
   writeFileSync(join(dir, 'server.key'), privateKeyToPem(serverKey));
   writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
-  const trustd = createTrustd({ listen: '127.0.0.5:0', certsDir: dir });
+  const trustd = createTrustd({ listen: '127.0.0.5:0', certsDir: dir, ...extra });
   const address = await trustd.listen();
   t.after(async () => {
     await trustd.close(0);
@@ -89,6 +91,71 @@ test('trustd: garbage instead of a CSR is InvalidArgument', async (t) => {
     requestCertificate({ endpoints: [address], token: TOKEN, csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n', caPem: ca.crtPem }),
     (e) => hasCode(e, Code.InvalidArgument),
   );
+});
+
+test('trustd: a flood of wrong tokens from one address is cut off with ResourceExhausted and logged as one line with counts', async (t) => {
+  const clock = new FakeClock();
+  const records: LogRecord[] = [];
+  const logger = createLogger({ level: 'debug', sink: (r) => records.push(r) });
+  const { ca, address } = await setup(t, { clock, logger, failedTokenLimits: { burst: 5, refillPerSecond: 1 } });
+  const csrPem = createCsr(await generateKey('ecdsa'), { subject: { commonName: 'x' } });
+  const ask = (token: string) => requestCertificate({ endpoints: [address], token, csrPem, caPem: ca.crtPem }).then(
+    () => 'signed',
+    (e: unknown) => (hasCode(e, Code.Unauthenticated) ? 'unauthenticated' : hasCode(e, Code.ResourceExhausted) ? 'exhausted' : String(e)),
+  );
+  const got: string[] = [];
+  for (let i = 0; i < 20; i++) got.push(await ask('abcdef.0000000000000000'));
+  assert.deepEqual(got, [...Array<string>(5).fill('unauthenticated'), ...Array<string>(15).fill('exhausted')]);
+  // While over the limit even the right token is not looked at: a guess cannot be confirmed.
+  assert.equal(await ask(TOKEN), 'exhausted');
+  const refusals = records.filter((r) => /wrong token/.test(r.msg));
+  assert.equal(refusals.length, 1, JSON.stringify(refusals));
+  assert.match(String(refusals[0]?.['source']), /^127\.\d+\.\d+\.\d+$/);
+  // A second later the source has earned one attempt back.
+  await clock.advance(1000);
+  assert.equal(await ask(TOKEN), 'signed');
+});
+
+test('trustd: a CSR with more subject alternative names than the limit is refused with InvalidArgument', async (t) => {
+  const { ca, address } = await setup(t);
+  const ipAddresses = Array.from({ length: MAX_CSR_SANS + 1 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
+  const csrPem = createCsr(await generateKey('ecdsa'), { subject: { commonName: 'many' }, ipAddresses });
+  await assert.rejects(requestCertificate({ endpoints: [address], token: TOKEN, csrPem, caPem: ca.crtPem }), (e) => {
+    assert.ok(hasCode(e, Code.InvalidArgument), String(e));
+    assert.match(e.message, new RegExp(`${MAX_CSR_SANS + 1} subject alternative names .*limit of ${MAX_CSR_SANS}`));
+    return true;
+  });
+  // At the limit it still signs.
+  const ok = createCsr(await generateKey('ecdsa'), { subject: { commonName: 'many' }, ipAddresses: ipAddresses.slice(1) });
+  await requestCertificate({ endpoints: [address], token: TOKEN, csrPem: ok, caPem: ca.crtPem });
+});
+
+test('trustd: a DNS name longer than 253 characters or with a label over 63 is refused with InvalidArgument', async (t) => {
+  const { ca, address } = await setup(t);
+  const key = await generateKey('ecdsa');
+  const long = Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.'); // 304 characters
+  for (const [name, reason] of [
+    [long, /DNS name 0 is 304 characters, over the limit of 253/],
+    [`${'b'.repeat(64)}.example`, /label of 64 characters, over the limit of 63/],
+  ] as const) {
+    const csrPem = createCsr(key, { subject: { commonName: 'n' }, dnsNames: [name] });
+    await assert.rejects(requestCertificate({ endpoints: [address], token: TOKEN, csrPem, caPem: ca.crtPem }), (e) => {
+      assert.ok(hasCode(e, Code.InvalidArgument), String(e));
+      assert.match(e.message, reason);
+      return true;
+    });
+  }
+});
+
+test('trustd: a CSR larger than the byte limit is refused before it is parsed', async (t) => {
+  const { ca, address } = await setup(t);
+  const body = Buffer.alloc(MAX_CSR_BYTES, 0x41).toString('base64');
+  const csrPem = `-----BEGIN CERTIFICATE REQUEST-----\n${body}\n-----END CERTIFICATE REQUEST-----\n`;
+  await assert.rejects(requestCertificate({ endpoints: [address], token: TOKEN, csrPem, caPem: ca.crtPem }), (e) => {
+    assert.ok(hasCode(e, Code.InvalidArgument), String(e));
+    assert.match(e.message, new RegExp(`over the limit of ${MAX_CSR_BYTES}`));
+    return true;
+  });
 });
 
 test('trustd process: the bin signs over TLS and exits cleanly on SIGTERM', async (t) => {

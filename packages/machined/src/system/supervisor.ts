@@ -12,7 +12,7 @@ export interface SupervisorOptions {
   /** Owner the Service resources are written as. */
   readonly owner?: string;
   readonly logger?: Logger;
-  /** Mirror each service's log to `<logDir>/<id>.log`. */
+  /** Keep each service's log on disk too, in `<logDir>/<id>.log` and `<id>.log.1`, each capped at `logSizeBytes`. */
   readonly logDir?: string;
   /** In-memory log bound per service (default 1 MiB). */
   readonly logSizeBytes?: number;

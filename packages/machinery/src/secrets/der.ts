@@ -1,6 +1,11 @@
 // A small DER (X.690 Distinguished Encoding Rules) encoder and decoder: just what X.509
 // certificates, PKCS#10 requests and key containers need. Node's crypto signs and verifies
 // but cannot build these structures, so we assemble the bytes ourselves.
+//
+// The decoder reads untrusted bytes (CSRs sent to trustd): every length is checked against the
+// buffer, nesting is bounded, and every failure is a DerError.
+
+import { Code, TalosError } from '@talos-ts/cosi';
 
 /** ASN.1 universal tag numbers used here. */
 export const Tag = {
@@ -157,13 +162,27 @@ export interface DerNode {
   readonly children: readonly DerNode[];
 }
 
-/** A DER parse failure: names the byte offset where decoding stopped. */
-export class DerError extends Error {
-  constructor(message: string, readonly offset: number) {
-    super(`DER: ${message} at byte ${offset}`);
+/**
+ * A DER parse failure: names the byte offset where decoding stopped. Malformed input is the
+ * caller's fault, so it carries InvalidArgument and maps onto that gRPC code at the API edge.
+ */
+export class DerError extends TalosError {
+  constructor(
+    message: string,
+    readonly offset?: number,
+    options: { readonly cause?: unknown } = {},
+  ) {
+    super(Code.InvalidArgument, offset === undefined ? `DER: ${message}` : `DER: ${message} at byte ${offset}`, options);
     this.name = 'DerError';
   }
 }
+
+/**
+ * Longest encoding of one OBJECT IDENTIFIER arc we read: 20 base-128 digits hold 140 bits, more
+ * than the 128-bit UUID arcs under 2.25 need. Without a bound a hostile arc of a megabyte would be
+ * shifted into one ever-growing bigint, quadratic in its length.
+ */
+export const MAX_OID_ARC_BYTES = 20;
 
 const classes = ['universal', 'application', 'context', 'private'] as const;
 
@@ -226,13 +245,18 @@ export function readOid(node: DerNode): string {
   if (node.identifier !== Tag.Oid) throw new DerError('expected OBJECT IDENTIFIER', 0);
   const arcs: bigint[] = [];
   let v = 0n;
-  for (const b of node.content) {
+  let digits = 0;
+  for (const [i, b] of node.content.entries()) {
+    if (digits === 0 && b === 0x80) throw new DerError('OBJECT IDENTIFIER arc with a leading zero digit', i);
+    if (++digits > MAX_OID_ARC_BYTES) throw new DerError(`OBJECT IDENTIFIER arc longer than ${MAX_OID_ARC_BYTES} bytes`, i);
     v = (v << 7n) | BigInt(b & 0x7f);
     if ((b & 0x80) === 0) {
       arcs.push(v);
       v = 0n;
+      digits = 0;
     }
   }
+  if (digits !== 0) throw new DerError('OBJECT IDENTIFIER ends inside an arc', node.content.length);
   const [head, ...rest] = arcs;
   if (head === undefined) throw new DerError('empty OBJECT IDENTIFIER', 0);
   const first = head < 80n ? head / 40n : 2n;
@@ -242,9 +266,9 @@ export function readOid(node: DerNode): string {
 /** Decodes an INTEGER node as a non-negative bigint. */
 export function readInteger(node: DerNode): bigint {
   if (node.identifier !== Tag.Integer) throw new DerError('expected INTEGER', 0);
-  let v = 0n;
-  for (const b of node.content) v = (v << 8n) | BigInt(b);
-  return v;
+  if (node.content.length === 0) throw new DerError('empty INTEGER', 0);
+  // Through hex: linear in the length, where shifting byte by byte would be quadratic.
+  return BigInt(`0x${node.content.toString('hex')}`);
 }
 
 /** Decodes a UTCTime or GeneralizedTime node. */

@@ -226,6 +226,17 @@ test('der: OIDs, integers and times encode as X.690 says', () => {
   assert.throws(() => decodeDer(Buffer.from([0x30, 0x05, 0x02, 0x01])), /runs past the end/);
 });
 
+test('createCsr/issueCertificate: a DNS name of 128 characters or more keeps its bytes', async () => {
+  const name = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.example`; // 199 characters
+  const key = await generateKey('ecdsa');
+  assert.deepEqual(parseCsr(createCsr(key, { subject: { commonName: 'n' }, dnsNames: [name, 'short'] })).dnsNames, [name, 'short']);
+  const now = new Date();
+  const ca = createSelfSignedCa({ key, subject: { organizations: ['t'] }, notBefore: now, notAfter: new Date(now.getTime() + 3_600_000) });
+  const crt = issueCertificate(ca, { publicKey: key.publicKey, subject: { commonName: 'n' }, notBefore: now, notAfter: new Date(now.getTime() + 60_000), dnsNames: [name] });
+  assert.deepEqual(parseCertificate(crt).dnsNames, [name]);
+  assert.equal(new X509Certificate(crt).subjectAltName, `DNS:${name}`);
+});
+
 test('ipToBytes/bytesToIp: IPv4, compressed IPv6 and mapped IPv4 round trip', () => {
   for (const ip of ['10.0.0.1', '::1', 'fd00::1', '2001:db8:0:1::5', '1:2:3:4:5:6:7:8']) {
     assert.equal(bytesToIp(ipToBytes(ip)), ip);

@@ -5,13 +5,14 @@
 
 import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { TalosError } from '@talos-ts/cosi';
 import {
   decodeDer,
+  DerError,
   derBitString,
   derBoolean,
   derContext,
   derDirectoryString,
-  derIa5String,
   derInteger,
   derOctetString,
   derOid,
@@ -30,6 +31,7 @@ import {
   keyTypeOf,
   privateKeyFromPem,
   privateKeyToPem,
+  SignatureAlgorithms,
   signatureAlgorithmFor,
   signWith,
   spkiDer,
@@ -194,7 +196,7 @@ function keyUsageValue(usages: readonly KeyUsage[]): Buffer {
 
 function sanValue(dnsNames: readonly string[], ipAddresses: readonly string[]): Buffer {
   return derSequence(
-    ...dnsNames.map((d) => derContext(2, derIa5String(d).subarray(2), false)),
+    ...dnsNames.map((d) => derContext(2, Buffer.from(d, 'ascii'), false)),
     ...ipAddresses.map((ip) => derContext(7, ipToBytes(ip), false)),
   );
 }
@@ -273,8 +275,30 @@ function buildCertificate(
 
 function child(node: DerNode, index: number, what: string): DerNode {
   const c = node.children[index];
-  if (!c) throw new Error(`malformed ${what}`);
+  if (!c) throw new DerError(`malformed ${what}: element ${index} missing`);
   return c;
+}
+
+/** Reads a SubjectPublicKeyInfo; OpenSSL's complaint about a bad one becomes a DerError. */
+function publicKeyOf(spki: DerNode): KeyObject {
+  try {
+    return createPublicKey({ key: spki.raw, format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new DerError(`unusable SubjectPublicKeyInfo: ${(err as Error).message}`, undefined, { cause: err });
+  }
+}
+
+/**
+ * Runs a parser of untrusted bytes so that whatever goes wrong surfaces as a typed error: our own
+ * checks throw DerError already; this is the net under the library calls between them.
+ */
+function parsing<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof TalosError) throw err;
+    throw new DerError(`${what}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+  }
 }
 
 /** Reads a Name into the attributes we use. */
@@ -332,7 +356,10 @@ function parseExtensions(list: DerNode | undefined): ParsedExtensions {
       case Oid.subjectAltName:
         for (const n of value.children) {
           if (n.identifier === 0x82) out.dnsNames.push(n.content.toString('ascii'));
-          else if (n.identifier === 0x87) out.ipAddresses.push(bytesToIp(n.content));
+          else if (n.identifier === 0x87) {
+            if (n.content.length !== 4 && n.content.length !== 16) throw new DerError(`IP address SAN of ${n.content.length} bytes`);
+            out.ipAddresses.push(bytesToIp(n.content));
+          }
         }
         break;
       case Oid.subjectKeyId:
@@ -350,6 +377,10 @@ function parseExtensions(list: DerNode | undefined): ParsedExtensions {
 
 /** Parses a certificate from PEM text or DER bytes. Throws with a reason on malformed input. */
 export function parseCertificate(input: string | Uint8Array): ParsedCertificate {
+  return parsing('certificate', () => parseCertificateUnchecked(input));
+}
+
+function parseCertificateUnchecked(input: string | Uint8Array): ParsedCertificate {
   const der =
     typeof input === 'string' || Buffer.from(input).subarray(0, 5).toString() === '-----'
       ? decodePem(input, [PemLabel.Certificate]).der
@@ -367,7 +398,7 @@ export function parseCertificate(input: string | Uint8Array): ParsedCertificate 
   const spki = child(tbs, i + 5, 'TBSCertificate');
   const extsWrapper = tbs.children.slice(i + 6).find((n) => n.identifier === 0xa3);
   const exts = parseExtensions(extsWrapper?.children[0]);
-  const publicKey = createPublicKey({ key: spki.raw, format: 'der', type: 'spki' });
+  const publicKey = publicKeyOf(spki);
   return {
     der: Buffer.from(der),
     serialNumber: readInteger(serial),
@@ -498,8 +529,15 @@ export interface ParsedCsr {
   readonly signatureValid: boolean;
 }
 
-/** Parses a PEM (or DER) PKCS#10 request and checks its self-signature. */
+/**
+ * Parses a PEM (or DER) PKCS#10 request and checks its self-signature. Malformed input of any
+ * kind throws a DerError (InvalidArgument); callers facing the network should bound the size first.
+ */
 export function parseCsr(input: string | Uint8Array): ParsedCsr {
+  return parsing('CSR', () => parseCsrUnchecked(input));
+}
+
+function parseCsrUnchecked(input: string | Uint8Array): ParsedCsr {
   const der =
     typeof input === 'string' || Buffer.from(input).subarray(0, 5).toString() === '-----'
       ? decodePem(input, [PemLabel.CertificateRequest, 'NEW CERTIFICATE REQUEST']).der
@@ -510,7 +548,7 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
   const signature = child(root, 2, 'CSR').content.subarray(1);
   const subject = child(info, 1, 'CSR info');
   const spki = child(info, 2, 'CSR info');
-  const publicKey = createPublicKey({ key: spki.raw, format: 'der', type: 'spki' });
+  const publicKey = publicKeyOf(spki);
   let exts: ParsedExtensions = { isCa: false, keyUsage: [], extKeyUsage: [], dnsNames: [], ipAddresses: [] };
   const attrs = info.children[3];
   for (const attr of attrs?.children ?? []) {
@@ -523,8 +561,18 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
     publicKey,
     dnsNames: exts.dnsNames,
     ipAddresses: exts.ipAddresses,
-    signatureValid: verifyWith(publicKey, alg, info.raw, signature),
+    signatureValid: signatureVerifies(publicKey, alg, info.raw, signature),
   };
+}
+
+/** A signature that cannot even be checked (e.g. a key of another type than the algorithm) does not verify. */
+function signatureVerifies(publicKey: KeyObject, algOid: string, data: Buffer, signature: Buffer): boolean {
+  if (!Object.values(SignatureAlgorithms).some((a) => a.oid === algOid)) throw new DerError(`unsupported signature algorithm ${algOid}`);
+  try {
+    return verifyWith(publicKey, algOid, data, signature);
+  } catch {
+    return false;
+  }
 }
 
 /** Options of {@link signCsr}. */
