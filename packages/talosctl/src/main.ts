@@ -42,6 +42,8 @@ import { registerEtcdLeave } from './commands/etcd/leave.ts';
 import { registerEtcdForfeitLeadership } from './commands/etcd/forfeit-leadership.ts';
 import { registerEtcdSnapshot } from './commands/etcd/snapshot.ts';
 import { registerEtcdStatus } from './commands/etcd/status.ts';
+import { registerCompletion } from './commands/completion/completion.ts';
+import { registerDocs } from './commands/docs/docs.ts';
 
 const registrars = [
   registerVersion,
@@ -86,6 +88,8 @@ const registrars = [
   registerEtcdForfeitLeadership,
   registerEtcdSnapshot,
   registerEtcdStatus,
+  registerCompletion,
+  registerDocs,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
