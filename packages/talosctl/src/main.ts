@@ -44,6 +44,8 @@ import { registerEtcdSnapshot } from './commands/etcd/snapshot.ts';
 import { registerEtcdStatus } from './commands/etcd/status.ts';
 import { registerCompletion } from './commands/completion/completion.ts';
 import { registerDocs } from './commands/docs/docs.ts';
+import { registerConfigNew } from './commands/config/new.ts';
+import { registerConfigProxyUrl } from './commands/config/proxy-url.ts';
 
 const registrars = [
   registerVersion,
@@ -90,6 +92,8 @@ const registrars = [
   registerEtcdStatus,
   registerCompletion,
   registerDocs,
+  registerConfigNew,
+  registerConfigProxyUrl,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
