@@ -46,6 +46,7 @@ import { registerCompletion } from './commands/completion/completion.ts';
 import { registerDocs } from './commands/docs/docs.ts';
 import { registerConfigNew } from './commands/config/new.ts';
 import { registerConfigProxyUrl } from './commands/config/proxy-url.ts';
+import { registerKubeconfig } from './commands/kubeconfig/kubeconfig.ts';
 
 const registrars = [
   registerVersion,
@@ -94,6 +95,7 @@ const registrars = [
   registerDocs,
   registerConfigNew,
   registerConfigProxyUrl,
+  registerKubeconfig,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
