@@ -37,12 +37,11 @@ function adminKubeconfig(tag: string): string {
 
 /** A node whose Kubeconfig reply is packed by tar(1), so our reader is checked against another writer. */
 async function kubeNode(tag: { current: string }, nodes?: string[]): Promise<FakeNode> {
-  let n: FakeNode | undefined;
-  n = await fakeNode(
+  const n: FakeNode = await fakeNode(
     [
       testService(machinePb.MachineService, {
         async *kubeconfig() {
-          const dir = join(n!.dir, `pack-${tag.current}`);
+          const dir = join(n.dir, `pack-${tag.current}`);
           mkdirSync(dir, { recursive: true });
           writeFileSync(join(dir, 'kubeconfig'), adminKubeconfig(tag.current));
           yield { bytes: execFileSync('tar', ['-czf', '-', '-C', dir, 'kubeconfig']) };
