@@ -47,6 +47,7 @@ import { registerDocs } from './commands/docs/docs.ts';
 import { registerConfigNew } from './commands/config/new.ts';
 import { registerConfigProxyUrl } from './commands/config/proxy-url.ts';
 import { registerKubeconfig } from './commands/kubeconfig/kubeconfig.ts';
+import { registerSupport } from './commands/support/support.ts';
 
 const registrars = [
   registerVersion,
@@ -96,6 +97,7 @@ const registrars = [
   registerConfigNew,
   registerConfigProxyUrl,
   registerKubeconfig,
+  registerSupport,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
