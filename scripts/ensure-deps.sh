@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 debs=(graphviz openssl etcd-server etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography iproute2
   # the OS image (issue 7): kernel, programs shipped in it, image tools, QEMU, and node-gyp's compilers
   linux-image-amd64 containerd runc libseccomp2 squashfs-tools cpio lz4 zstd qemu-system-x86 binutils make g++ libc6-dev python3)
+debs+=(tmux unzip)  # talosctl's terminal (dashboard) and support-bundle tests
+command -v kubectl >/dev/null || debs+=(kubernetes-client)  # kubectl for the kubeconfig test
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

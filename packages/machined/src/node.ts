@@ -35,6 +35,7 @@ import {
   type CallContext,
   type HostnameStatusSpec,
   type MachineConfigSpec,
+  type V1Alpha1Config,
 } from '@talos-ts/machinery';
 import { AffiliateMergeController } from './controllers/cluster/affiliate-merge.ts';
 import { createDiscoveryConfigController } from './controllers/cluster/config.ts';
@@ -63,6 +64,7 @@ import { formatKernelRecord, readKernelLog, readKernelLogBuffer, type KernelReco
 import { principalFromMetadata, type Principal } from './server/authz.ts';
 import { implement } from './server/implement.ts';
 import { createInspectService } from './server/inspect-service.ts';
+import { createKubeconfigService } from './server/kubeconfig-service.ts';
 import { createMachineService, machineEvents, type ApplyResult, type MachineBackend } from './server/machine-service.ts';
 import { serve, type RunningServer, type Served } from './server/serve.ts';
 import { createStateService } from './server/state-service.ts';
@@ -272,9 +274,18 @@ export class TalosNode implements AsyncDisposable {
     else await this.#enterMaintenance(cycle);
   }
 
+  /** The active machine config's v1alpha1 document, if the node has one. */
+  #activeConfig(): V1Alpha1Config | undefined {
+    const active = this.#current().state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
+    return active ? machineConfigOf(active).config : undefined;
+  }
+
   #services(principal: (ctx: CallContext) => Principal): Served[] {
     return [
-      { service: machinePb.MachineService, implementation: implement(machinePb.MachineService, createMachineService(this.#backend()), principal) },
+      {
+        service: machinePb.MachineService,
+        implementation: implement(machinePb.MachineService, { ...createMachineService(this.#backend()), ...createKubeconfigService({ activeConfig: () => this.#activeConfig() }) }, principal),
+      },
       {
         service: cosiStatePb.State,
         implementation: implement(cosiStatePb.State, createStateService({ state: () => this.state, principal }), principal),

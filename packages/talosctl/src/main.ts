@@ -51,6 +51,12 @@ import { registerNetstat } from './commands/netstat/netstat.ts';
 import { registerUsage } from './commands/usage/usage.ts';
 import { registerDisks } from './commands/disks/disks.ts';
 import { registerEtcdAlarm, registerEtcdDefrag } from './commands/etcd/alarm.ts';
+import { registerCompletion } from './commands/completion/completion.ts';
+import { registerDocs } from './commands/docs/docs.ts';
+import { registerConfigNew } from './commands/config/new.ts';
+import { registerConfigProxyUrl } from './commands/config/proxy-url.ts';
+import { registerKubeconfig } from './commands/kubeconfig/kubeconfig.ts';
+import { registerSupport } from './commands/support/support.ts';
 
 const registrars = [
   registerVersion,
@@ -105,6 +111,12 @@ const registrars = [
   registerDisks,
   registerEtcdAlarm,
   registerEtcdDefrag,
+  registerCompletion,
+  registerDocs,
+  registerConfigNew,
+  registerConfigProxyUrl,
+  registerKubeconfig,
+  registerSupport,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */

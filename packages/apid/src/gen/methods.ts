@@ -39,6 +39,7 @@ export const proxiedMethods: Readonly<Record<string, MethodKind>> = {
   '/machine.MachineService/Version': 'unary',
   '/machine.MachineService/GenerateClientConfiguration': 'unary',
   '/machine.MachineService/Netstat': 'unary',
+  '/machine.MachineService/Kubeconfig': 'server_streaming',
   '/cosi.resource.State/Get': 'unary',
   '/cosi.resource.State/List': 'server_streaming',
   '/cosi.resource.State/Create': 'unary',

@@ -16,6 +16,8 @@ export interface TalosconfigContext {
   /** Upstream's alternative auth methods; carried through untouched. */
   readonly auth?: Readonly<Record<string, unknown>>;
   readonly cluster?: string;
+  /** Upstream's `proxy-url`: socks5/http(s) proxy for the API connection, or `direct`; stored, not yet dialled through. */
+  readonly proxyUrl?: string;
 }
 
 /** The whole file: the current context name and every context by name. */
@@ -110,6 +112,7 @@ export function parseTalosconfig(text: string): { value: Talosconfig } | { error
       const crt = optString(o, 'crt', path);
       const key = optString(o, 'key', path);
       const cluster = optString(o, 'cluster', path);
+      const proxyUrl = optString(o, 'proxy-url', path);
       const auth = o['auth'];
       contexts[name] = {
         endpoints,
@@ -119,6 +122,7 @@ export function parseTalosconfig(text: string): { value: Talosconfig } | { error
         ...(key ? { key } : {}),
         ...(auth && typeof auth === 'object' && !Array.isArray(auth) ? { auth: auth as Record<string, unknown> } : {}),
         ...(cluster ? { cluster } : {}),
+        ...(proxyUrl ? { proxyUrl } : {}),
       };
     }
     return { value: { context, contexts } };
@@ -140,6 +144,7 @@ export function serializeTalosconfig(config: Talosconfig): string {
       ...(c.key ? { key: c.key } : {}),
       ...(c.auth && Object.keys(c.auth).length > 0 ? { auth: c.auth } : {}),
       ...(c.cluster ? { cluster: c.cluster } : {}),
+      ...(c.proxyUrl ? { 'proxy-url': c.proxyUrl } : {}),
     };
   }
   return stringifyYaml({ context: config.context, contexts }, { indent: 4, lineWidth: 0, minContentWidth: 0 });

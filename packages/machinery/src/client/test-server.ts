@@ -6,13 +6,15 @@ import type { DescService } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { createH2Server } from '../grpc/h2/server.ts';
 import { registerService, type CallContext, type ServiceImplementation } from '../grpc/service.ts';
-import { generateKey, privateKeyToPkcs8Pem } from '../secrets/keys.ts';
+import { generateKey, privateKeyToPem, privateKeyToPkcs8Pem } from '../secrets/keys.ts';
 import { createSelfSignedCa, issueCertificate } from '../secrets/x509.ts';
 import { generateClientCertificate } from '../secrets/admin.ts';
 
 /** A CA with a server certificate (for the given addresses) and an admin client certificate. */
 export interface TestPki {
   readonly caPem: string;
+  /** The CA's key, for tests that issue more certificates (e.g. a node answering GenerateClientConfiguration). */
+  readonly caKeyPem: string;
   readonly serverCrtPem: string;
   readonly serverKeyPem: string;
   readonly clientCrtPem: string;
@@ -36,7 +38,7 @@ export async function issueTestPki(options: { readonly ipAddresses?: readonly st
     ipAddresses: [...(options.ipAddresses ?? ['127.0.0.1'])],
   });
   const client = await generateClientCertificate({ osCa: ca, roles: options.roles ?? ['os:admin'], now });
-  return { caPem: ca.crtPem, serverCrtPem, serverKeyPem: privateKeyToPkcs8Pem(serverKey), clientCrtPem: client.crt, clientKeyPem: client.key };
+  return { caPem: ca.crtPem, caKeyPem: privateKeyToPem(ca.key), serverCrtPem, serverKeyPem: privateKeyToPkcs8Pem(serverKey), clientCrtPem: client.crt, clientKeyPem: client.key };
 }
 
 /** One service and the handlers a test implements for it. */
