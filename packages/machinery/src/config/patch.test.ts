@@ -193,3 +193,17 @@ test('patches: arbitrary patch text and values never throw, only return errors',
     { numRuns: 200 },
   );
 });
+
+test('patches: Object.prototype names as keys are unknown fields; in free-form maps they stay own data', () => {
+  for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    for (const text of [`machine:\n  ${key}: 1\n`, `machine:\n  network:\n    ${key}:\n      a: 1\n`, `- op: add\n  path: /machine/${key}\n  value: 1\n`]) {
+      const r = applyPatches(cfg(), [patch(text)]);
+      assert.match(r.error?.message ?? 'applied', new RegExp(`^p\\.yaml: machine\\.(network\\.)?${key.replace(/_/g, '\\_')}: unknown field "${key}"$`), text);
+    }
+    const merged = apply(cfg(), `machine:\n  nodeLabels:\n    ${key}: merged\n`);
+    assert.equal(Object.getOwnPropertyDescriptor(merged.config.machine.nodeLabels, key)?.value, 'merged', key);
+    assert.equal(Object.getPrototypeOf(merged.config.machine.nodeLabels), Object.prototype);
+    const added = apply(cfg(), `- op: add\n  path: /machine/nodeLabels\n  value: {}\n- op: add\n  path: /machine/nodeLabels/${key}\n  value: added\n`);
+    assert.equal(Object.getOwnPropertyDescriptor(added.config.machine.nodeLabels, key)?.value, 'added', key);
+  }
+});

@@ -144,7 +144,7 @@ function applyStrategic(objects: Record<string, unknown>[], documents: readonly 
     if (kind === undefined) {
       const version = pdoc['version'];
       if (version !== undefined && version !== 'v1alpha1') throw new MergeError(`${base ? `${base}.` : ''}version`, `unsupported version ${JSON.stringify(version)}`);
-      if (PATCH_DIRECTIVE in pdoc) throw new MergeError(base, 'the v1alpha1 document cannot be deleted');
+      if (Object.hasOwn(pdoc, PATCH_DIRECTIVE)) throw new MergeError(base, 'the v1alpha1 document cannot be deleted');
       out[0] = mergeValue(out[0], pdoc, v1alpha1Descriptor, base) as Record<string, unknown>;
       return;
     }

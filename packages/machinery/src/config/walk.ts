@@ -3,7 +3,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
 import { checkFormat } from './formats.ts';
 import { childPath, indexPath, nearestKey } from './path.ts';
-import type { Node } from './schema.ts';
+import { fieldOf, type Node } from './schema.ts';
 
 /** Limits that keep hostile input bounded. */
 export const WALK_LIMITS = {
@@ -163,7 +163,7 @@ export function walk(st: WalkState, raw: unknown, d: Node, path: string, depth: 
       for (const pair of node.items) {
         const key = mapKey(st, pair.key, path, depth);
         const p = childPath(path, key);
-        const field = d.fields[key];
+        const field = fieldOf(d, key);
         if (!field) {
           const near = nearestKey(key, known);
           throw new WalkFailure(pair.key, p, `unknown field ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`);
@@ -172,7 +172,7 @@ export function walk(st: WalkState, raw: unknown, d: Node, path: string, depth: 
         out[key] = walk(st, pair.value, field.node, p, depth + 1);
       }
       for (const [key, field] of Object.entries(d.fields)) {
-        if (field.required && !(key in out)) throw new WalkFailure(node, childPath(path, key), `missing required field ${JSON.stringify(key)}`);
+        if (field.required && !Object.hasOwn(out, key)) throw new WalkFailure(node, childPath(path, key), `missing required field ${JSON.stringify(key)}`);
       }
       return out;
     }
