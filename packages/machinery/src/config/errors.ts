@@ -55,6 +55,21 @@ export function quoteValue(value: string): string {
   return `${JSON.stringify(clipped.slice(0, marker))}${clipped.slice(marker)}`;
 }
 
+/**
+ * Any user value for a message, cut like {@link quoteValue}. Never calls the value's own methods:
+ * plain data from YAML may hold a key named `toString`, which `String(v)` would try to call.
+ */
+export function quoteAny(value: unknown): string {
+  if (typeof value === 'string') return quoteValue(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  return clipText(text ?? typeof value, MAX_QUOTED_CHARS);
+}
+
 /** Renders a problem as one line; parts that are unknown are left out, overlong ones are cut. */
 export function renderProblem(loc: ConfigLocation, path: string, reason: string): string {
   let where = loc.file;

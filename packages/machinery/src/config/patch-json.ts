@@ -1,6 +1,6 @@
 // RFC 6902 JSON Patch over plain values, with RFC 6901 JSON Pointers. Operations apply to a copy;
 // the first failing operation aborts the whole patch.
-import { MAX_QUOTED_CHARS, clipText, quoteValue } from './errors.ts';
+import { quoteAny, quoteValue } from './errors.ts';
 import { setKey } from './walk.ts';
 
 /** One RFC 6902 operation. */
@@ -32,7 +32,7 @@ export function parseJsonPatch(raw: unknown): { value: JsonPatchOperation[] } | 
     const r = o as Record<string, unknown>;
     const op = r['op'];
     const path = r['path'];
-    if (typeof op !== 'string' || !ops.has(op)) return { error: new JsonPatchError(i, String(path ?? ''), `unknown op ${typeof op === 'string' ? quoteValue(op) : clipText(String(JSON.stringify(op)), MAX_QUOTED_CHARS)}`) };
+    if (typeof op !== 'string' || !ops.has(op)) return { error: new JsonPatchError(i, typeof path === 'string' ? path : '', `unknown op ${quoteAny(op)}`) };
     if (typeof path !== 'string') return { error: new JsonPatchError(i, '', 'path must be a string') };
     const parsed = parsePointer(path);
     if (parsed === null) return { error: new JsonPatchError(i, path, 'invalid JSON pointer') };

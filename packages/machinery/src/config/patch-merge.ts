@@ -1,7 +1,7 @@
 // Strategic merge of plain config values, guided by the descriptor table: maps merge recursively,
 // lists append unless the field is replace-on-merge or its items carry merge keys (interfaces by
 // interface/deviceSelector, vlans by vlanId), and `$patch: delete` removes a key or list item.
-import { quoteValue } from './errors.ts';
+import { quoteAny } from './errors.ts';
 import { childPath, indexPath } from './path.ts';
 import { fieldOf, type Node } from './schema.ts';
 import { setKey } from './walk.ts';
@@ -27,7 +27,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** True when a patch value asks for deletion. */
 export function isDeleteDirective(v: unknown, path: string): boolean {
   if (!isPlainObject(v) || !Object.hasOwn(v, PATCH_DIRECTIVE)) return false;
-  if (v[PATCH_DIRECTIVE] !== 'delete') throw new MergeError(childPath(path, PATCH_DIRECTIVE), `unsupported directive ${quoteValue(String(v[PATCH_DIRECTIVE]))} (only "delete")`);
+  if (v[PATCH_DIRECTIVE] !== 'delete') throw new MergeError(childPath(path, PATCH_DIRECTIVE), `unsupported directive ${quoteAny(v[PATCH_DIRECTIVE])} (only "delete")`);
   return true;
 }
 

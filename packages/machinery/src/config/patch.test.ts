@@ -207,3 +207,17 @@ test('patches: Object.prototype names as keys are unknown fields; in free-form m
     assert.equal(Object.getOwnPropertyDescriptor(added.config.machine.nodeLabels, key)?.value, 'added', key);
   }
 });
+
+test('patches: values that are maps with a toString key are reported, never called', () => {
+  const odd = '{toString: {a: 1}, valueOf: 1}';
+  for (const [text, reason] of [
+    [`version: ${odd}\n`, /^p\.yaml: version: unsupported version \{"toString":\{"a":1\},"valueOf":1\}$/],
+    [`machine:\n  network:\n    $patch: ${odd}\n`, /unsupported directive \{"toString"/],
+    [`apiVersion: v1alpha1\nkind: KmsgLogConfig\nname: ${odd}\nurl: tcp://1.2.3.4:1\n`, /KmsgLogConfig\.name: expected a string/],
+  ] as const) {
+    const p = parsePatch(text, { name: 'p.yaml' });
+    assert.ok(p.value, p.error?.message);
+    assert.match(applyPatches(cfg(), [p.value]).error?.message ?? 'applied', reason);
+  }
+  assert.match(parsePatch(`- op: ${odd}\n  path: ${odd}\n`, { name: 'p.yaml' }).error?.message ?? '', /unknown op \{"toString"/);
+});

@@ -3,7 +3,7 @@
 // itself and nothing is half-applied.
 import { LineCounter, isSeq, parseAllDocuments } from 'yaml';
 import { findDocumentKind, type ExtraDocument } from './documents.ts';
-import { ConfigLoadError, quoteValue } from './errors.ts';
+import { ConfigLoadError, quoteAny, quoteValue } from './errors.ts';
 import { MAX_CONFIG_SIZE_BYTES, configFromObjects, type LoadResult } from './load.ts';
 import { attachSource, sourceOf, type MachineConfig } from './machine-config.ts';
 import { checkConfigText, decodeConfigText } from './text.ts';
@@ -102,9 +102,11 @@ export async function resolvePatch(spec: string, options: PatchSourceOptions): P
 }
 
 function docId(d: Record<string, unknown>): string {
-  const kind = String(d['kind'] ?? '');
+  // Names come from patch documents not yet checked: no String(), which would call a user's `toString` key.
+  const text = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  const kind = text(d['kind'] ?? '');
   const nameField = findDocumentKind(kind)?.nameField;
-  return `${kind}/${nameField ? String(d[nameField] ?? '') : ''}`;
+  return `${kind}/${nameField ? text(d[nameField] ?? '') : ''}`;
 }
 
 /** Applies patches in order to a copy of `cfg`; on any error the original is untouched and the error names the patch. */
@@ -152,7 +154,7 @@ function applyStrategic(objects: Record<string, unknown>[], documents: readonly 
     const kind = pdoc['kind'];
     if (kind === undefined) {
       const version = pdoc['version'];
-      if (version !== undefined && version !== 'v1alpha1') throw new MergeError(`${base ? `${base}.` : ''}version`, `unsupported version ${quoteValue(String(version))}`);
+      if (version !== undefined && version !== 'v1alpha1') throw new MergeError(`${base ? `${base}.` : ''}version`, `unsupported version ${quoteAny(version)}`);
       if (Object.hasOwn(pdoc, PATCH_DIRECTIVE)) throw new MergeError(base, 'the v1alpha1 document cannot be deleted');
       out[0] = mergeValue(out[0], pdoc, v1alpha1Descriptor, base) as Record<string, unknown>;
       return;
