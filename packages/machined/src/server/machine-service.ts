@@ -1,7 +1,7 @@
 import { AnySchema, durationMs, timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
 import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { currentVersion, machinePb } from '@talos-ts/machinery';
+import { currentVersion, decodeConfigText, machinePb } from '@talos-ts/machinery';
 import type { EtcdManager } from '../etcd/etcd.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { ServiceLog } from '../system/log.ts';
@@ -134,8 +134,11 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
     },
     async applyConfiguration(req) {
       const tryTimeoutMs = req.tryModeTimeout ? durationMs(req.tryModeTimeout) : defaultTryTimeoutMs;
+      // Strict decoding: a lenient one would store U+FFFD where the client sent other bytes.
+      const text = decodeConfigText(req.data, { filename: 'config' });
+      if (text.error) throw new TalosError(Code.InvalidArgument, `configuration is invalid: ${text.error.message}`);
       const result = await backend.applyConfiguration({
-        yaml: Buffer.from(req.data).toString('utf8'),
+        yaml: text.value,
         mode: req.mode,
         dryRun: req.dryRun,
         tryTimeoutMs,
