@@ -31,7 +31,7 @@ test('talosctl rejects an unknown command with a non-zero exit', async () => {
 test('global -n accepts comma lists and repetition without swallowing the command', async () => {
   const { buildProgram } = await import('./main.ts');
   const c = capture();
-  const program = buildProgram(c.io);
+  const program = await buildProgram(c.io);
   await program.parseAsync(['-n', '10.0.0.1,10.0.0.2', '--nodes', '10.0.0.3', 'version', '--client'], { from: 'user' });
   assert.deepEqual(program.opts()['nodes'], ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
   assert.match(c.out.join(''), /Client:/);
