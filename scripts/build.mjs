@@ -111,7 +111,7 @@ if (only.length === 0 || only.includes('talosctl')) {
   // The bin reads the bundle as latin1 (much cheaper than decoding UTF-8); esbuild escapes
   // non-ASCII in strings but not in regular expression literals, so escape what is left.
   const text = readFileSync(outfile, 'utf8');
-  if (/[^\x00-\x7f]/.test(text)) writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  if (/[\u0080-\uffff]/.test(text)) writeFileSync(outfile, text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   const inputs = Object.keys(result.metafile.inputs)
     .filter((f) => !f.includes('node_modules/') && existsSync(join(root, f)))
     .map((f) => relative(root, join(root, f)));

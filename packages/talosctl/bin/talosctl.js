@@ -56,7 +56,9 @@ const cacheFile = `${file}.cache`;
 let cachedData;
 try {
   cachedData = readFileSync(cacheFile);
-} catch {}
+} catch {
+  // No cache yet: this run compiles, and leaves one.
+}
 // esbuild writes ASCII only (non-ASCII is escaped), so latin1 reads the same text without the
 // cost of UTF-8 decoding ~1 MB.
 const script = new Script(Module.wrap(readFileSync(file, 'latin1')), cachedData ? { filename: file, cachedData } : { filename: file });
@@ -68,7 +70,9 @@ if (cachedData === undefined || script.cachedDataRejected) {
       const tmp = `${cacheFile}.${process.pid}`;
       writeFileSync(tmp, script.createCachedData());
       renameSync(tmp, cacheFile);
-    } catch {}
+    } catch {
+      // Read-only install: run without a cache.
+    }
   });
 }
 const bundle = new Module(file, module);

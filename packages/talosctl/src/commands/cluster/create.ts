@@ -43,7 +43,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--controlplanes <n>', 'the number of controlplanes to create', '1')
     .option('--workers <n>', 'the number of workers to create', '1')
     .option('--cidr <cidr>', 'CIDR of the cluster network (IPv4 only)', DEFAULT_CIDR)
-    .option('--no-wait', 'do not wait for the cluster to be ready')
+    .option('--wait', 'wait for the cluster to be ready before returning', true)
     .option('--wait-timeout <duration>', 'timeout to wait for the cluster to be ready', '5m')
     .option('--config-patch <patch>', 'patch generated machineconfigs (applied to all node types), use @file to read a patch from file', arrayFlag, [])
     .option('--config-patch-control-plane <patch>', 'patch generated machineconfigs (applied to \'init\' and \'controlplane\' types)', arrayFlag, [])

@@ -85,6 +85,10 @@ export const registerGenConfig: CommandRegistrar = (parent: Command, io: CliIo) 
     .option('--dns-domain <domain>', 'the dns domain to use for cluster', DEFAULT_DNS_DOMAIN)
     .option('--with-cluster-discovery', 'enable cluster discovery feature (default)', true)
     .option('--no-with-cluster-discovery', 'disable cluster discovery feature')
+    // Upstream writes field docs and commented examples into the YAML by default; ours has neither
+    // yet, so both flags are accepted (scripts pass them, often as =false) and change nothing.
+    .option('--with-docs', 'renders all machine configs adding the documentation for each field (accepted; Talos-TS writes configs without comments)')
+    .option('--with-examples', 'renders all machine configs with the commented examples (accepted; Talos-TS writes configs without comments)')
     .option(...forceFlag)
     .action(async (clusterName: string, endpoint: string, flags: Flags) => {
       const types = (flags.outputTypes.length > 0 ? flags.outputTypes : [...outputTypes]) as OutputType[];
