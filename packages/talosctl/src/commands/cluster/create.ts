@@ -106,12 +106,13 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
         io.out(`merged context "${flags.name}" into ${file} (${elapsed()})\n`);
 
         if (flags.wait) {
+          let verdict = '';
           const ctx = created.talosconfig.contexts[flags.name];
           if (!ctx) throw new CliError('internal error: created talosconfig has no context');
           const client = createTalosClient(talosClientOptionsFromContext(ctx));
           try {
             const nodes = created.state.nodes;
-            await checkClusterHealth(
+            verdict = await checkClusterHealth(
               client,
               { controlPlanes: nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip), workers: nodes.filter((n) => n.role === 'worker').map((n) => n.ip) },
               { timeoutMs, io, signal: ac.signal },
@@ -119,7 +120,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
           } finally {
             client.close();
           }
-          io.out(`cluster ${flags.name} is healthy (${elapsed()} after create started)\n`);
+          io.out(`cluster ${flags.name}: ${verdict} (${elapsed()} after create started)\n`);
         }
         const endpoints = created.talosconfig.contexts[flags.name]?.endpoints ?? [];
         io.out(

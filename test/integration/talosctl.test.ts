@@ -1,5 +1,6 @@
-// talosctl reboot / shutdown / reset against a real machined (container mode) on loopback: by
-// default they follow the node through its events until it is back (reboot) or down (shutdown).
+// talosctl against a real machined (container mode) on loopback, as a user runs it: resource
+// definitions by upstream's lower-case ids, and reboot / shutdown, which by default follow the
+// node through its events until it is back (reboot) or down (shutdown).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -28,6 +29,22 @@ after(async () => {
   await node.stop();
   assert.deepEqual(processesUsing(node.dir), []);
   tmp.remove();
+});
+
+test('talosctl get rd: lower-case definition ids as upstream; one by its id; aliases still resolve', async () => {
+  const list = await api('get', 'rd');
+  assert.equal(list.code, 0, list.err);
+  const ids = list.out.split('\n').slice(1).filter((l) => l !== '').map((l) => l.split(/\s+/)[3] ?? '');
+  assert.ok(ids.includes('resourcedefinitions.meta.cosi.dev') && ids.includes('services.v1alpha1.talos.dev'), list.out);
+  assert.deepEqual(ids.filter((id) => id !== id.toLowerCase()), []);
+  const one = await api('get', 'rd', 'resourcedefinitions.meta.cosi.dev', '-o', 'yaml');
+  assert.equal(one.code, 0, one.err);
+  assert.match(one.out, /id: resourcedefinitions\.meta\.cosi\.dev/);
+  assert.match(one.out, /\nspec:\n {4}type: ResourceDefinitions\.meta\.cosi\.dev\n/);
+  for (const alias of ['resourcedefinitions', 'ResourceDefinition', 'rds']) {
+    const r = await api('get', alias, 'services.v1alpha1.talos.dev');
+    assert.equal(r.code, 0, `${alias}: ${r.err}`);
+  }
 });
 
 test('talosctl reboot: waits by default, printing the node going down and coming back running and ready', async () => {
