@@ -101,6 +101,7 @@ if (only.length === 0 || only.includes('talosctl')) {
     format: 'cjs',
     target: 'node20',
     outfile,
+    absWorkingDir: root,
     metafile: true,
     define: { 'import.meta.url': '__talosImportMetaUrl', 'import.meta.dirname': '__dirname', ...stamp },
     banner: { js: "const __talosImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
