@@ -129,7 +129,11 @@ test('talosctl health: says which checks passed and which were skipped and why; 
     tail[0],
     'checks passed (5): apid to be ready, all services to be healthy, etcd to be healthy, etcd members to be consistent across nodes, etcd members to be control plane nodes',
   );
-  assert.match(tail[1] ?? '', /^checks skipped \(4\): kubelet to be healthy \(no kubelet runs on the nodes .*\); all k8s nodes to report \(.+\); all control plane static pods to be running \(.+\); all k8s nodes to report ready \(.+\)$/);
+  assert.equal(
+    tail[1],
+    'checks skipped (4): kubelet to be healthy, all k8s nodes to report, all control plane static pods to be running, all k8s nodes to report ready: ' +
+      'no kubelet runs on the nodes (Kubernetes components are not part of Talos-TS machines yet)',
+  );
   assert.equal(tail[2], 'Talos is healthy (apid, services, etcd); Kubernetes was not checked');
   assert.doesNotMatch(r.out, /cluster is healthy/);
 });

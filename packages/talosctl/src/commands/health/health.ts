@@ -40,10 +40,14 @@ export async function healthTarget(flags: { controlPlaneNodes: readonly string[]
  */
 export function healthSummary(reports: readonly CheckReport[]): { lines: string[]; healthy: boolean; verdict: string } {
   const passed = reports.filter((r) => r.outcome.kind === 'ok').map((r) => r.description);
-  const skipped = reports.flatMap((r) => (r.outcome.kind === 'unavailable' ? [`${r.description} (${r.outcome.reason})`] : []));
+  // Skipped checks share their reason (no kubelet → every Kubernetes check): say each reason once.
+  const byReason = new Map<string, string[]>();
+  for (const r of reports) if (r.outcome.kind === 'unavailable') byReason.set(r.outcome.reason, [...(byReason.get(r.outcome.reason) ?? []), r.description]);
+  const skipped = [...byReason].map(([reason, checks]) => `${checks.join(', ')}: ${reason}`);
+  const skippedCount = [...byReason.values()].reduce((n, c) => n + c.length, 0);
   const failed = reports.flatMap((r) => (r.outcome.kind === 'fail' ? [`${r.description} (${r.outcome.reason})`] : []));
   const lines = [`checks passed (${passed.length}): ${passed.join(', ') || 'none'}`];
-  if (skipped.length > 0) lines.push(`checks skipped (${skipped.length}): ${skipped.join('; ')}`);
+  if (skipped.length > 0) lines.push(`checks skipped (${skippedCount}): ${skipped.join('; ')}`);
   if (failed.length > 0) lines.push(`checks failed (${failed.length}): ${failed.join('; ')}`);
   const healthy = failed.length === 0;
   const kubernetesChecked = reports.some((r) => /kubelet|k8s|kubernetes/i.test(r.description) && r.outcome.kind === 'ok');
