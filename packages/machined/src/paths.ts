@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 
-/** Where a node keeps its files under its state directory (see NODE-CONTRACT in the docs). */
+/** Where a node keeps its files under its state directory (docs/ARCHITECTURE.md, "Files and sockets between programs"). */
 export interface NodePaths {
   readonly root: string;
   /** The applied machine config (STATE partition's config.yaml upstream). */
