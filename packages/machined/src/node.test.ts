@@ -38,9 +38,10 @@ function configs(endpoint: string) {
   return { controlplane: g.controlplane.toYaml(), worker: g.worker.toYaml() };
 }
 
-let port = 60;
+// Node addresses come from a /24 of their own: other suites that run beside this one use 127.0.0.x.
+let host = 1;
 async function startNode(t: { after: (fn: () => Promise<void>) => void }, options: { lifetimeMs?: number; prepare?: (dir: string, cfg: ReturnType<typeof configs>) => void } = {}) {
-  const address = `127.0.0.${port++}`;
+  const address = `127.0.3.${host++}`;
   const dir = mkdtempSync(join(tmpdir(), 'machined-node-'));
   options.prepare?.(dir, configs(`https://${address}:6443`));
   const node = new TalosNode({
@@ -364,7 +365,7 @@ test('TalosNode: a config over 200 KB applies, and dry-runs against it show a sm
 
 test('TalosNode: a second node on the same state directory is refused, naming the directory and the holder PID', async (t) => {
   const n = await booted(t);
-  const second = new TalosNode({ platform: 'container', stateDir: n.dir, address: `127.0.0.${port++}`, logger: nullLogger, apidCommand: idle, trustdCommand: idle });
+  const second = new TalosNode({ platform: 'container', stateDir: n.dir, address: `127.0.3.${host++}`, logger: nullLogger, apidCommand: idle, trustdCommand: idle });
   t.after(() => second[Symbol.asyncDispose]());
   await assert.rejects(
     second.start(),
@@ -374,7 +375,7 @@ test('TalosNode: a second node on the same state directory is refused, naming th
 
   // The same from a second machined process: it exits at once with the reason on stderr.
   const bin = fileURLToPath(new URL('../bin/machined.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, '--platform', 'container', '--state-dir', n.dir, '--address', `127.0.0.${port++}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, '--platform', 'container', '--state-dir', n.dir, '--address', `127.0.3.${host++}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
