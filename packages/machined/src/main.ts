@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createLogger, type LogLevel } from '@talos-ts/cosi';
-import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
 import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
 import { nodePaths } from './paths.ts';
+import { writeFileAtomic } from './system/atomic-file.ts';
 
 const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info]
        machined --platform metal   (as PID 1, started by the image's /init)
@@ -136,7 +137,7 @@ async function runMetal(level: LogLevel): Promise<number> {
     const paths = nodePaths(METAL_STATE_DIR);
     mkdirSync(paths.root, { recursive: true });
     const config = await host.fetchConfig(AbortSignal.timeout(60_000));
-    if (config !== undefined) writeFileSync(paths.config, config, { mode: 0o600 });
+    if (config !== undefined) await writeFileAtomic(paths.config, config);
     const metal = host;
     const node = new TalosNode({
       platform: 'metal',
@@ -158,7 +159,8 @@ async function runMetal(level: LogLevel): Promise<number> {
     process.on('SIGTERM', () => node.shutdown());
     process.on('SIGPWR', () => node.shutdown());
     await node.start();
-    say(`machined: node is up (${host.boot.address}, ${node.inMaintenance ? 'maintenance mode' : 'configured'})`);
+    const how = node.bootFailure !== undefined ? `NOT BOOTED: ${node.bootFailure}` : node.inMaintenance ? 'maintenance mode' : 'configured';
+    say(`machined: node is up (${host.boot.address}, ${how})`);
     return await new Promise<number>(() => {});
   } catch (err) {
     return fatal(err);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { STATE_LOCK_FILE } from './system/state-lock.ts';
 
 /** Where a node keeps its files under its state directory (docs/ARCHITECTURE.md, "Files and sockets between programs"). */
 export interface NodePaths {
@@ -7,6 +8,10 @@ export interface NodePaths {
   readonly config: string;
   /** A config staged by apply-config --mode staged, applied at the next boot. */
   readonly stagedConfig: string;
+  /** Where a staged config that failed validation at boot is kept aside for the operator. */
+  readonly rejectedStagedConfig: string;
+  /** machined's exclusive lock of the state directory (holds its PID). */
+  readonly lock: string;
   readonly machinedSocket: string;
   readonly apiCertsDir: string;
   readonly trustdCertsDir: string;
@@ -29,6 +34,8 @@ export function nodePaths(root: string): NodePaths {
     root,
     config: join(root, 'config.yaml'),
     stagedConfig: join(root, 'config.staged.yaml'),
+    rejectedStagedConfig: join(root, 'config.staged.yaml.rejected'),
+    lock: join(root, STATE_LOCK_FILE),
     machinedSocket: join(root, 'system', 'run', 'machined', 'machine.sock'),
     apiCertsDir: join(root, 'system', 'secrets', 'api'),
     trustdCertsDir: join(root, 'system', 'secrets', 'trustd'),

@@ -256,6 +256,6 @@ export const machineEvents = {
     }),
   phase: (phase: string, start: boolean) =>
     pack(machinePb.PhaseEventSchema, { phase, action: start ? machinePb.PhaseEvent_Action.START : machinePb.PhaseEvent_Action.STOP }),
-  machineStatus: (stage: machinePb.MachineStatusEvent_MachineStage, ready: boolean) =>
-    pack(machinePb.MachineStatusEventSchema, { stage, status: { ready } }),
+  machineStatus: (stage: machinePb.MachineStatusEvent_MachineStage, ready: boolean, unmetConditions: readonly { name: string; reason: string }[] = []) =>
+    pack(machinePb.MachineStatusEventSchema, { stage, status: { ready, unmetConditions: [...unmetConditions] } }),
 };
