@@ -237,6 +237,13 @@ export class ConfigMutator {
     }
   }
 
+  /** The base config with `n` generated cert SANs named `<prefix>-<i>…` (large and valid). */
+  withCertSans(prefix: string, n: number): Buffer {
+    const { doc } = this.#fresh();
+    doc.setIn(['machine', 'certSANs'], doc.createNode(Array.from({ length: n }, (_, i) => `${prefix}-${i}.fuzz.example.com`)));
+    return Buffer.from(doc.toString({ lineWidth: 0 }), 'utf8');
+  }
+
   // Puts text first in the v1alpha1 document (the generated config is that one document).
   #prepend(text: string): Buffer {
     return Buffer.from(text + this.base, 'utf8');

@@ -84,7 +84,7 @@ export async function runFaults(node: FuzzNode, mutator: ConfigMutator, rng: Rng
     if (statSync(apiDir, { throwIfNoEntry: false })?.isFile()) rmSync(apiDir, { force: true });
     writeFileSync(configPath, base, { mode: 0o600 });
     await node.restart();
-    await comeback(node, bound);
+    if ((await comeback(node, bound)) !== 'configured') throw new Error(`node did not come back with its base config after a fault; see ${node.stateDir}.log`);
   };
   let n = 0;
   for (; n < options.count && performance.now() < end; n++) {
@@ -154,7 +154,7 @@ export async function runFaults(node: FuzzNode, mutator: ConfigMutator, rng: Rng
       }
     }
     const logBefore = node.log().length;
-    await node.restart();
+    await node.restart({ waitForApi: false });
     // A crash loop never comes back; a short bound keeps that case from eating the run.
     const state = await comeback(node, fault === 'secrets-dir-is-file' ? Math.min(bound, 12_000) : bound);
     const after = read(configPath);
@@ -172,7 +172,8 @@ export async function runFaults(node: FuzzNode, mutator: ConfigMutator, rng: Rng
       if (state !== 'configured' && restarts > 5) report.fail('crash-loop', category, `${restarts} controller restarts after system/secrets/api became a file`, child.seed);
       else if (state === 'down' && node.alive()) report.fail('unavailable', category, 'node neither serves nor exits after system/secrets/api became a file', child.seed);
     }
-    await restore();
+    // Only a node that did not come back configured (or whose secrets were broken) is reset.
+    if (state !== 'configured' || fault === 'secrets-dir-is-file') await restore();
   }
   return n;
 }

@@ -2,7 +2,7 @@
 // loopback address with a fresh state directory, its secrets, mTLS clients of every role, and
 // the process facts the oracles need (alive, pids, RSS), plus kill -9 and restart.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createTalosClient,
@@ -10,11 +10,13 @@ import {
   generateMachineConfigs,
   generateSecretsBundle,
   machinePb,
+  privateKeyFromPem,
+  privateKeyToPkcs8Pem,
   toConfigSecrets,
   type SecretsBundle,
   type TalosClient,
 } from '@talos-ts/machinery';
-import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from './nodes.ts';
+import { processesUsing, tempDir, waitFor, waitForPort, type NodeProcess } from './nodes.ts';
 
 /** Options of {@link startFuzzNode}. */
 export interface FuzzNodeOptions {
@@ -59,8 +61,11 @@ export interface FuzzNode extends AsyncDisposable {
   rss(): NodeRss;
   /** SIGKILL machined and every process it started (as a power cut would). */
   kill9(): void;
-  /** Starts machined again on the same state directory (after kill9 or a crash). */
-  restart(): Promise<void>;
+  /**
+   * Starts machined again on the same state directory (after kill9 or a crash); with
+   * `waitForApi: false` it returns at once (a node that rightly refuses to boot opens no port).
+   */
+  restart(options?: { waitForApi?: boolean }): Promise<void>;
   /** Version over mTLS as os:reader (the `talosctl version` probe); resolves to latency or rejects. */
   probe(timeoutMs: number): Promise<number>;
   /** True when the node answers an unauthenticated (maintenance) Version. */
@@ -81,12 +86,53 @@ function rssOf(pid: number | undefined): number {
   }
 }
 
+function pkcs8(p: { crt: string; key: string }): { crt: string; key: string } {
+  return { crt: p.crt, key: privateKeyToPkcs8Pem(privateKeyFromPem(p.key)) };
+}
+
 function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {
     return '';
   }
+}
+
+const machinedBin = new URL('../../../machined/bin/machined.js', import.meta.url).pathname;
+
+/**
+ * Like startNode, with a caller-chosen bound on the API port coming up: a node restarted under
+ * attack on two shared cores can take far longer than a quiet one. Its log is appended to
+ * `<stateDir>.log` across restarts. Stopping it kills it (the chaos suites do not test shutdown).
+ */
+async function spawnMachined(address: string, stateDir: string, env: Record<string, string> | undefined, readyMs: number): Promise<NodeProcess> {
+  const log = createWriteStream(`${stateDir}.log`, { flags: 'a' });
+  const child = spawn(process.execPath, [machinedBin, '--platform', 'container', '--state-dir', stateDir, '--address', address], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+    for (const pid of processesUsing(stateDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    log.end();
+  };
+  try {
+    if (readyMs > 0) await waitForPort(address, 50000, readyMs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, dir: stateDir, child, stop };
 }
 
 /** Starts a node for fuzzing; dispose it to stop every process and remove its files. */
@@ -104,9 +150,9 @@ export async function startFuzzNode(options: FuzzNodeOptions): Promise<FuzzNode>
   const admin = client(adminPair);
   const reader = client(readerPair);
   const env = options.maxOldSpaceMb ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${options.maxOldSpaceMb}`.trim() } : undefined;
-  const readyMs = options.readyTimeoutMs ?? 60_000;
+  const readyMs = options.readyTimeoutMs ?? 90_000;
 
-  let proc: NodeProcess = await startNode(address, stateDir, env ? { env } : {});
+  let proc: NodeProcess = await spawnMachined(address, stateDir, env, readyMs);
   const probe = async (timeoutMs: number): Promise<number> => {
     const t0 = performance.now();
     await reader.machine.version({}, { timeoutMs });
@@ -145,7 +191,8 @@ export async function startFuzzNode(options: FuzzNodeOptions): Promise<FuzzNode>
     baseConfig,
     admin,
     reader,
-    certs: { caPem: bundle.certs.os.crt, admin: adminPair, reader: readerPair },
+    // node:tls reads PKCS#8; the generated keys come in their type's own PEM form.
+    certs: { caPem: bundle.certs.os.crt, admin: pkcs8(adminPair), reader: pkcs8(readerPair) },
     get process() {
       return proc;
     },
@@ -165,10 +212,10 @@ export async function startFuzzNode(options: FuzzNodeOptions): Promise<FuzzNode>
         }
       }
     },
-    restart: async () => {
+    restart: async (o = {}) => {
       node.kill9();
       await proc.stop();
-      proc = await startNode(address, stateDir, env ? { env } : {});
+      proc = await spawnMachined(address, stateDir, env, o.waitForApi === false ? 0 : readyMs);
     },
     probe,
     inMaintenance,
@@ -186,7 +233,9 @@ export async function startFuzzNode(options: FuzzNodeOptions): Promise<FuzzNode>
       node.kill9();
       await proc.stop();
       const left = descendants();
-      tmp.remove();
+      // FUZZ_KEEP=1 keeps the state directory and machined's log for a post-mortem.
+      if (process.env.FUZZ_KEEP) process.stderr.write(`fuzz: kept ${tmp.dir}\n`);
+      else tmp.remove();
       if (left.length > 0) throw new Error(`processes left behind under ${stateDir}: ${left.join(', ')}`);
     },
   };
@@ -224,7 +273,6 @@ export interface SecondInstance {
  * ports do not decide the outcome), waits up to `timeoutMs` for it to give up, then kills it.
  */
 export async function startSecondMachined(stateDir: string, address: string, timeoutMs: number): Promise<SecondInstance> {
-  const machinedBin = new URL('../../../machined/bin/machined.js', import.meta.url).pathname;
   const child = spawn(process.execPath, [machinedBin, '--platform', 'container', '--state-dir', stateDir, '--address', address], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (b: Buffer) => (output = (output + b.toString()).slice(-4000)));
