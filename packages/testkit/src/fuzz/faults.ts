@@ -155,8 +155,11 @@ export async function runFaults(node: FuzzNode, mutator: ConfigMutator, rng: Rng
     }
     const logBefore = node.log().length;
     await node.restart({ waitForApi: false });
-    // A crash loop never comes back; a short bound keeps that case from eating the run.
-    const state = await comeback(node, fault === 'secrets-dir-is-file' ? Math.min(bound, 12_000) : bound);
+    // A crash loop never comes back, and a node that rightly refuses a corrupt config opens no
+    // port at all; maintenance mode, the failure looked for, opens within seconds. Short bounds
+    // keep those cases from eating the run.
+    const short = fault === 'secrets-dir-is-file' || fault.startsWith('config-');
+    const state = await comeback(node, short ? Math.min(bound, 15_000) : bound);
     const after = read(configPath);
     if (after !== undefined && candidates.length > 0 && !candidates.some((c) => c.equals(after))) {
       report.fail('torn-state', category, `config.yaml (${after.length} bytes) is neither the old nor the new config`, child.seed);
