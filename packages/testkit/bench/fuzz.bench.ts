@@ -47,6 +47,7 @@ const maintenance = await startFuzzNode({ address: '127.0.0.73', configured: fal
 const timings: Record<string, number> = {};
 const phase = async (name: string, fn: () => unknown): Promise<void> => {
   const s = performance.now();
+  console.error(`fuzz: ${name}… (${report.countOf()} findings so far, ${Math.round((s - t0) / 1000)} s)`);
   await fn();
   timings[name] = Math.round(performance.now() - s);
 };

@@ -74,7 +74,7 @@ function randomScalar(t: ScalarType, rng: Rng, fieldName: string): unknown {
       if (rng.chance(0.6)) return rng.pick(HOSTILE_STRINGS);
       return rng.bytes(rng.int(24)).toString('latin1');
     case ScalarType.BYTES:
-      return rng.chance(0.1) ? new Uint8Array(rng.pick([1024, 65_536, 1_048_576])) : new Uint8Array(rng.bytes(rng.int(64)));
+      return rng.chance(0.1) ? new Uint8Array(rng.chance(0.1) ? 1_048_576 : rng.pick([1024, 65_536])) : new Uint8Array(rng.bytes(rng.int(64)));
     case ScalarType.BOOL:
       return rng.chance(0.5);
     case ScalarType.DOUBLE:
@@ -97,6 +97,26 @@ function randomScalar(t: ScalarType, rng: Rng, fieldName: string): unknown {
   }
 }
 
+// A small value of a scalar type (items of huge repeated fields).
+function defaultOf(t: ScalarType): unknown {
+  switch (t) {
+    case ScalarType.STRING:
+      return 'x';
+    case ScalarType.BYTES:
+      return new Uint8Array(1);
+    case ScalarType.BOOL:
+      return true;
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+    case ScalarType.SINT64:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return 1n;
+    default:
+      return 1;
+  }
+}
+
 function randomEnum(field: { enum: { values: readonly { number: number }[] } }, rng: Rng): number {
   // Mostly a defined value, sometimes one the enum does not define (open enums keep them).
   return rng.chance(0.8) ? rng.pick(field.enum.values).number : rng.pick([-1, 99, 2147483647]);
@@ -111,13 +131,15 @@ function randomValue(field: DescField, rng: Rng, depth: number): unknown {
     case 'message':
       return randomInit(field.message, rng, depth + 1);
     case 'list': {
-      // Mostly short lists; sometimes a long one (huge repeated fields).
-      const n = rng.chance(0.05) ? rng.pick([1_000, 20_000]) : rng.int(4);
+      // Mostly short lists; sometimes a long one (huge repeated fields), only at the top level and
+      // with empty items, so one request stays bounded (nested long lists multiply).
+      const huge = depth === 0 && rng.chance(0.05);
+      const n = huge ? rng.pick([1_000, 20_000]) : rng.int(4);
       const out: unknown[] = [];
       for (let i = 0; i < n; i++) {
-        if (field.listKind === 'scalar') out.push(randomScalar(field.scalar, rng, field.name));
+        if (field.listKind === 'scalar') out.push(huge ? defaultOf(field.scalar) : randomScalar(field.scalar, rng, field.name));
         else if (field.listKind === 'enum') out.push(randomEnum(field, rng));
-        else out.push(depth >= MAX_DEPTH ? {} : randomInit(field.message, rng, depth + 1));
+        else out.push(huge || depth >= MAX_DEPTH ? {} : randomInit(field.message, rng, depth + 1));
       }
       return out;
     }
