@@ -122,11 +122,19 @@ export function rawCall(session: ClientHttp2Session, path: string, options: RawC
     void (async () => {
       for (const c of options.chunks) {
         if (settled || stream.destroyed) return;
-        if (!stream.write(c)) await new Promise<void>((r) => {
-          const t = setTimeout(r, options.timeoutMs);
-          stream.once('drain', () => (clearTimeout(t), r()));
-          stream.once('close', () => (clearTimeout(t), r()));
-        });
+        if (!stream.write(c)) {
+          await new Promise<void>((r) => {
+            const done = (): void => {
+              clearTimeout(t);
+              stream.off('drain', done);
+              stream.off('close', done);
+              r();
+            };
+            const t = setTimeout(done, options.timeoutMs);
+            stream.on('drain', done);
+            stream.on('close', done);
+          });
+        }
       }
       if (settled || stream.destroyed) return;
       if (options.resetAfterWrite) stream.close(h2.NGHTTP2_CANCEL);
