@@ -51,6 +51,9 @@ import { registerNetstat } from './commands/netstat/netstat.ts';
 import { registerUsage } from './commands/usage/usage.ts';
 import { registerDisks } from './commands/disks/disks.ts';
 import { registerEtcdAlarm, registerEtcdDefrag } from './commands/etcd/alarm.ts';
+import { registerContainers } from './commands/containers/containers.ts';
+import { registerStats } from './commands/stats/stats.ts';
+import { registerRestart } from './commands/restart/restart.ts';
 
 const registrars = [
   registerVersion,
@@ -105,6 +108,9 @@ const registrars = [
   registerDisks,
   registerEtcdAlarm,
   registerEtcdDefrag,
+  registerContainers,
+  registerStats,
+  registerRestart,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
