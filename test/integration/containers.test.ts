@@ -1,9 +1,10 @@
 // Issue 15 (debugging API): Containers, Stats and Restart on a real node whose machined supervises a
 // real containerd (`--containerd`), with real containers made through containerd's own API; through
 // apid with every role, decoded on the wire with upstream's field numbers, and driven by talosctl.
+// The same node serves the client-side commands built on other RPCs: df (Mounts).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
 import { Code, hasCode } from '@talos-ts/cosi';
@@ -223,4 +224,28 @@ test('talosctl restart: the task gets SIGTERM (its supervisor would start it aga
   assert.match(after.out, /\ssleeper\s+.*\sSTOPPED$/m);
   const sandbox = await talosctl('containers', '-k');
   assert.match(sandbox.out, /\sdefault\/web\s+.*\sRUNNING$/m, 'the sandbox was not touched');
+});
+
+test('talosctl df: upstream columns from the Mounts API; -b prints bytes; a path that is no mount point, or --inodes, is a clear error', async () => {
+  const df = await talosctl('df');
+  assert.equal(df.code, 0, df.err);
+  assert.match(df.out, /^NODE\s+VOLUME\s+FILESYSTEM\s+SIZE\s+USED\s+AVAILABLE\s+USAGE\s+MOUNT POINT\n/);
+  assert.match(df.out, /^127\.0\.0\.95\s+-\s+\S+\s+[\d.]+[KMGTPE]?i?B\s+[\d.]+[KMGTPE]?i?B\s+[\d.]+[KMGTPE]?i?B\s+(\d+%|-)\s+\/$/m);
+  assert.doesNotMatch(df.out, /\s\/proc$/m, 'pseudo filesystems have no size and are left out');
+
+  // The node's root is this host's in container mode: its size is what statfs says here.
+  const root = await talosctl('diskfree', '--bytes', '/');
+  assert.equal(root.code, 0, root.err);
+  const rows = root.out.trim().split('\n').slice(1);
+  assert.equal(rows.length, 1);
+  const st = statfsSync('/', { bigint: true });
+  const [, , , size] = (rows[0] as string).split(/\s+/);
+  assert.equal(size, String(st.blocks * st.bsize));
+
+  const nope = await talosctl('df', '/no/such/mount');
+  assert.equal(nope.code, 1);
+  assert.match(nope.err, /"\/no\/such\/mount" is not a mount point/);
+  const inodes = await talosctl('df', '-i');
+  assert.equal(inodes.code, 1);
+  assert.match(inodes.err, /--inodes is not available yet/);
 });

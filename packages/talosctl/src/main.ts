@@ -54,6 +54,7 @@ import { registerEtcdAlarm, registerEtcdDefrag } from './commands/etcd/alarm.ts'
 import { registerContainers } from './commands/containers/containers.ts';
 import { registerStats } from './commands/stats/stats.ts';
 import { registerRestart } from './commands/restart/restart.ts';
+import { registerDiskFree } from './commands/diskfree/diskfree.ts';
 
 const registrars = [
   registerVersion,
@@ -111,6 +112,7 @@ const registrars = [
   registerContainers,
   registerStats,
   registerRestart,
+  registerDiskFree,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
