@@ -1,7 +1,7 @@
 // Issue 15 (debugging API): Containers, Stats and Restart on a real node whose machined supervises a
 // real containerd (`--containerd`), with real containers made through containerd's own API; through
 // apid with every role, decoded on the wire with upstream's field numbers, and driven by talosctl.
-// The same node serves the client-side commands built on other RPCs: df (Mounts).
+// The same node serves the client-side commands built on other RPCs: df (Mounts) and cgroups (Copy).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { statfsSync, writeFileSync } from 'node:fs';
@@ -204,6 +204,26 @@ test('talosctl containers and stats: tables as upstream prints them, -k for the 
   assert.equal(stats.code, 0, stats.err);
   assert.match(stats.out, /^NODE\s+NAMESPACE\s+ID\s+MEMORY\(MB\)\s+CPU\n/);
   assert.match(stats.out, /^127\.0\.0\.95\s+system\s+sleeper\s+\d+\.\d\d\s+[1-9]\d*$/m);
+});
+
+test('talosctl cgroups: the node\'s cgroup v2 tree with upstream\'s preset columns; processes resolved by name', async () => {
+  const proc = await talosctl('cgroups', '--preset', 'process');
+  assert.equal(proc.code, 0, proc.err);
+  assert.match(proc.out, /^NAME\s+PidsCurrent\s+PidsPeak\s+PidsMax\s+Procs\s+Threads\s+Processes\s+Bytes Read\/Written\s+ios Read\/Write\s+PressAvg10\s+PressAvg60\s+PressTotal\n\.\s/);
+  // The sleeper's cgroup (named by the fixture), holding one process that resolves to its executable.
+  assert.match(proc.out, /^[│ ]*[├└]──talos-ts-it-[^\s]*-system-sleeper\s.*\s1\s+1\s+\[sleep\]/m);
+
+  const cpu = await talosctl('cg', '--preset=cpu');
+  assert.equal(cpu.code, 0, cpu.err);
+  assert.match(cpu.out, /^NAME\s+CpuWeight\s+CpuNice\s+CpuMax\s+CpuUser\s+User\/%\s+CpuSystem\s+System\/%\s+Throttled\n/);
+  assert.match(cpu.out, /^\.\s.*\s(\d+h)?(\d+m)?[\d.]+(s|ms|µs)\s+-\s/m, 'the root row: CPU time spent, no parent share');
+
+  const none = await talosctl('cgroups');
+  assert.equal(none.code, 1);
+  assert.match(none.err, /either schema file or preset must be specified/);
+  const bad = await talosctl('cgroups', '--preset', 'gpu');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /invalid preset name: gpu \(valid \[cpu cpuset io memory process psi swap\]\)/);
 });
 
 test('talosctl restart: the task gets SIGTERM (its supervisor would start it again); an unknown id is an error', async () => {

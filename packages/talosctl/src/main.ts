@@ -55,6 +55,7 @@ import { registerContainers } from './commands/containers/containers.ts';
 import { registerStats } from './commands/stats/stats.ts';
 import { registerRestart } from './commands/restart/restart.ts';
 import { registerDiskFree } from './commands/diskfree/diskfree.ts';
+import { registerCgroups } from './commands/cgroups/cgroups.ts';
 
 const registrars = [
   registerVersion,
@@ -113,6 +114,7 @@ const registrars = [
   registerStats,
   registerRestart,
   registerDiskFree,
+  registerCgroups,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
