@@ -119,7 +119,7 @@ export interface NodeOptions {
   readonly discoveryTtlMs?: number;
   /** The hostname before the config names one (metal: talos.hostname= or ip=); default talos-<address>. */
   readonly defaultHostname?: string;
-  /** containerd as a system service (metal): its program and the socket it serves. */
+  /** containerd as a system service (metal; container mode with --containerd): its program and socket. */
   readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
   /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
   readonly onReboot?: () => void;
@@ -587,6 +587,7 @@ export class TalosNode implements AsyncDisposable {
         if (!etcd) throw new TalosError(Code.Unimplemented, `${what} is only available on control plane nodes`);
         return etcd;
       },
+      containerdSocket: () => this.#options.containerd?.socket,
       generateClientConfiguration: async (roles, ttlMs) => {
         const active = this.#current().state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
         const cfg = active ? machineConfigOf(active).config : undefined;

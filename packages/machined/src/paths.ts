@@ -26,6 +26,11 @@ export interface NodePaths {
   readonly varDir: string;
   /** The node's cluster identity (upstream keeps it on STATE); a reset wipes it with system/. */
   readonly nodeIdentity: string;
+  /** containerd's gRPC socket, state (runtime) and root (images, metadata) directories, and config. */
+  readonly containerdSocket: string;
+  readonly containerdStateDir: string;
+  readonly containerdRootDir: string;
+  readonly containerdConfig: string;
 }
 
 /** The layout of a node's state directory. */
@@ -45,5 +50,9 @@ export function nodePaths(root: string): NodePaths {
     logDir: join(root, 'var', 'log'),
     varDir: join(root, 'var'),
     nodeIdentity: join(root, 'system', 'state', 'node-identity.yaml'),
+    containerdSocket: join(root, 'system', 'run', 'containerd', 'containerd.sock'),
+    containerdStateDir: join(root, 'system', 'run', 'containerd'),
+    containerdRootDir: join(root, 'var', 'lib', 'containerd'),
+    containerdConfig: join(root, 'etc', 'containerd', 'config.toml'),
   };
 }

@@ -7,6 +7,7 @@ import type { EventBus } from '../events/bus.ts';
 import type { ServiceLog } from '../system/log.ts';
 import type { ServiceInfo } from '../system/service-runner.ts';
 import type { ServiceSupervisor } from '../system/supervisor.ts';
+import { createContainersService } from './containers-service.ts';
 import { createFilesService } from './files-service.ts';
 import type { PartialImplementation } from './implement.ts';
 import { createStatsService } from './stats-service.ts';
@@ -36,6 +37,8 @@ export interface MachineBackend {
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
   /** The local etcd member; throws Unimplemented on nodes without etcd (workers), as upstream. */
   etcd(what: string): EtcdManager;
+  /** containerd's socket, or undefined when this node does not run containerd. */
+  containerdSocket(): string | undefined;
   generateClientConfiguration(roles: readonly string[], ttlMs: number): Promise<{ ca: string; crt: string; key: string; talosconfig: string }>;
 }
 
@@ -72,6 +75,7 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
   return {
     ...createFilesService(),
     ...createStatsService(),
+    ...createContainersService(() => backend.containerdSocket()),
     version() {
       const v = currentVersion();
       return {

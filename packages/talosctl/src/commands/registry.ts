@@ -44,6 +44,13 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => [(await import('./bootstrap/bootstrap.ts')).registerBootstrap],
   },
   {
+    name: 'cgroups',
+    aliases: ['cg'],
+    summary: 'Retrieve cgroups usage information',
+    group: 'talos',
+    load: async () => [(await import('./cgroups/cgroups.ts')).registerCgroups],
+  },
+  {
     name: 'cluster',
     summary: 'A collection of commands for managing local docker-based or QEMU-based clusters',
     group: 'cluster',
@@ -97,11 +104,25 @@ export const commandRegistry: readonly CommandEntry[] = [
     },
   },
   {
+    name: 'containers',
+    aliases: ['c'],
+    summary: 'List containers',
+    group: 'talos',
+    load: async () => [(await import('./containers/containers.ts')).registerContainers],
+  },
+  {
     name: 'copy',
     aliases: ['cp'],
     summary: 'Copy data out from the node',
     group: 'talos',
     load: async () => [(await import('./copy/copy.ts')).registerCopy],
+  },
+  {
+    name: 'diskfree',
+    aliases: ['df'],
+    summary: 'Retrieve disk usage information for mounted volumes',
+    group: 'talos',
+    load: async () => [(await import('./diskfree/diskfree.ts')).registerDiskFree],
   },
   {
     name: 'disks',
@@ -277,6 +298,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => [(await import('./reset/reset.ts')).registerReset],
   },
   {
+    name: 'restart',
+    summary: 'Restart a process',
+    group: 'talos',
+    load: async () => [(await import('./restart/restart.ts')).registerRestart],
+  },
+  {
     name: 'service',
     aliases: ['services'],
     summary: 'Retrieve the state of a service (or all services), control service state',
@@ -288,6 +315,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     summary: 'Shutdown a node',
     group: 'talos',
     load: async () => [(await import('./shutdown/shutdown.ts')).registerShutdown],
+  },
+  {
+    name: 'stats',
+    summary: 'Get container stats',
+    group: 'talos',
+    load: async () => [(await import('./stats/stats.ts')).registerStats],
   },
   {
     name: 'support',
