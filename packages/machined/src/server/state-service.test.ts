@@ -55,7 +55,7 @@ if (isMainThread) {
   });
 
   test('State.List: id_query is an unanchored RE2 search over ids', async () => {
-    assert.deepEqual(await listIds('^Services\\.'), ['Services.v1alpha1.talos.dev']);
+    assert.deepEqual(await listIds('^services\\.'), ['services.v1alpha1.talos.dev']);
     const config = await listIds('config\\.talos');
     assert.ok(config.length >= 2 && config.every((id) => id.includes('config.talos')), config.join(', '));
   });
