@@ -57,6 +57,7 @@ import { registerConfigNew } from './commands/config/new.ts';
 import { registerConfigProxyUrl } from './commands/config/proxy-url.ts';
 import { registerKubeconfig } from './commands/kubeconfig/kubeconfig.ts';
 import { registerSupport } from './commands/support/support.ts';
+import { registerDashboard } from './commands/dashboard/dashboard.ts';
 
 const registrars = [
   registerVersion,
@@ -117,6 +118,7 @@ const registrars = [
   registerConfigProxyUrl,
   registerKubeconfig,
   registerSupport,
+  registerDashboard,
 ];
 
 /** Builds the command tree; exported so tests run commands in-process. */
