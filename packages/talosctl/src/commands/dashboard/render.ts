@@ -107,12 +107,12 @@ function header(model: DashboardModel, node: string, st: NodeState | undefined):
     spin,
     [' '],
     [hostname, STYLE.yellow],
+    ...(st?.error ? [[' [unreachable]', STYLE.red] as const] : []),
     [` Talos-TS (${version?.tag ?? 'n/a'}): uptime `],
     field(s?.uptimeSeconds, formatUptime),
     [`, ${cpu ? `${cpu.cpus}xCPU` : 'n/a CPU'}, ${mem ? humanBytes(mem.totalBytes) : 'n/a'} RAM, PROCS ${procs ? procs.length : 'n/a'}`],
     [`, CPU ${percent(st?.cpuPercent)}, RAM ${percent(memPercent(s))}`],
   ];
-  if (st?.error) segs.push(['  [unreachable]', STYLE.red]);
   return segs;
 }
 
