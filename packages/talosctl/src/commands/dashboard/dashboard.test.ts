@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseKeys } from './keys.ts';
-import { appendLog, applyKey, applyNodeError, applySample, createModel, LOG_LINES, sanitizeLine, type DashboardModel, type NodeSample } from './model.ts';
+import { appendLog, applyKey, formatLogLine, applyNodeError, applySample, createModel, LOG_LINES, sanitizeLine, type DashboardModel, type NodeSample } from './model.ts';
 import { formatUptime, graph, render, visibleText } from './render.ts';
 import { parseLoadAvg, parseProcStat } from './source.ts';
 import { parseIntervalMs } from './dashboard.ts';
@@ -197,4 +197,15 @@ test('dashboard flags: --update-interval takes Go durations and refuses nonsense
   assert.equal(parseIntervalMs('500ms'), 500);
   assert.throws(() => parseIntervalMs('3'), /invalid argument "3" for "-d, --update-interval" flag/);
   assert.throws(() => parseIntervalMs('1ms'), /at least 100ms/);
+});
+
+test('dashboard model: our daemons\' JSON log records are shown as time, level, message and fields; other lines as they are', () => {
+  const line = JSON.stringify({ time: '2026-01-02T03:04:05.678Z', level: 'info', msg: 'Health check successful', node: '10.5.0.2', service: 'apid', attempt: 2 });
+  assert.equal(formatLogLine(line), '03:04:05.678Z info Health check successful service=apid attempt=2');
+  assert.equal(formatLogLine('[  1.0] kernel: hello'), '[  1.0] kernel: hello');
+  assert.equal(formatLogLine('{not json'), '{not json');
+  assert.equal(formatLogLine('{"no":"msg"}'), '{"no":"msg"}');
+  const m = model(['a']);
+  appendLog(m, 'a', `${JSON.stringify({ msg: 'evil \x1b[2J', level: 'warn' })}\n`);
+  assert.deepEqual(m.perNode.get('a')?.logs, ['warn evil '], 'escapes inside a record are stripped too');
 });

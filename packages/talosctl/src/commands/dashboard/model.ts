@@ -187,13 +187,38 @@ export function sanitizeLine(text: string): string {
   /* eslint-enable no-control-regex */
 }
 
+const SHOWN_ELSEWHERE = new Set(['time', 'level', 'msg', 'node']);
+
+/**
+ * A machined log line as a reader scans it: our daemons log JSON records, shown here as
+ * `time level message key=value…` (the node is on screen already). Other lines pass unchanged.
+ */
+export function formatLogLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return line;
+  const r = record as Record<string, unknown>;
+  if (typeof r['msg'] !== 'string') return line;
+  const time = typeof r['time'] === 'string' ? r['time'].replace(/^.*T/, '') : '';
+  const level = typeof r['level'] === 'string' ? r['level'] : '';
+  const fields = Object.entries(r)
+    .filter(([k]) => !SHOWN_ELSEWHERE.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return [time, level, r['msg'], ...fields].filter((x) => x !== '').join(' ');
+}
+
 /** Appends a chunk of a node's log stream (chunks may split lines anywhere). */
 export function appendLog(model: DashboardModel, node: string, chunk: string): void {
   const st = nodeState(model, node);
   if (!st || model.paused) return;
   const parts = (st.logPartial + chunk).split('\n');
   st.logPartial = parts.pop() ?? '';
-  const lines = parts.map((l) => sanitizeLine(l.replace(/\r$/, '')));
+  const lines = parts.map((l) => sanitizeLine(formatLogLine(l.replace(/\r$/, ''))));
   if (lines.length === 0) return;
   st.logs.push(...lines);
   if (st.logs.length > LOG_LINES) st.logs.splice(0, st.logs.length - LOG_LINES);
