@@ -94,6 +94,13 @@ test('talosctl dashboard in tmux: node one shown, switch to node two, node two k
   assert.match(s, /HOSTNAME\s+dash-one/);
   assert.match(s, /apid\s+Running/);
   assert.equal(tmux('display-message', '-p', '-t', session, '#{alternate_on} #{cursor_flag}').trim(), '1 0', 'alternate screen, cursor hidden');
+  // A resized terminal (SIGWINCH) is redrawn to its new size: the log title spans it, the footer is on its last row.
+  tmux('resize-window', '-t', session, '-x', '90', '-y', '30');
+  s = await waitScreen(/^── machined logs ─{73}$/m, 'screen redrawn at 90 columns');
+  const rows = s.replace(/\n$/, '').split('\n');
+  assert.equal(rows.length, 30);
+  assert.equal(rows.find((l) => l.startsWith('── machined logs'))?.length, 90);
+  assert.match(rows[29] ?? '', /^\[127\.0\.0\.105 \| 127\.0\.0\.106\]/);
   // The log pane shows machined's log (its JSON records as time, level, message, fields).
   await waitScreen(/── machined logs ─+\n[\s\S]*\d\d:\d\d:\d\d\.\d+Z info Health check successful service=apid/, 'machined log lines', 30_000);
   // …and follows it: a service restarted now shows up in the pane.

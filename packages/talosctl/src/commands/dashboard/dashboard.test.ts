@@ -5,6 +5,7 @@ import { appendLog, applyKey, formatLogLine, applyNodeError, applySample, create
 import { formatUptime, graph, render, visibleText } from './render.ts';
 import { parseLoadAvg, parseProcStat } from './source.ts';
 import { parseIntervalMs } from './dashboard.ts';
+import { main } from '../../main.ts';
 
 function sample(over: Partial<NodeSample> & { cpuTicks?: [number, number]; procCpu?: number } = {}): NodeSample {
   const [total, idle] = over.cpuTicks ?? [1000, 800];
@@ -208,4 +209,16 @@ test('dashboard model: our daemons\' JSON log records are shown as time, level, 
   const m = model(['a']);
   appendLog(m, 'a', `${JSON.stringify({ msg: 'evil \x1b[2J', level: 'warn' })}\n`);
   assert.deepEqual(m.perNode.get('a')?.logs, ['warn evil '], 'escapes inside a record are stripped too');
+});
+
+test('talosctl dashboard: without a terminal it says so and exits 1; a bad --update-interval is refused first', async () => {
+  const run = async (...args: string[]): Promise<{ code: number; err: string }> => {
+    const err: string[] = [];
+    const code = await main(args, { out: () => undefined, err: (t) => void err.push(t) });
+    return { code, err: err.join('') };
+  };
+  // Under the test runner stdout is a pipe, as with `talosctl dashboard | less`.
+  assert.equal(process.stdout.isTTY, undefined);
+  assert.deepEqual(await run('dashboard'), { code: 1, err: 'error: dashboard needs a terminal: stdin and stdout must be a TTY\n' });
+  assert.deepEqual(await run('dashboard', '-d', 'soon'), { code: 1, err: 'error: invalid argument "soon" for "-d, --update-interval" flag: invalid duration\n' });
 });
