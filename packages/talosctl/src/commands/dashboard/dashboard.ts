@@ -1,3 +1,10 @@
+// `talosctl dashboard`, after upstream's: a header with the node's key figures, F1 summary (Talos
+// info, services, network, the machined log followed) and F2 monitor (CPU and memory graphs, load,
+// processes), a footer to switch nodes and screens. Not built yet, for want of the API behind them:
+// upstream's F3 resource explorer; the Kubernetes panel; machine stage/ready (no MachineStatus
+// resource); CPU frequency, network and disk sparklines (no CPUInfo, NetworkDeviceStats, DiskStats
+// RPCs). The network-config and config-URL screens are the node console's, not talosctl's.
+
 import type { Command } from 'commander';
 import { withApiClient } from '../../api.ts';
 import { CliError, type CommandRegistrar } from '../../cli.ts';
@@ -19,19 +26,16 @@ export function parseIntervalMs(text: string): number {
   return total;
 }
 
-const KEYS = `Keyboard shortcuts:
-
- - h, <Left> - switch one node to the left
- - l, <Right> - switch one node to the right
- - j, <Down> - scroll logs/process list down
- - k, <Up> - scroll logs/process list up
- - <C-d> - scroll logs/process list half page down
- - <C-u> - scroll logs/process list half page up
- - <C-f> - scroll logs/process list one page down
- - <C-b> - scroll logs/process list one page up
- - <F1>, <F2> - summary / monitor screen
- - <C-z> - pause updates
- - q, <C-c> - quit
+const KEYS = `Keys:
+  h, Left          previous node
+  l, Right         next node
+  j, Down          scroll down (the log on the summary screen, the process list on the monitor screen)
+  k, Up            scroll up
+  Ctrl-D, Ctrl-U   half a page down, up
+  Ctrl-F, Ctrl-B   a whole page down, up
+  F1, F2           summary screen, monitor screen
+  Ctrl-Z           pause or resume updates
+  q, Ctrl-C        quit
 `;
 
 /** `talosctl dashboard`: a terminal UI with each node's summary, live CPU and memory, and logs. */
