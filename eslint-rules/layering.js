@@ -1,4 +1,4 @@
-// Local ESLint plugin: the import rules of DESIGN.md §3 and STYLE.md habit 2, checked on every lint.
+// Local ESLint plugin: the layering rules of docs/ARCHITECTURE.md, checked on every lint.
 import path from 'node:path';
 
 /** Which of our packages each package may import. Missing packages may import none. */

@@ -1,22 +1,45 @@
 #!/usr/bin/env bash
-# Installs what Talos-TS needs on a fresh Debian 12 machine with Node 20: npm packages (from the
-# lockfile) and the real programs the tests start. Safe to run again; skips what is already there.
+# Installs what one Talos-TS command needs on a fresh Debian 12 machine with Node 20, and nothing
+# more: npm packages from the lockfile, then the Debian packages of the chosen profile.
+#
+#   ensure-deps.sh cluster   `npm run cluster` (process back end): iproute2, etcd-server
+#   ensure-deps.sh image     `talos-imager build`: Debian's kernel, the programs the image ships
+#                            (containerd, runc, etcd), image tools and the compilers for machined's
+#                            native parts (the addon and the initramfs /init, built here too)
+#   ensure-deps.sh qemu      `talosctl cluster create --provisioner qemu`: image + QEMU
+#   ensure-deps.sh test      `npm run test:all`: every check and test, the VM suites included
+#
+# Safe to run again; installs only what is missing. Debian packages need root (or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(graphviz openssl etcd-server etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography iproute2
-  # the OS image (issue 7): kernel, programs shipped in it, image tools, QEMU, and node-gyp's compilers
-  linux-image-amd64 containerd runc libseccomp2 squashfs-tools cpio lz4 zstd qemu-system-x86 binutils make g++ libc6-dev python3)
-debs+=(tmux unzip)  # talosctl's terminal (dashboard) and support-bundle tests
-command -v kubectl >/dev/null || debs+=(kubernetes-client)  # kubectl for the kubeconfig test
+profile="${1:-test}"
+cluster=(iproute2 etcd-server)
+image=(linux-image-amd64 containerd runc libseccomp2 etcd-server squashfs-tools lz4 zstd binutils make g++ libc6-dev python3)
+case "$profile" in
+  cluster) debs=("${cluster[@]}") ;;
+  image) debs=("${image[@]}") ;;
+  qemu) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86) ;;
+  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip)
+    # kubectl for the kubeconfig test (Debian ships it as kubernetes-client)
+    command -v kubectl >/dev/null || debs+=(kubernetes-client) ;;
+  *)
+    echo "usage: $0 cluster|image|qemu|test" >&2
+    exit 2
+    ;;
+esac
+
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "installing ${missing[*]} needs root: run as root" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  echo "installing Debian packages ($profile): ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -27,8 +50,11 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
-# machined's native addon (mount, reboot, finit_module, netlink, ...), built against this Node.
-addon=packages/machined/src/linux/native/build/Release/talos_native.node
-if [ ! -f "$addon" ] || [ packages/machined/src/linux/native/talos_native.c -nt "$addon" ]; then
-  bash scripts/build-native.sh
+# machined's native addon (mount, reboot, finit_module, netlink, ...), built against this Node: only
+# a node booted from the image (metal) uses it; the process back end runs without it.
+if [ "$profile" != cluster ]; then
+  addon=packages/machined/src/linux/native/build/Release/talos_native.node
+  if [ ! -f "$addon" ] || [ packages/machined/src/linux/native/talos_native.c -nt "$addon" ]; then
+    bash scripts/build-native.sh
+  fi
 fi

@@ -4,7 +4,7 @@
 # disturb the timing of the other suites).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+bash scripts/ensure-deps.sh test
 npm run check
 TALOS_SLOW=1 npm test -- test/integration/vm
 TALOS_SLOW=1 npm test -- test/integration/qemu-cluster

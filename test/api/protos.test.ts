@@ -315,6 +315,14 @@ test('protos: no file sets go_package and each known file declares its upstream 
     'cosi/v1alpha1/resource.proto': 'cosi.resource',
     'cosi/v1alpha1/state.proto': 'cosi.resource',
     'cosi/v1alpha1/meta.proto': 'cosi.resource.meta',
+    // containerd's own packages: machined talks to the real containerd with these.
+    'containerd/services/containers/v1/containers.proto': 'containerd.services.containers.v1',
+    'containerd/services/tasks/v1/tasks.proto': 'containerd.services.tasks.v1',
+    'containerd/types/task/task.proto': 'containerd.v1.types',
+    'containerd/types/mount.proto': 'containerd.types',
+    'containerd/types/metrics.proto': 'containerd.types',
+    'containerd/cgroups/v1/metrics.proto': 'io.containerd.cgroups.v1',
+    'containerd/cgroups/v2/metrics.proto': 'io.containerd.cgroups.v2',
   };
   for (const f of ours) {
     assert.equal(f.options?.goPackage ?? '', '', `${f.name} sets go_package`);

@@ -22,6 +22,7 @@ import {
 import { main } from '@talos-ts/talosctl';
 import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from '@talos-ts/testkit';
 import { callStream, callUnary, rawClient } from '../../packages/apid/bench/fixtures.ts';
+import { encodeString, fields, num, str, subs, type Fields } from './wire-reader.ts';
 
 const cp = '127.0.0.94';
 const tmp = tempDir('it-debug-');
@@ -130,49 +131,6 @@ test('debug API: every new RPC × os:admin, os:operator, os:reader, os:etcd:back
 });
 
 // ---- Wire format: raw bytes from apid, read with upstream's field numbers by hand.
-
-type Fields = Map<number, (bigint | Buffer)[]>;
-
-/** A protobuf wire reader that knows nothing of our schemas: field number → values (varints or bytes). */
-function fields(buf: Buffer): Fields {
-  const out: Fields = new Map();
-  let i = 0;
-  const varint = (): bigint => {
-    let v = 0n;
-    let shift = 0n;
-    for (;;) {
-      const b = buf[i++] as number;
-      v |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return v;
-      shift += 7n;
-    }
-  };
-  while (i < buf.length) {
-    const key = varint();
-    const no = Number(key >> 3n);
-    const wire = Number(key & 7n);
-    let value: bigint | Buffer;
-    if (wire === 0) value = varint();
-    else if (wire === 2) {
-      const len = Number(varint());
-      value = buf.subarray(i, i + len);
-      i += len;
-    } else if (wire === 1) {
-      value = buf.subarray(i, i + 8);
-      i += 8;
-    } else if (wire === 5) {
-      value = buf.subarray(i, i + 4);
-      i += 4;
-    } else throw new Error(`unexpected wire type ${wire}`);
-    out.set(no, [...(out.get(no) ?? []), value]);
-  }
-  return out;
-}
-const str = (f: Fields, no: number): string => Buffer.from((f.get(no)?.[0] as Buffer | undefined) ?? Buffer.alloc(0)).toString('utf8');
-const num = (f: Fields, no: number): bigint => (f.get(no)?.[0] as bigint | undefined) ?? 0n;
-const subs = (f: Fields, no: number): Fields[] => (f.get(no) ?? []).map((b) => fields(b as Buffer));
-/** A string field as protobuf encodes it (field `no`, wire type 2). */
-const encodeString = (no: number, s: string): Buffer => Buffer.concat([Buffer.from([(no << 3) | 2, Buffer.byteLength(s)]), Buffer.from(s)]);
 
 test('debug API: replies decode with upstream field numbers (raw gRPC client, hand-written wire reader)', async (t) => {
   const pair = await generateClientCertificate({ osCa: bundle.certs.os, roles: [A], validitySeconds: 600 });

@@ -6,7 +6,7 @@ import { talosPlugin } from '../../eslint-rules/layering.js';
 const tester = new RuleTester({ languageOptions: { parser: tseslint.parser, sourceType: 'module' } });
 const rule = talosPlugin.rules.layering;
 
-test('layering rule: import violations from STYLE.md habit 2 fail lint', () => {
+test('layering rule: import violations of the layering rules (docs/ARCHITECTURE.md) fail lint', () => {
   tester.run('layering', rule, {
     valid: [
       { filename: '/r/packages/machinery/src/a.ts', code: "import { x } from '@talos-ts/cosi';" },

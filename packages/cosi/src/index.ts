@@ -15,6 +15,7 @@ export type {
   State,
   WriteOptions,
   UpdateOptions,
+  IdMatcher,
   QueryOptions,
   WatchOptions,
   Draft,

@@ -35,8 +35,15 @@ function setup() {
 test('meta: definitions and namespaces are resources a client can list', () => {
   const s = setup();
   const rds = s.list<ResourceDefinitionSpec>({ namespace: metaNamespace, type: ResourceDefinitionType }).map((r) => r.metadata.id);
-  assert.deepEqual(rds, ['MachineConfigs.config.talos.dev', 'Namespaces.meta.cosi.dev', 'ResourceDefinitions.meta.cosi.dev', 'Services.v1alpha1.talos.dev']);
+  assert.deepEqual(rds, ['machineconfigs.config.talos.dev', 'namespaces.meta.cosi.dev', 'resourcedefinitions.meta.cosi.dev', 'services.v1alpha1.talos.dev']);
   assert.deepEqual(s.list({ namespace: metaNamespace, type: NamespaceType }).map((r) => r.metadata.id), ['meta', 'runtime']);
+});
+
+test('meta: a definition is found by its lower-case id, as upstream names them; the spec keeps the type as written', () => {
+  const s = setup();
+  const rd = s.get<ResourceDefinitionSpec>({ namespace: metaNamespace, type: ResourceDefinitionType, id: 'resourcedefinitions.meta.cosi.dev' });
+  assert.equal(rd?.spec.type, ResourceDefinitionType);
+  assert.equal(s.get<ResourceDefinitionSpec>({ namespace: metaNamespace, type: ResourceDefinitionType, id: 'services.v1alpha1.talos.dev' })?.spec.displayType, 'Service');
 });
 
 test('meta: lookup by any alias is case-insensitive (rd, ns, svc, Services, service, mc)', () => {

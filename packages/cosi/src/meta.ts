@@ -99,8 +99,10 @@ export function registerResourceDefinition(state: State, input: ResourceDefiniti
   if (clash) {
     throw new TalosError(Code.AlreadyExists, `resource type ${spec.type}: alias "${clash.alias}" is already used by ${clash.type}`);
   }
+  // The definition's id is its type in lower case, as upstream's (`talosctl get rd
+  // resourcedefinitions.meta.cosi.dev`); the spec keeps the type as written.
   return state.modify<ResourceDefinitionSpec>(
-    { namespace: metaNamespace, type: ResourceDefinitionType, id: spec.type },
+    { namespace: metaNamespace, type: ResourceDefinitionType, id: spec.type.toLowerCase() },
     (d) => {
       d.spec = spec;
     },

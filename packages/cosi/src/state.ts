@@ -23,11 +23,19 @@ export interface UpdateOptions extends WriteOptions {
   readonly expectedPhase?: Phase | 'any';
 }
 
+/**
+ * Decides whether a resource id is selected. A RegExp fits, but patterns from API clients must come
+ * from a linear-time engine: the state calls `test` on every id, on the caller's event loop.
+ */
+export interface IdMatcher {
+  test(id: string): boolean;
+}
+
 /** Filters for list and watch. */
 export interface QueryOptions {
   readonly labelQuery?: LabelQuery;
-  /** Matches against the resource id. */
-  readonly idQuery?: RegExp;
+  /** Matches against the resource id (an unanchored search, like Go's MatchString). */
+  readonly idQuery?: IdMatcher;
 }
 
 /** Options of a watch. `bootstrapContents` and `tailEvents` are mutually exclusive. */

@@ -132,7 +132,7 @@ try {
   client.close();
 
   const cli: number[] = [];
-  const talosctl = new URL('../../../dist/talosctl.mjs', import.meta.url).pathname;
+  const talosctl = new URL('../../../dist/talosctl.cjs', import.meta.url).pathname;
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     execFileSync(process.execPath, [talosctl, '--talosconfig', tcFile, '-e', cp, '-n', cp, 'version'], { stdio: 'ignore' });

@@ -1,18 +1,23 @@
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createLogger, type LogLevel } from '@talos-ts/cosi';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
 import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
-import { nodePaths } from './paths.ts';
+import { nodePaths, type NodePaths } from './paths.ts';
+import { writeFileAtomic } from './system/atomic-file.ts';
 
-const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info]
+const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN]
        machined --platform metal   (as PID 1, started by the image's /init)
 
 Starts one Talos-TS node. apid listens on IP:50000 and trustd (control plane) on IP:50001.
 With no configuration in DIR the node waits in maintenance mode for
   talosctl apply-config --insecure -n IP -f controlplane.yaml
+
+--containerd BIN  (container platform) also run containerd BIN as the node's system service, with
+                  its socket, state and root under DIR (metal always runs it), so that
+                  containers, stats and restart have a containerd to talk to
 
 Environment (test knobs):
   TALOSTS_DISCOVERY_TTL_MS  TTL of the affiliate data published to the discovery service
@@ -30,6 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'state-dir': { type: 'string' },
         address: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
+        containerd: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -62,15 +68,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
+  const stateDir = resolve(args['state-dir'] as string);
+  const containerd = args.containerd !== undefined ? containerContainerd(args.containerd, nodePaths(stateDir)) : undefined;
+
   let powerOff: () => void = () => {};
   const poweredOff = new Promise<void>((r) => (powerOff = r));
   const node = new TalosNode({
     platform: 'container',
-    stateDir: resolve(args['state-dir'] as string),
+    stateDir,
     address: args.address as string,
     logger: createLogger({ level: args['log-level'] as LogLevel }),
     onPowerOff: () => powerOff(),
     ...(discoveryTtlMs !== undefined ? { discoveryTtlMs } : {}),
+    ...(containerd ? { containerd } : {}),
   });
   const stop = (): void => {
     void node.stop().finally(() => powerOff());
@@ -87,6 +97,27 @@ export async function main(argv: readonly string[]): Promise<number> {
   await poweredOff;
   await node[Symbol.asyncDispose]();
   return 0;
+}
+
+/**
+ * containerd for a container-mode node: everything it keeps lives under the node's state dir, and
+ * its config turns off the CRI plugin as upstream's system containerd does (the node's containers
+ * are listed through containerd's own API), so nodes on one host never share a path.
+ */
+function containerContainerd(bin: string, paths: NodePaths): { argv: string[]; socket: string } {
+  mkdirSync(dirname(paths.containerdConfig), { recursive: true });
+  const toml = [
+    'version = 2',
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = ${JSON.stringify(join(paths.containerdRootDir, 'opt'))}`,
+    '',
+  ].join('\n');
+  writeFileSync(paths.containerdConfig, toml);
+  return {
+    argv: [bin, '--config', paths.containerdConfig, '--address', paths.containerdSocket, '--state', paths.containerdStateDir, '--root', paths.containerdRootDir],
+    socket: paths.containerdSocket,
+  };
 }
 
 /**
@@ -136,7 +167,7 @@ async function runMetal(level: LogLevel): Promise<number> {
     const paths = nodePaths(METAL_STATE_DIR);
     mkdirSync(paths.root, { recursive: true });
     const config = await host.fetchConfig(AbortSignal.timeout(60_000));
-    if (config !== undefined) writeFileSync(paths.config, config, { mode: 0o600 });
+    if (config !== undefined) await writeFileAtomic(paths.config, config);
     const metal = host;
     const node = new TalosNode({
       platform: 'metal',
@@ -158,7 +189,8 @@ async function runMetal(level: LogLevel): Promise<number> {
     process.on('SIGTERM', () => node.shutdown());
     process.on('SIGPWR', () => node.shutdown());
     await node.start();
-    say(`machined: node is up (${host.boot.address}, ${node.inMaintenance ? 'maintenance mode' : 'configured'})`);
+    const how = node.bootFailure !== undefined ? `NOT BOOTED: ${node.bootFailure}` : node.inMaintenance ? 'maintenance mode' : 'configured';
+    say(`machined: node is up (${host.boot.address}, ${how})`);
     return await new Promise<number>(() => {});
   } catch (err) {
     return fatal(err);

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { fromBinary } from '@bufbuild/protobuf';
 import { join } from 'node:path';
 import { Code, hasCode, nullLogger } from '@talos-ts/cosi';
 import {
@@ -21,7 +24,7 @@ import {
   type MachineConfigSpec,
 } from '@talos-ts/machinery';
 import { assertResources } from '@talos-ts/testkit';
-import { TalosNode } from './node.ts';
+import { API_PORT, TalosNode } from './node.ts';
 
 const Mode = machinePb.ApplyConfigurationRequest_Mode;
 
@@ -35,10 +38,12 @@ function configs(endpoint: string) {
   return { controlplane: g.controlplane.toYaml(), worker: g.worker.toYaml() };
 }
 
-let port = 60;
-async function startNode(t: { after: (fn: () => Promise<void>) => void }, options: { lifetimeMs?: number } = {}) {
-  const address = `127.0.0.${port++}`;
+// Node addresses come from a /24 of their own: other suites that run beside this one use 127.0.0.x.
+let host = 1;
+async function startNode(t: { after: (fn: () => Promise<void>) => void }, options: { lifetimeMs?: number; prepare?: (dir: string, cfg: ReturnType<typeof configs>) => void } = {}) {
+  const address = `127.0.3.${host++}`;
   const dir = mkdtempSync(join(tmpdir(), 'machined-node-'));
+  options.prepare?.(dir, configs(`https://${address}:6443`));
   const node = new TalosNode({
     platform: 'container',
     stateDir: dir,
@@ -49,11 +54,12 @@ async function startNode(t: { after: (fn: () => Promise<void>) => void }, option
     restartIntervalMs: 200,
     ...(options.lifetimeMs ? { apiCertLifetimeMs: options.lifetimeMs } : {}),
   });
-  await node.start();
+  // Cleanup is registered first, so a node whose start fails is stopped as well.
   t.after(async () => {
     await node[Symbol.asyncDispose]();
     rmSync(dir, { recursive: true, force: true });
   });
+  await node.start();
   const cfg = configs(`https://${address}:6443`);
   const socket = (roles = 'os:admin') => {
     const md = { 'talos-role': roles };
@@ -250,4 +256,132 @@ test('TalosNode: the events stream replays history and follows new service event
   }
   ac.abort();
   assert.ok(seen.includes('talos/runtime/machine.SequenceEvent'));
+});
+
+async function machineStatusEvents(machine: ReturnType<Awaited<ReturnType<typeof startNode>>['socket']>['machine'], md: Record<string, string>) {
+  const ac = new AbortController();
+  const seen: machinePb.MachineStatusEvent[] = [];
+  const sequences: machinePb.SequenceEvent[] = [];
+  const done = (async () => {
+    for await (const e of machine.events({ tailEvents: -1 }, { metadata: md, signal: ac.signal })) {
+      const url = e.data?.typeUrl ?? '';
+      if (url.endsWith('machine.MachineStatusEvent')) seen.push(fromBinary(machinePb.MachineStatusEventSchema, e.data!.value));
+      if (url.endsWith('machine.SequenceEvent')) sequences.push(fromBinary(machinePb.SequenceEventSchema, e.data!.value));
+    }
+  })().catch(() => {});
+  await until('machine status events', () => seen.length > 0 && sequences.some((q) => q.action === machinePb.SequenceEvent_Action.STOP));
+  ac.abort();
+  await done;
+  return { seen, sequences };
+}
+
+function refusesConnections(address: string): Promise<boolean> {
+  const c = maintenanceClient(address);
+  return c
+    .version({}, { timeoutMs: 3000 })
+    .then(() => false, () => true)
+    .finally(() => c.close());
+}
+
+test('TalosNode: an empty, truncated or garbage stored config is not booted and never opens maintenance mode; the reason is logged and in the events', async (t) => {
+  const damaged: Record<string, (good: string) => string> = {
+    garbage: () => '\u0000\u0001{{{ not yaml ]]]\n',
+    empty: () => '',
+    truncated: (good) => good.slice(0, Math.floor(good.length / 2)),
+  };
+  for (const [what, damage] of Object.entries(damaged)) {
+    const n = await startNode(t, { prepare: (dir, cfg) => writeFileSync(join(dir, 'config.yaml'), damage(cfg.controlplane)) });
+    assert.ok(!n.node.inMaintenance, `${what}: no maintenance mode`);
+    assert.match(n.node.bootFailure ?? '', new RegExp(`stored configuration ${n.node.paths.config} does not load`), what);
+    assert.equal(n.node.supervisor, undefined, `${what}: nothing started`);
+    assert.ok(await refusesConnections(n.address), `${what}: nothing listens on ${n.address}:${API_PORT}`);
+    const { machine, md } = n.socket();
+    const { seen, sequences } = await machineStatusEvents(machine, md);
+    const last = seen.at(-1)!;
+    assert.equal(last.stage, machinePb.MachineStatusEvent_MachineStage.BOOTING, what);
+    assert.equal(last.status?.ready, false);
+    assert.equal(last.status?.unmetConditions[0]?.name, 'config');
+    assert.match(last.status?.unmetConditions[0]?.reason ?? '', /does not load/);
+    assert.match(sequences.at(-1)?.error?.message ?? '', /does not load/);
+    assert.ok(!seen.some((e) => e.stage === machinePb.MachineStatusEvent_MachineStage.MAINTENANCE), `${what}: never in maintenance`);
+  }
+});
+
+test('TalosNode: a torn staged config is kept aside at boot and the applied config boots', async (t) => {
+  let good = '';
+  const n = await startNode(t, {
+    prepare: (dir, cfg) => {
+      good = cfg.controlplane;
+      writeFileSync(join(dir, 'config.yaml'), good);
+      writeFileSync(join(dir, 'config.staged.yaml'), withHostname(cfg.controlplane, 'staged').slice(0, 300));
+    },
+  });
+  assert.ok(!n.node.inMaintenance);
+  assert.equal(n.node.bootFailure, undefined);
+  assert.equal(activeYaml(n.node), good);
+  assert.equal(readFileSync(n.node.paths.config, 'utf8'), good);
+  assert.ok(!existsSync(n.node.paths.stagedConfig));
+  assert.ok(existsSync(n.node.paths.rejectedStagedConfig));
+});
+
+test('TalosNode: parallel applies all succeed, one at a time, and the config on disk is the one running', async (t) => {
+  const n = await booted(t);
+  const names = Array.from({ length: 12 }, (_, i) => `parallel-${i}`);
+  const yamls = names.map((name) => withHostname(n.cfg.controlplane, name));
+  const results = await Promise.allSettled(yamls.map((yaml) => n.node.applyConfiguration({ yaml, mode: Mode.NO_REBOOT, dryRun: false, tryTimeoutMs: 0 })));
+  assert.deepEqual(
+    results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+    [],
+  );
+  const running = activeYaml(n.node);
+  assert.equal(running, yamls.at(-1), 'applies take effect in call order');
+  assert.equal(readFileSync(n.node.paths.config, 'utf8'), running);
+});
+
+// Many small list items: a config over 200 KB in ~7,000 lines, the shape that broke the old n×m diff.
+function withFiles(yaml: string, count: number): string {
+  const cfg = loadConfig(yaml, { filename: 'base' });
+  const items = Array.from({ length: count }, (_, i) => `    - path: /var/example/file-${i}\n      op: create\n      content: value-${i}\n      permissions: 0o644`);
+  const patch = parsePatch(`machine:\n  files:\n${items.join('\n')}\n`, { name: 'files-patch' });
+  if (cfg.error || patch.error) throw cfg.error ?? patch.error;
+  const out = applyPatches(cfg.value, [patch.value]);
+  if (out.error) throw out.error;
+  return out.value.toYaml();
+}
+
+test('TalosNode: a config over 200 KB applies, and dry-runs against it show a small change or say the diff is too large', async (t) => {
+  const n = await booted(t);
+  const { machine, md } = n.socket();
+  const big = withFiles(n.cfg.controlplane, 1800);
+  assert.ok(big.length > 200 * 1024, `config is ${big.length} bytes`);
+  const first = await machine.applyConfiguration({ data: Buffer.from(big), mode: Mode.NO_REBOOT, dryRun: true }, { metadata: md, timeoutMs: 30_000 });
+  assert.match(first.messages[0]?.modeDetails ?? '', /differ in at least \d+ lines; the diff is too large to show/);
+  await machine.applyConfiguration({ data: Buffer.from(big), mode: Mode.NO_REBOOT }, { metadata: md, timeoutMs: 30_000 });
+  assert.equal(readFileSync(n.node.paths.config, 'utf8'), big);
+  const next = big.replace('content: value-1234\n', 'content: changed\n');
+  const dry = await machine.applyConfiguration({ data: Buffer.from(next), mode: Mode.NO_REBOOT, dryRun: true }, { metadata: md, timeoutMs: 30_000 });
+  assert.match(dry.messages[0]?.modeDetails ?? '', /Config diff:\n\n-\s+content: value-1234\n\+\s+content: changed$/);
+});
+
+test('TalosNode: a second node on the same state directory is refused, naming the directory and the holder PID', async (t) => {
+  const n = await booted(t);
+  const second = new TalosNode({ platform: 'container', stateDir: n.dir, address: `127.0.3.${host++}`, logger: nullLogger, apidCommand: idle, trustdCommand: idle });
+  t.after(() => second[Symbol.asyncDispose]());
+  await assert.rejects(
+    second.start(),
+    (e) => hasCode(e, Code.FailedPrecondition) && (e as Error).message.includes(n.dir) && (e as Error).message.includes(`PID ${process.pid}`),
+  );
+  assert.equal(activeYaml(n.node), n.cfg.controlplane, 'the first node runs on');
+
+  // The same from a second machined process: it exits at once with the reason on stderr.
+  const bin = fileURLToPath(new URL('../bin/machined.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, '--platform', 'container', '--state-dir', n.dir, '--address', `127.0.3.${host++}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(kill);
+  assert.equal(code, 1, `second machined: ${stderr}`);
+  assert.match(stderr, new RegExp(`state directory ${n.dir} is in use by machined PID ${process.pid}`));
+  assert.equal(readFileSync(n.node.paths.lock, 'utf8'), `${process.pid}\n`);
 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,7 @@ import { createMachineService, machineEvents, type ApplyResult, type MachineBack
 import { serve, type RunningServer, type Served } from './server/serve.ts';
 import { createStateService } from './server/state-service.ts';
 import { checkConfig, lineDiff, needsReboot, type CheckedConfig } from './sequencer/apply.ts';
+import { ConfigStore } from './sequencer/config-store.ts';
 import { ServiceLog } from './system/log.ts';
 import { ServiceSupervisor } from './system/supervisor.ts';
 import { fileExists, type ServiceDefinition } from './system/service.ts';
@@ -118,7 +119,7 @@ export interface NodeOptions {
   readonly discoveryTtlMs?: number;
   /** The hostname before the config names one (metal: talos.hostname= or ip=); default talos-<address>. */
   readonly defaultHostname?: string;
-  /** containerd as a system service (metal): its program and the socket it serves. */
+  /** containerd as a system service (metal; container mode with --containerd): its program and socket. */
   readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
   /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
   readonly onReboot?: () => void;
@@ -157,8 +158,11 @@ export class TalosNode implements AsyncDisposable {
   readonly paths: NodePaths;
   readonly events = new EventBus();
   readonly #options: NodeOptions;
-  readonly #log: ServiceLog;
+  // Created once the state directory is locked: opening it writes to the directory.
+  #log: ServiceLog | undefined;
   readonly #logger: Logger;
+  readonly #store: ConfigStore;
+  #bootFailure: string | undefined;
   #cycle: Cycle | undefined;
   #transition: Promise<void> = Promise.resolve();
   #try: { timer: NodeJS.Timeout; previous: string } | undefined;
@@ -167,11 +171,11 @@ export class TalosNode implements AsyncDisposable {
   constructor(options: NodeOptions) {
     this.#options = options;
     this.paths = nodePaths(options.stateDir);
-    this.#log = new ServiceLog('machined', { logDir: this.paths.logDir });
     const base = options.logger ?? createLogger();
     // machined's own records also go to its log, so `talosctl logs machined` shows them.
-    const mirror = createLogger({ level: 'debug', sink: (r: LogRecord) => this.#log.append(JSON.stringify(r)) });
+    const mirror = createLogger({ level: 'debug', sink: (r: LogRecord) => this.#log?.append(JSON.stringify(r)) });
     this.#logger = tee(base, mirror).child({ node: options.address });
+    this.#store = new ConfigStore({ paths: this.paths, logger: this.#logger });
   }
 
   /** The current boot cycle's state (for tests and the API). */
@@ -189,8 +193,22 @@ export class TalosNode implements AsyncDisposable {
     return this.#cycle?.maintenance !== undefined;
   }
 
-  /** Boots the node; resolves once its API (maintenance or machine socket) is reachable. */
+  /**
+   * Why the node did not boot its stored config (it then serves only its machine socket, and never
+   * maintenance mode); undefined when it booted or waits for a config.
+   */
+  get bootFailure(): string | undefined {
+    return this.#bootFailure;
+  }
+
+  /**
+   * Boots the node; resolves once its API (maintenance or machine socket) is reachable. Throws
+   * FailedPrecondition, before writing anything, when another machined holds the state directory.
+   */
   async start(): Promise<void> {
+    await mkdir(this.paths.root, { recursive: true, mode: 0o700 });
+    this.#store.lock();
+    this.#log ??= new ServiceLog('machined', { logDir: this.paths.logDir });
     await this.#schedule(() => this.#boot());
   }
 
@@ -201,7 +219,8 @@ export class TalosNode implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-    await this.#log[Symbol.asyncDispose]();
+    await this.#log?.[Symbol.asyncDispose]();
+    this.#store.release();
   }
 
   #current(): Cycle {
@@ -220,10 +239,7 @@ export class TalosNode implements AsyncDisposable {
     if (this.#poweredOff) throw new TalosError(Code.FailedPrecondition, 'node is powered off');
     this.events.publish('machine.SequenceEvent', machineEvents.sequence('boot', true));
     for (const dir of [this.paths.root, this.paths.logDir, this.paths.varDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
-    await rename(this.paths.stagedConfig, this.paths.config).then(
-      () => this.#logger.info('applied staged configuration'),
-      () => {},
-    );
+    this.#bootFailure = undefined;
 
     const state = new InMemoryState();
     registerTalosResources(state);
@@ -261,17 +277,26 @@ export class TalosNode implements AsyncDisposable {
     });
     cycle.servers.push(socket);
 
-    const saved = await readFile(this.paths.config, 'utf8').catch(() => undefined);
-    let checked: CheckedConfig | undefined;
-    if (saved !== undefined) {
-      try {
-        checked = checkConfig(saved, this.paths.config);
-      } catch (err) {
-        this.#logger.error('saved configuration does not load, entering maintenance mode', { error: err });
-      }
-    }
-    if (checked) await this.#enterBoot(cycle, checked);
-    else await this.#enterMaintenance(cycle);
+    const stored = await this.#store.load();
+    if (stored.kind === 'valid') await this.#enterBoot(cycle, stored.checked);
+    else if (stored.kind === 'none') await this.#enterMaintenance(cycle);
+    else this.#refuseBoot(stored.error.message);
+  }
+
+  /**
+   * A stored config that does not load is not booted, and it does not open maintenance mode either
+   * (that would hand an unauthenticated apply-config to anyone on the network). The node says why
+   * on its log (the console on metal) and in its events, and serves only its machine socket. To
+   * recover, replace the file, apply a config over the machine socket, or reset the node.
+   */
+  #refuseBoot(reason: string): void {
+    this.#bootFailure = reason;
+    this.#logger.error('refusing to boot: the stored configuration is invalid; not entering maintenance mode', {
+      reason,
+      recovery: 'replace the configuration file, apply a configuration over the machine socket, or reset the node',
+    });
+    this.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.BOOTING, false, [{ name: 'config', reason }]));
+    this.events.publish('machine.SequenceEvent', machineEvents.sequence('boot', false, reason));
   }
 
   /** The active machine config's v1alpha1 document, if the node has one. */
@@ -317,7 +342,7 @@ export class TalosNode implements AsyncDisposable {
     cycle.maintenance = server;
     cycle.servers.push(server);
     cycle.acceptConfig = async (c) => {
-      await this.#persist(c.yaml);
+      await this.#store.write(c.yaml);
       cycle.acceptConfig = undefined;
       // Answer the ApplyConfiguration call first, then leave maintenance mode.
       setImmediate(() => {
@@ -421,11 +446,6 @@ export class TalosNode implements AsyncDisposable {
     );
   }
 
-  async #persist(yaml: string): Promise<void> {
-    await writeFile(`${this.paths.config}.tmp`, yaml, { mode: 0o600 });
-    await rename(`${this.paths.config}.tmp`, this.paths.config);
-  }
-
   async #teardown(): Promise<void> {
     const cycle = this.#cycle;
     if (!cycle) return;
@@ -447,8 +467,15 @@ export class TalosNode implements AsyncDisposable {
     this.#options.onPowerOff?.();
   }
 
-  /** Applies a config per upstream's modes; throws InvalidArgument (nothing changed) for a bad one. */
-  async applyConfiguration(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult> {
+  /**
+   * Applies a config per upstream's modes; throws InvalidArgument (nothing changed) for a bad one.
+   * Applies take turns: each reads the running config, writes and applies as one step.
+   */
+  applyConfiguration(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult> {
+    return this.#store.exclusive(() => this.#apply(request));
+  }
+
+  async #apply(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult> {
     const cycle = this.#current();
     const checked = checkConfig(request.yaml);
     const warnings = checked.warnings;
@@ -475,14 +502,14 @@ export class TalosNode implements AsyncDisposable {
     }
     switch (mode) {
       case Mode.STAGED:
-        await writeFile(this.paths.stagedConfig, checked.yaml, { mode: 0o600 });
+        await this.#store.stage(checked.yaml);
         break;
       case Mode.REBOOT:
-        await this.#persist(checked.yaml);
+        await this.#store.write(checked.yaml);
         setImmediate(() => this.reboot());
         break;
       case Mode.NO_REBOOT:
-        await this.#persist(checked.yaml);
+        await this.#store.write(checked.yaml);
         this.#setConfigResource(cycle, checked.yaml);
         break;
       case Mode.TRY: {
@@ -534,9 +561,8 @@ export class TalosNode implements AsyncDisposable {
     if (options.graceful && etcd && (await etcd.hasData())) await etcd.leave();
     void this.#schedule(async () => {
       await this.#teardown();
-      for (const p of [this.paths.config, this.paths.stagedConfig, join(this.paths.root, 'system'), join(this.paths.varDir, 'lib')]) {
-        await rm(p, { recursive: true, force: true });
-      }
+      await this.#store.exclusive(() => this.#store.wipe());
+      for (const p of [join(this.paths.root, 'system'), join(this.paths.varDir, 'lib')]) await rm(p, { recursive: true, force: true });
       this.#logger.info('node reset: state wiped', { graceful: options.graceful });
       if (options.reboot) await this.#boot();
       else this.#powerOff();
@@ -561,6 +587,7 @@ export class TalosNode implements AsyncDisposable {
         if (!etcd) throw new TalosError(Code.Unimplemented, `${what} is only available on control plane nodes`);
         return etcd;
       },
+      containerdSocket: () => this.#options.containerd?.socket,
       generateClientConfiguration: async (roles, ttlMs) => {
         const active = this.#current().state.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
         const cfg = active ? machineConfigOf(active).config : undefined;

@@ -1,12 +1,17 @@
 import { join } from 'node:path';
+import { STATE_LOCK_FILE } from './system/state-lock.ts';
 
-/** Where a node keeps its files under its state directory (see NODE-CONTRACT in the docs). */
+/** Where a node keeps its files under its state directory (docs/ARCHITECTURE.md, "Files and sockets between programs"). */
 export interface NodePaths {
   readonly root: string;
   /** The applied machine config (STATE partition's config.yaml upstream). */
   readonly config: string;
   /** A config staged by apply-config --mode staged, applied at the next boot. */
   readonly stagedConfig: string;
+  /** Where a staged config that failed validation at boot is kept aside for the operator. */
+  readonly rejectedStagedConfig: string;
+  /** machined's exclusive lock of the state directory (holds its PID). */
+  readonly lock: string;
   readonly machinedSocket: string;
   readonly apiCertsDir: string;
   readonly trustdCertsDir: string;
@@ -21,6 +26,11 @@ export interface NodePaths {
   readonly varDir: string;
   /** The node's cluster identity (upstream keeps it on STATE); a reset wipes it with system/. */
   readonly nodeIdentity: string;
+  /** containerd's gRPC socket, state (runtime) and root (images, metadata) directories, and config. */
+  readonly containerdSocket: string;
+  readonly containerdStateDir: string;
+  readonly containerdRootDir: string;
+  readonly containerdConfig: string;
 }
 
 /** The layout of a node's state directory. */
@@ -29,6 +39,8 @@ export function nodePaths(root: string): NodePaths {
     root,
     config: join(root, 'config.yaml'),
     stagedConfig: join(root, 'config.staged.yaml'),
+    rejectedStagedConfig: join(root, 'config.staged.yaml.rejected'),
+    lock: join(root, STATE_LOCK_FILE),
     machinedSocket: join(root, 'system', 'run', 'machined', 'machine.sock'),
     apiCertsDir: join(root, 'system', 'secrets', 'api'),
     trustdCertsDir: join(root, 'system', 'secrets', 'trustd'),
@@ -38,5 +50,9 @@ export function nodePaths(root: string): NodePaths {
     logDir: join(root, 'var', 'log'),
     varDir: join(root, 'var'),
     nodeIdentity: join(root, 'system', 'state', 'node-identity.yaml'),
+    containerdSocket: join(root, 'system', 'run', 'containerd', 'containerd.sock'),
+    containerdStateDir: join(root, 'system', 'run', 'containerd'),
+    containerdRootDir: join(root, 'var', 'lib', 'containerd'),
+    containerdConfig: join(root, 'etc', 'containerd', 'config.toml'),
   };
 }

@@ -30,6 +30,16 @@ export * as securityPb from './gen/security/security_pb.ts';
 export * as etcdPb from './gen/etcd/etcdserverpb/rpc_pb.ts';
 /** Generated time.TimeService. */
 export * as timePb from './gen/time/time_pb.ts';
+/** Generated subset of containerd's API: the containers and tasks services (containerd.services.*.v1). */
+export * as containerdContainersPb from './gen/containerd/services/containers/v1/containers_pb.ts';
+export * as containerdTasksPb from './gen/containerd/services/tasks/v1/tasks_pb.ts';
+/** Generated containerd types: task process state, mounts, metrics. */
+export * as containerdTaskTypesPb from './gen/containerd/types/task/task_pb.ts';
+export * as containerdMountPb from './gen/containerd/types/mount_pb.ts';
+export * as containerdMetricsPb from './gen/containerd/types/metrics_pb.ts';
+/** Generated subset of containerd's cgroup v1 and v2 task metrics (what `stats` reads). */
+export * as cgroupsV1Pb from './gen/containerd/cgroups/v1/metrics_pb.ts';
+export * as cgroupsV2Pb from './gen/containerd/cgroups/v2/metrics_pb.ts';
 export { readFiles, watchFiles } from './grpc/files.ts';
 export type { FileContents, WatchFilesOptions } from './grpc/files.ts';
 export { createH2Server } from './grpc/h2/server.ts';

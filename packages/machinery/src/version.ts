@@ -11,12 +11,23 @@ export interface VersionInfo {
 /** The release tag of this source tree; bumped on release. */
 export const TAG = 'v0.1.0';
 
-/** The version of the running build. `sha` and `built` come from the image build when there is one. */
+// Stamped into every bundle by scripts/build.mjs (esbuild `define`); absent when running the
+// TypeScript sources directly.
+declare const __TALOS_TS_SHA__: string | undefined;
+declare const __TALOS_TS_BUILT__: string | undefined;
+
+/**
+ * The version of the running build: `sha` (git commit, `-dirty` for a changed work tree) and
+ * `built` come from the bundle's build stamp; TALOS_TS_SHA / TALOS_TS_BUILT override them, and
+ * sources run without a bundle report `dev`.
+ */
 export function currentVersion(env: NodeJS.ProcessEnv = process.env): VersionInfo {
+  const sha = typeof __TALOS_TS_SHA__ === 'string' ? __TALOS_TS_SHA__ : undefined;
+  const built = typeof __TALOS_TS_BUILT__ === 'string' ? __TALOS_TS_BUILT__ : undefined;
   return {
     tag: TAG,
-    sha: env['TALOS_TS_SHA'] ?? 'dev',
-    built: env['TALOS_TS_BUILT'] ?? '',
+    sha: env['TALOS_TS_SHA'] ?? sha ?? 'dev',
+    built: env['TALOS_TS_BUILT'] ?? built ?? '',
     runtime: `node ${process.version}`,
     os: process.platform,
     arch: process.arch === 'x64' ? 'amd64' : process.arch,

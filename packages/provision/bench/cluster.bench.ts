@@ -13,7 +13,7 @@ if (process.getuid?.() !== 0) {
 
 const root = new URL('../../../', import.meta.url).pathname;
 execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' });
-const talosctl = join(root, 'dist/talosctl.mjs');
+const talosctl = join(root, 'dist/talosctl.cjs');
 const tmp = mkdtempSync(join(tmpdir(), 'bench-cluster-'));
 const name = 'bench-cluster';
 const base = ['--talosconfig', join(tmp, 'talosconfig')];

@@ -28,7 +28,7 @@ import { clusterDir, saveClusterState, type ClusterState, type NodeState } from 
 import { attachNode, createBridge, createNetns, createTap, listNetns } from './host/netns.ts';
 import { isAlive, spawnInNetns, spawned } from './host/processes.ts';
 import { startForwarder } from './host/forwarder.ts';
-import { checkImageDir, ensureDefaultImage, spawnVm } from './host/qemu.ts';
+import { checkImageDir, ensureDefaultImage, requireQemu, spawnVm } from './host/qemu.ts';
 
 /** The back ends: container-mode machined processes, or VMs booted from a built image. */
 export type Provisioner = 'process' | 'qemu';
@@ -195,6 +195,7 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   const dir = clusterDir(options.stateRoot, options.name);
   const qemu = options.provisioner === 'qemu';
   let imageDir = options.imageDir ?? '';
+  if (qemu) requireQemu();
   if (qemu && imageDir !== '') checkImageDir(imageDir);
   if (qemu && imageDir === '') imageDir = await ensureDefaultImage(TAG, progress, signal);
   if (existsSync(join(dir, 'state.json'))) {

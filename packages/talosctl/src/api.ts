@@ -10,6 +10,7 @@ import { openConfig, selectedContext } from './commands/config/config.ts';
 
 interface Globals {
   talosconfig?: string;
+  cluster?: string;
   context?: string;
   endpoints?: string[];
   nodes?: string[];
@@ -40,6 +41,9 @@ function describe(err: unknown, target: string): CliError {
 /** Runs `body` with a client built as upstream talosctl builds it; Ctrl-C cancels the calls. */
 export async function withApiClient<T>(cmd: Command, body: (s: ApiSession) => Promise<T>, options: WithApiClientOptions = {}): Promise<T> {
   const g = cmd.optsWithGlobals<Globals>();
+  if (g.cluster !== undefined && g.cluster !== '') {
+    throw new CliError('--cluster selects a cluster behind a proxy endpoint (Omni); Talos-TS has no such proxy: target nodes with --endpoints and --nodes');
+  }
   const flagNodes = g.nodes ?? [];
   const flagEndpoints = g.endpoints ?? [];
   let client: TalosClient;

@@ -1,145 +1,91 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, listFlag, type CliIo } from './cli.ts';
-import { registerVersion } from './commands/version/version.ts';
-import { registerGenSecrets } from './commands/gen/secrets.ts';
-import { registerGenCa } from './commands/gen/ca.ts';
-import { registerGenKey } from './commands/gen/key.ts';
-import { registerGenKeypair } from './commands/gen/keypair.ts';
-import { registerGenCsr } from './commands/gen/csr.ts';
-import { registerGenCrt } from './commands/gen/crt.ts';
-import { registerGenConfig } from './commands/gen/config.ts';
-import { registerConfigAdd } from './commands/config/add.ts';
-import { registerConfigContext } from './commands/config/context.ts';
-import { registerConfigContexts } from './commands/config/contexts.ts';
-import { registerConfigEndpoint } from './commands/config/endpoint.ts';
-import { registerConfigInfo } from './commands/config/info.ts';
-import { registerConfigMerge } from './commands/config/merge.ts';
-import { registerConfigNode } from './commands/config/node.ts';
-import { registerConfigRemove } from './commands/config/remove.ts';
-import { registerValidate } from './commands/validate/validate.ts';
-import { registerMachineConfigPatch } from './commands/machineconfig/patch.ts';
-import { registerGet } from './commands/get/get.ts';
-import { registerMemory } from './commands/memory/memory.ts';
-import { registerService } from './commands/service/service.ts';
-import { registerLogs } from './commands/logs/logs.ts';
-import { registerDmesg } from './commands/dmesg/dmesg.ts';
-import { registerEvents } from './commands/events/events.ts';
-import { registerApplyConfig } from './commands/apply-config/apply-config.ts';
-import { registerEdit } from './commands/edit/edit.ts';
-import { registerPatch } from './commands/patch/patch.ts';
-import { registerReboot } from './commands/reboot/reboot.ts';
-import { registerShutdown } from './commands/shutdown/shutdown.ts';
-import { registerReset } from './commands/reset/reset.ts';
-import { registerInspectDependencies } from './commands/inspect/dependencies.ts';
-import { registerClusterCreate } from './commands/cluster/create.ts';
-import { registerClusterDestroy } from './commands/cluster/destroy.ts';
-import { registerClusterShow } from './commands/cluster/show.ts';
-import { registerHealth } from './commands/health/health.ts';
-import { registerBootstrap } from './commands/bootstrap/bootstrap.ts';
-import { registerEtcdMembers } from './commands/etcd/members.ts';
-import { registerEtcdRemoveMember } from './commands/etcd/remove-member.ts';
-import { registerEtcdLeave } from './commands/etcd/leave.ts';
-import { registerEtcdForfeitLeadership } from './commands/etcd/forfeit-leadership.ts';
-import { registerEtcdSnapshot } from './commands/etcd/snapshot.ts';
-import { registerEtcdStatus } from './commands/etcd/status.ts';
-import { registerRead } from './commands/read/read.ts';
-import { registerList } from './commands/list/list.ts';
-import { registerCopy } from './commands/copy/copy.ts';
-import { registerMounts } from './commands/mounts/mounts.ts';
-import { registerProcesses } from './commands/processes/processes.ts';
-import { registerNetstat } from './commands/netstat/netstat.ts';
-import { registerUsage } from './commands/usage/usage.ts';
-import { registerDisks } from './commands/disks/disks.ts';
-import { registerEtcdAlarm, registerEtcdDefrag } from './commands/etcd/alarm.ts';
-import { registerCompletion } from './commands/completion/completion.ts';
-import { registerDocs } from './commands/docs/docs.ts';
-import { registerConfigNew } from './commands/config/new.ts';
-import { registerConfigProxyUrl } from './commands/config/proxy-url.ts';
-import { registerKubeconfig } from './commands/kubeconfig/kubeconfig.ts';
-import { registerSupport } from './commands/support/support.ts';
-import { registerDashboard } from './commands/dashboard/dashboard.ts';
+import { commandGroups, commandRegistry, findCommandEntry, type CommandEntry } from './commands/registry.ts';
+import { addBooleanNegations, goBooleanArgs } from './flags.ts';
 
-const registrars = [
-  registerVersion,
-  registerGenSecrets,
-  registerGenCa,
-  registerGenKey,
-  registerGenKeypair,
-  registerGenCsr,
-  registerGenCrt,
-  registerGenConfig,
-  registerConfigAdd,
-  registerConfigContext,
-  registerConfigContexts,
-  registerConfigEndpoint,
-  registerConfigInfo,
-  registerConfigMerge,
-  registerConfigNode,
-  registerConfigRemove,
-  registerValidate,
-  registerMachineConfigPatch,
-  registerGet,
-  registerMemory,
-  registerService,
-  registerLogs,
-  registerDmesg,
-  registerEvents,
-  registerApplyConfig,
-  registerEdit,
-  registerPatch,
-  registerReboot,
-  registerShutdown,
-  registerReset,
-  registerInspectDependencies,
-  registerClusterCreate,
-  registerClusterDestroy,
-  registerClusterShow,
-  registerHealth,
-  registerBootstrap,
-  registerEtcdMembers,
-  registerEtcdRemoveMember,
-  registerEtcdLeave,
-  registerEtcdForfeitLeadership,
-  registerEtcdSnapshot,
-  registerEtcdStatus,
-  registerRead,
-  registerList,
-  registerCopy,
-  registerMounts,
-  registerProcesses,
-  registerNetstat,
-  registerUsage,
-  registerDisks,
-  registerEtcdAlarm,
-  registerEtcdDefrag,
-  registerCompletion,
-  registerDocs,
-  registerConfigNew,
-  registerConfigProxyUrl,
-  registerKubeconfig,
-  registerSupport,
-  registerDashboard,
-];
+// Global flags that take a value: the pre-scan that finds the command word skips their values.
+const globalValueFlags = new Set(['--talosconfig', '--context', '-e', '--endpoints', '-n', '--nodes', '--cluster']);
 
-/** Builds the command tree; exported so tests run commands in-process. */
-export function buildProgram(io: CliIo): Command {
-  const program = new Command('talosctl')
+/**
+ * The top-level command an argv runs (`help X` counts as X), found without loading any command:
+ * global flags and their values are skipped, the first other word is the command.
+ */
+export function commandWord(argv: readonly string[]): string | undefined {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') break;
+    if (arg.startsWith('-')) {
+      if (globalValueFlags.has(arg)) i++;
+      continue;
+    }
+    words.push(arg);
+    if (arg !== 'help') break;
+  }
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+function rootProgram(io: CliIo): Command {
+  return new Command('talosctl')
     .description('A CLI for out-of-band management of Kubernetes nodes created by Talos-TS')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .option('--talosconfig <path>', 'the path to the Talos configuration file')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: true })
+    .option('--talosconfig <path>', "the path to the Talos configuration file (default: $TALOSCONFIG, else ~/.talos/config)")
     .option('--context <name>', 'context to be used in command')
     .option('-e, --endpoints <endpoints>', 'override default endpoints in Talos configuration', listFlag, [])
-    .option('-n, --nodes <nodes>', 'target the specified nodes', listFlag, []);
-  for (const register of registrars) register(program, io);
+    .option('-n, --nodes <nodes>', 'target the specified nodes', listFlag, [])
+    .option('--cluster <name>', 'cluster to connect to if a proxy endpoint is used (not supported by Talos-TS)');
+}
+
+/** The root help, laid out as cobra does for upstream's grouped command list. */
+function rootHelp(program: Command): string {
+  const width = Math.max(...commandRegistry.map((e) => e.name.length), 'completion'.length) + 2;
+  const lines = [program.description(), '', 'Usage:', '  talosctl [command]', ''];
+  for (const [group, title] of Object.entries(commandGroups)) {
+    lines.push(title);
+    for (const e of commandRegistry.filter((c) => c.group === group && !c.hidden)) lines.push(`  ${e.name.padEnd(width)}${e.summary}`);
+    lines.push('');
+  }
+  lines.push('Additional Commands:', `  ${'help'.padEnd(width)}Help about any command`, '');
+  const help = program.createHelp();
+  const flags = program.options.filter((o) => !o.hidden);
+  const flagWidth = Math.max(...flags.map((o) => o.flags.length), '-h, --help'.length) + 4;
+  const pad = (f: string): string => (f.startsWith('--') ? `    ${f}` : f);
+  lines.push('Flags:');
+  for (const o of flags) lines.push(`  ${pad(o.flags).padEnd(flagWidth)}${help.optionDescription(o)}`);
+  lines.push(`  ${'-h, --help'.padEnd(flagWidth)}help for talosctl`, '');
+  lines.push('Use "talosctl [command] --help" for more information about a command.', '');
+  return lines.join('\n');
+}
+
+/**
+ * Builds the command tree with `selected` loaded in full and every other top-level command as a
+ * stub (name, aliases, summary) that the root help lists; exported so tests run commands in-process.
+ */
+export async function buildProgram(io: CliIo, selected: readonly CommandEntry[] = commandRegistry): Promise<Command> {
+  const program = rootProgram(io);
+  program.helpInformation = () => rootHelp(program);
+  const registrars = await Promise.all(selected.map((e) => e.load()));
+  for (const list of registrars) for (const register of list) register(program, io);
+  for (const e of commandRegistry) {
+    if (selected.includes(e)) continue;
+    program
+      .command(e.name, { hidden: e.hidden === true })
+      .aliases([...(e.aliases ?? [])])
+      .description(e.summary);
+  }
+  addBooleanNegations(program);
   return program;
 }
 
 /** Runs talosctl with the given arguments and returns the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
-  const program = buildProgram(io);
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    const word = commandWord(argv);
+    const entry = word === undefined ? undefined : findCommandEntry(word);
+    const program = await buildProgram(io, entry ? [entry] : []);
+    await program.parseAsync(goBooleanArgs(program, argv), { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;

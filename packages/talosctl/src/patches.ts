@@ -6,7 +6,7 @@ import { CliError } from './cli.ts';
 export async function resolvePatches(specs: readonly string[]): Promise<ConfigPatch[]> {
   const patches: ConfigPatch[] = [];
   for (const spec of specs) {
-    const p = await resolvePatch(spec, { readFile: (path) => readFile(path, 'utf8') });
+    const p = await resolvePatch(spec, { readFile: (path) => readFile(path) });
     if (p.error) throw new CliError(p.error.message);
     patches.push(p.value);
   }

@@ -13,6 +13,7 @@ import { forbiddenPaths } from '../policy.ts';
 import { findIcuPackage, trimIcuPackage } from './icu.ts';
 import { extractVmlinux } from './kernel.ts';
 import { programLoader } from './loader.ts';
+import { requireHostTools } from './host-tools.ts';
 import { run, runStatus, sharedLibraries } from './run.ts';
 
 /** Host programs copied into the root with their libraries: [host path, image path]. */
@@ -74,7 +75,7 @@ function walkFiles(root: string, dir = root, out: string[] = []): string[] {
 function kernelRelease(): string {
   const kernels = readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')).sort();
   const last = kernels.at(-1);
-  if (!last) throw new Error('no kernel in /boot: install linux-image-amd64 (scripts/ensure-deps.sh)');
+  if (!last) throw new Error('no kernel in /boot: install linux-image-amd64 (sudo bash scripts/ensure-deps.sh image)');
   return last.slice('vmlinuz-'.length);
 }
 
@@ -227,6 +228,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     logger?.info('image step done', { step: name, ms: timings[name] });
     return r;
   };
+  requireHostTools();
   const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const outDir = options.outDir ?? join(repoRoot, '_out');
   const dir = join(outDir, `talos-ts-${version}-${preset}`);

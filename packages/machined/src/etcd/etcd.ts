@@ -1,9 +1,10 @@
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Code, TalosError, type Logger, sleepUnlessAborted } from '@talos-ts/cosi';
 import type { etcdPb } from '@talos-ts/machinery';
 import { restoreEtcdSnapshot } from '../linux/etcdctl.ts';
 import { createProcessRunner } from '../linux/process.ts';
+import { writeFileAtomic } from '../system/atomic-file.ts';
 import { ServiceState } from '../system/events.ts';
 import type { RunContext, RunOutcome, Runner } from '../system/runner.ts';
 import { fileExists, type ServiceDefinition } from '../system/service.ts';
@@ -388,8 +389,7 @@ export class EtcdManager {
     }
     if (size === 0) throw new TalosError(Code.InvalidArgument, 'empty etcd snapshot');
     await mkdir(join(this.#o.recoverSnapshotPath, '..'), { recursive: true });
-    await writeFile(`${this.#o.recoverSnapshotPath}.tmp`, Buffer.concat(parts), { mode: 0o600 });
-    await rename(`${this.#o.recoverSnapshotPath}.tmp`, this.#o.recoverSnapshotPath);
+    await writeFileAtomic(this.#o.recoverSnapshotPath, Buffer.concat(parts));
     return size;
   }
 }

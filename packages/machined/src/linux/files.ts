@@ -51,6 +51,14 @@ function kindOf(st: Stats): string {
 /** Entry types the List API can filter on (upstream's ListRequest.Type). */
 export type WalkType = 'regular' | 'directory' | 'symlink';
 
+/**
+ * Whether an entry listed a moment ago is gone (a process leaving /proc, a file deleted under the
+ * walk): it is left out, as if the listing had been taken a moment later, rather than reported.
+ */
+function vanished(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
 /** One entry of a walk: its stat, or the error that kept it from being read. */
 export interface WalkItem {
   readonly fullPath: string;
@@ -137,7 +145,7 @@ export async function* walk(root: string, options: WalkOptions): AsyncGenerator<
       try {
         cst = await lstat(child);
       } catch (err) {
-        yield { fullPath: child, relPath: relative(start, child), error: message(err) };
+        if (!vanished(err)) yield { fullPath: child, relPath: relative(start, child), error: message(err) };
         continue;
       }
       yield* visit(child, cst, depth + 1);
@@ -188,6 +196,7 @@ export async function* diskUsage(root: string, signal?: AbortSignal): AsyncGener
         try {
           cst = await lstat(child);
         } catch (err) {
+          if (vanished(err)) continue;
           yield { fullPath: child, relPath: relative(start, child), sizeBytes: 0n, isDir: false, depth: depth + 1, error: message(err) };
           continue;
         }

@@ -39,33 +39,5 @@ export function needsReboot(from: MachineConfig | undefined, to: MachineConfig):
   return rebootFields.some((f) => JSON.stringify(f(from) ?? null) !== JSON.stringify(f(to) ?? null));
 }
 
-/** A line diff of two YAML texts (what dry-run reports): `-` removed, `+` added lines. */
-export function lineDiff(before: string, after: string): string {
-  const a = before.split('\n');
-  const b = after.split('\n');
-  // Longest common subsequence table; configs are a few hundred lines, so O(n·m) is fine.
-  const n = a.length;
-  const m = b.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-    }
-  }
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n && j < m) {
-    if (a[i] === b[j]) {
-      i++;
-      j++;
-    } else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) {
-      out.push(`-${a[i++]}`);
-    } else {
-      out.push(`+${b[j++]}`);
-    }
-  }
-  while (i < n) out.push(`-${a[i++]}`);
-  while (j < m) out.push(`+${b[j++]}`);
-  return out.length === 0 ? 'No changes.' : out.join('\n');
-}
+// The dry-run diff: linear in memory whatever the size of the configs (see line-diff.ts).
+export { lineDiff } from './line-diff.ts';

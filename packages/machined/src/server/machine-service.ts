@@ -1,12 +1,13 @@
 import { AnySchema, durationMs, timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
 import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { currentVersion, machinePb } from '@talos-ts/machinery';
+import { currentVersion, decodeConfigText, machinePb } from '@talos-ts/machinery';
 import type { EtcdManager } from '../etcd/etcd.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { ServiceLog } from '../system/log.ts';
 import type { ServiceInfo } from '../system/service-runner.ts';
 import type { ServiceSupervisor } from '../system/supervisor.ts';
+import { createContainersService } from './containers-service.ts';
 import { createFilesService } from './files-service.ts';
 import type { PartialImplementation } from './implement.ts';
 import { createStatsService } from './stats-service.ts';
@@ -36,6 +37,8 @@ export interface MachineBackend {
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
   /** The local etcd member; throws Unimplemented on nodes without etcd (workers), as upstream. */
   etcd(what: string): EtcdManager;
+  /** containerd's socket, or undefined when this node does not run containerd. */
+  containerdSocket(): string | undefined;
   generateClientConfiguration(roles: readonly string[], ttlMs: number): Promise<{ ca: string; crt: string; key: string; talosconfig: string }>;
 }
 
@@ -72,6 +75,7 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
   return {
     ...createFilesService(),
     ...createStatsService(),
+    ...createContainersService(() => backend.containerdSocket()),
     version() {
       const v = currentVersion();
       return {
@@ -134,8 +138,11 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
     },
     async applyConfiguration(req) {
       const tryTimeoutMs = req.tryModeTimeout ? durationMs(req.tryModeTimeout) : defaultTryTimeoutMs;
+      // Strict decoding: a lenient one would store U+FFFD where the client sent other bytes.
+      const text = decodeConfigText(req.data, { filename: 'config' });
+      if (text.error) throw new TalosError(Code.InvalidArgument, `configuration is invalid: ${text.error.message}`);
       const result = await backend.applyConfiguration({
-        yaml: Buffer.from(req.data).toString('utf8'),
+        yaml: text.value,
         mode: req.mode,
         dryRun: req.dryRun,
         tryTimeoutMs,
@@ -253,6 +260,6 @@ export const machineEvents = {
     }),
   phase: (phase: string, start: boolean) =>
     pack(machinePb.PhaseEventSchema, { phase, action: start ? machinePb.PhaseEvent_Action.START : machinePb.PhaseEvent_Action.STOP }),
-  machineStatus: (stage: machinePb.MachineStatusEvent_MachineStage, ready: boolean) =>
-    pack(machinePb.MachineStatusEventSchema, { stage, status: { ready } }),
+  machineStatus: (stage: machinePb.MachineStatusEvent_MachineStage, ready: boolean, unmetConditions: readonly { name: string; reason: string }[] = []) =>
+    pack(machinePb.MachineStatusEventSchema, { stage, status: { ready, unmetConditions: [...unmetConditions] } }),
 };

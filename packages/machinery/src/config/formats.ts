@@ -1,5 +1,6 @@
 // Checks of string formats. Each returns null when the value is fine, else a short reason.
 import { isIP } from 'node:net';
+import { quoteValue } from './errors.ts';
 import type { Format } from './schema.ts';
 
 const durationRe = /^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/;
@@ -51,22 +52,22 @@ export function checkFormat(format: Format, value: string): string | null {
   if (value === '') return null;
   switch (format) {
     case 'cidr':
-      return parseCIDR(value) ? null : `invalid CIDR ${JSON.stringify(value)}`;
+      return parseCIDR(value) ? null : `invalid CIDR ${quoteValue(value)}`;
     case 'ip':
-      return isIPAddress(value) ? null : `invalid IP address ${JSON.stringify(value)}`;
+      return isIPAddress(value) ? null : `invalid IP address ${quoteValue(value)}`;
     case 'ip-or-cidr':
-      return isIPAddress(value) || parseCIDR(value) ? null : `invalid IP address or CIDR ${JSON.stringify(value)}`;
+      return isIPAddress(value) || parseCIDR(value) ? null : `invalid IP address or CIDR ${quoteValue(value)}`;
     case 'subnet-filter': {
       const v = value.startsWith('!') ? value.slice(1) : value;
-      return isIPAddress(v) || parseCIDR(v) ? null : `invalid subnet ${JSON.stringify(value)} (want a CIDR, optionally prefixed by !)`;
+      return isIPAddress(v) || parseCIDR(v) ? null : `invalid subnet ${quoteValue(value)} (want a CIDR, optionally prefixed by !)`;
     }
     case 'url': {
-      if (!URL.canParse(value)) return `invalid URL ${JSON.stringify(value)}`;
+      if (!URL.canParse(value)) return `invalid URL ${quoteValue(value)}`;
       const u = new URL(value);
-      return u.protocol && (u.host || u.protocol === 'file:') ? null : `invalid URL ${JSON.stringify(value)}: no host`;
+      return u.protocol && (u.host || u.protocol === 'file:') ? null : `invalid URL ${quoteValue(value)}: no host`;
     }
     case 'duration':
-      return isDuration(value) ? null : `invalid duration ${JSON.stringify(value)} (want e.g. 30s, 1h2m)`;
+      return isDuration(value) ? null : `invalid duration ${quoteValue(value)} (want e.g. 30s, 1h2m)`;
     case 'base64':
       return decodeBase64(value) ? null : 'invalid base64';
     case 'pem': {
@@ -75,8 +76,8 @@ export function checkFormat(format: Format, value: string): string | null {
       return raw.toString('latin1').trimStart().startsWith('-----BEGIN ') ? null : 'base64 does not decode to a PEM block';
     }
     case 'token':
-      return isToken(value) ? null : `invalid token ${JSON.stringify(value)} (want [a-z0-9]{6}.[a-z0-9]{16})`;
+      return isToken(value) ? null : `invalid token ${quoteValue(value)} (want [a-z0-9]{6}.[a-z0-9]{16})`;
     case 'mac':
-      return macRe.test(value) ? null : `invalid MAC address ${JSON.stringify(value)}`;
+      return macRe.test(value) ? null : `invalid MAC address ${quoteValue(value)}`;
   }
 }

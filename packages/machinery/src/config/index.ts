@@ -25,6 +25,8 @@ export type { DocumentKind, ExtraDocument, KmsgLogConfig } from './documents.ts'
 export type { Node as ConfigDescriptorNode, Field as ConfigDescriptorField, Format as ConfigFormat, Infer as InferConfigType } from './schema.ts';
 export { checkFormat, parseCIDR, isDuration, isToken } from './formats.ts';
 export { WALK_LIMITS } from './walk.ts';
+export { decodeConfigText, checkConfigText } from './text.ts';
+export type { TextResult } from './text.ts';
 export { validateConfig, formatIssue, VALIDATION_MODES } from './validate.ts';
 export type { ValidationMode, ConfigIssue, ValidateOptions, ValidationResult } from './validate.ts';
 export { parsePatch, resolvePatch, applyPatches } from './patch.ts';

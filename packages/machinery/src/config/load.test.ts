@@ -202,3 +202,21 @@ test('loadConfig: scalars in string maps load as their text, as upstream reads t
   assert.equal(r.value?.config.machine.sysctls?.['net.core.somaxconn'], '65535');
   assert.equal(r.value?.toYaml().includes('net.core.somaxconn: 65535'), true);
 });
+
+// Every name Object.prototype answers to, so none of them can reach a descriptor lookup as a field.
+const prototypeKeys = ['__proto__', ...Object.getOwnPropertyNames(Object.prototype).filter((k) => k !== '__proto__')];
+
+test('loadConfig: Object.prototype names as config keys are unknown fields, not internal errors', () => {
+  for (const key of prototypeKeys) {
+    for (const [text, path, line] of [
+      [`version: v1alpha1\n${key}: 1\n`, key, 2],
+      [fixture('worker.yaml').replace('    network: {}\n', `    network: {}\n    ${key}:\n        a: 1\n`), `machine.${key}`, 16],
+      [fixture('worker.yaml').replace('    network: {}\n', `    network:\n        ${key}: x\n`), `machine.network.${key}`, 16],
+    ] as const) {
+      const r = loadConfig(text, { filename: 'w.yaml' });
+      assert.match(r.error?.message ?? 'loaded', new RegExp(`^w\\.yaml:${line}:\\d+: ${path.replace(/[$_]/g, '\\$&')}: unknown field "${key}"`), key);
+    }
+  }
+  // The usual typo hint still comes with keys that are near a real field.
+  assert.match(loadConfig(`version: v1alpha1\nmachine:\n  typ: worker\n`, { filename: 'w.yaml' }).error?.message ?? '', /unknown field "typ" \(did you mean "type"\?\)/);
+});

@@ -2,13 +2,18 @@
 // positions kept, then the descriptor walk that type-checks every field.
 import { Document, LineCounter, isMap, isScalar, parseAllDocuments } from 'yaml';
 import { findDocumentKind, type ExtraDocument } from './documents.ts';
-import { ConfigLoadError } from './errors.ts';
+import { ConfigLoadError, quoteValue } from './errors.ts';
 import { MachineConfig, attachSource } from './machine-config.ts';
+import { checkConfigText, decodeConfigText } from './text.ts';
 import { v1alpha1Descriptor, type V1Alpha1Config } from './v1alpha1.ts';
 import { WALK_LIMITS, WalkFailure, walk, walkState } from './walk.ts';
 
 /** Largest config accepted, in bytes. */
 export const MAX_CONFIG_SIZE_BYTES = 4 * 1024 * 1024;
+
+function tooLarge(file: string, sizeBytes: number): ConfigLoadError {
+  return new ConfigLoadError({ file }, '', `config is larger than the ${MAX_CONFIG_SIZE_BYTES}-byte limit (${sizeBytes} bytes)`);
+}
 
 /** The outcome of loading: a config or one error. */
 export type LoadResult = { value: MachineConfig; error?: undefined } | { error: ConfigLoadError; value?: undefined };
@@ -22,11 +27,20 @@ export interface LoadOptions {
 /** One checked document. */
 type Checked = { kind: 'v1alpha1'; value: V1Alpha1Config; doc: Document } | { kind: 'extra'; value: ExtraDocument; doc: Document };
 
-/** Loads machine config YAML (one or more documents); never throws on bad input. */
-export function loadConfig(text: string, options: LoadOptions): LoadResult {
+/**
+ * Loads machine config YAML (one or more documents); never throws on bad input. Give bytes as they
+ * were received or read: they are decoded strictly, so what loads is exactly what was sent.
+ */
+export function loadConfig(input: string | Uint8Array, options: LoadOptions): LoadResult {
   const file = options.filename;
   try {
-    return loadUnguarded(text, file);
+    if (input instanceof Uint8Array) {
+      if (input.byteLength > MAX_CONFIG_SIZE_BYTES) return { error: tooLarge(file, input.byteLength) };
+      const decoded = decodeConfigText(input, { filename: file });
+      if (decoded.error) return { error: decoded.error };
+      return loadUnguarded(decoded.value, file);
+    }
+    return loadUnguarded(input, file);
   } catch (err) {
     // A last line of defence: parser recursion limits and the like become an error, never a throw.
     const reason = err instanceof RangeError ? 'document too deeply nested to parse' : `cannot load: ${err instanceof Error ? err.message : String(err)}`;
@@ -38,10 +52,10 @@ function loadUnguarded(text: string, file: string): LoadResult {
   if (typeof text !== 'string') return { error: new ConfigLoadError({ file }, '', 'config is not text') };
   // Check length first: it bounds the byte size from below without scanning the whole string.
   if (text.length > MAX_CONFIG_SIZE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_CONFIG_SIZE_BYTES) {
-    return {
-      error: new ConfigLoadError({ file }, '', `config is larger than the ${MAX_CONFIG_SIZE_BYTES}-byte limit (${Buffer.byteLength(text, 'utf8')} bytes)`),
-    };
+    return { error: tooLarge(file, Buffer.byteLength(text, 'utf8')) };
   }
+  const bad = checkConfigText(text, { filename: file });
+  if (bad) return { error: bad };
   const lc = new LineCounter();
   const locate = (offset: number | undefined): { file: string; line?: number; col?: number } => {
     if (offset === undefined) return { file };
@@ -92,7 +106,7 @@ function assemble(
       const kindDef = findDocumentKind(c.value.kind);
       const name = kindDef?.nameField ? String(c.value[kindDef.nameField]) : '';
       const id = `${c.value.kind}/${name}`;
-      if (seen.has(id)) return { error: new ConfigLoadError(locate(c), '', `duplicate ${c.value.kind} document${name ? ` named ${JSON.stringify(name)}` : ''}`) };
+      if (seen.has(id)) return { error: new ConfigLoadError(locate(c), '', `duplicate ${c.value.kind} document${name ? ` named ${quoteValue(name)}` : ''}`) };
       seen.add(id);
       extra.push(c.value);
     }
@@ -116,7 +130,7 @@ function checkDocument(doc: Document, lc?: LineCounter): Checked | { failure: Wa
     const kind = isScalar(kindNode) && typeof kindNode.value === 'string' ? kindNode.value : undefined;
     if (kind === undefined) throw new WalkFailure(kindNode, 'kind', 'expected a string');
     const def = findDocumentKind(kind);
-    if (!def) throw new WalkFailure(kindNode, 'kind', `unknown document kind ${JSON.stringify(kind)}`);
+    if (!def) throw new WalkFailure(kindNode, 'kind', `unknown document kind ${quoteValue(kind)}`);
     prefix = kind;
     const value = walk(st, root, def.descriptor, '', 0) as ExtraDocument;
     attachSource(value, doc, lc);

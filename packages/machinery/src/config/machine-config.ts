@@ -2,7 +2,7 @@
 // user's comments back and typed edits (patches, generators) land in the same documents.
 import { Document, isAlias, isMap, isScalar, isSeq, isPair, type LineCounter, type Node as YamlNode } from 'yaml';
 import { findDocumentKind, type ExtraDocument } from './documents.ts';
-import type { Node } from './schema.ts';
+import { fieldOf, type Node } from './schema.ts';
 import { v1alpha1Descriptor, type V1Alpha1Config } from './v1alpha1.ts';
 import { scalarBoolean, scalarString } from './walk.ts';
 
@@ -128,7 +128,7 @@ function annotate(node: unknown, d: Node): void {
   } else if (d.kind === 'object' && isMap(node)) {
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : '';
-      const field = d.fields[key];
+      const field = fieldOf(d, key);
       if (!field) continue;
       if (isScalar(pair.value)) {
         pair.value.comment = ` ${field.doc}`;

@@ -1,5 +1,6 @@
 // RFC 6902 JSON Patch over plain values, with RFC 6901 JSON Pointers. Operations apply to a copy;
 // the first failing operation aborts the whole patch.
+import { quoteAny, quoteValue } from './errors.ts';
 import { setKey } from './walk.ts';
 
 /** One RFC 6902 operation. */
@@ -15,7 +16,7 @@ export class JsonPatchError extends Error {
     readonly pointer: string,
     readonly reason: string,
   ) {
-    super(`operation ${index} at ${JSON.stringify(pointer)}: ${reason}`);
+    super(`operation ${index} at ${quoteValue(pointer)}: ${reason}`);
     this.name = 'JsonPatchError';
   }
 }
@@ -31,7 +32,7 @@ export function parseJsonPatch(raw: unknown): { value: JsonPatchOperation[] } | 
     const r = o as Record<string, unknown>;
     const op = r['op'];
     const path = r['path'];
-    if (typeof op !== 'string' || !ops.has(op)) return { error: new JsonPatchError(i, String(path ?? ''), `unknown op ${JSON.stringify(op)}`) };
+    if (typeof op !== 'string' || !ops.has(op)) return { error: new JsonPatchError(i, typeof path === 'string' ? path : '', `unknown op ${quoteAny(op)}`) };
     if (typeof path !== 'string') return { error: new JsonPatchError(i, '', 'path must be a string') };
     const parsed = parsePointer(path);
     if (parsed === null) return { error: new JsonPatchError(i, path, 'invalid JSON pointer') };
@@ -76,12 +77,12 @@ function resolveParent(doc: unknown, tokens: string[], idx: number, pointer: str
   for (const t of tokens.slice(0, -1)) {
     if (Array.isArray(cur)) {
       const i = arrayIndex(t, cur.length, false);
-      if (i === null) throw new JsonPatchError(idx, pointer, `no list item ${JSON.stringify(t)}`);
+      if (i === null) throw new JsonPatchError(idx, pointer, `no list item ${quoteValue(t)}`);
       cur = cur[i];
     } else if (isContainer(cur) && Object.hasOwn(cur, t)) {
       cur = (cur as Record<string, unknown>)[t];
     } else {
-      throw new JsonPatchError(idx, pointer, `path not found (no ${JSON.stringify(t)})`);
+      throw new JsonPatchError(idx, pointer, `path not found (no ${quoteValue(t)})`);
     }
   }
   if (!isContainer(cur)) throw new JsonPatchError(idx, pointer, 'parent is not a map or list');
@@ -94,7 +95,7 @@ function getAt(doc: unknown, pointer: string, idx: number): unknown {
   const { parent, key } = resolveParent(doc, tokens, idx, pointer);
   if (Array.isArray(parent)) {
     const i = arrayIndex(key, parent.length, false);
-    if (i === null) throw new JsonPatchError(idx, pointer, `no list item ${JSON.stringify(key)}`);
+    if (i === null) throw new JsonPatchError(idx, pointer, `no list item ${quoteValue(key)}`);
     return parent[i];
   }
   if (!Object.hasOwn(parent, key)) throw new JsonPatchError(idx, pointer, 'path not found');
@@ -123,7 +124,7 @@ export function applyJsonPatch(doc: unknown, operations: readonly JsonPatchOpera
     const { parent, key } = resolveParent(root, tokens, idx, pointer);
     if (Array.isArray(parent)) {
       const i = arrayIndex(key, parent.length, mode === 'add');
-      if (i === null) throw new JsonPatchError(idx, pointer, `list index ${JSON.stringify(key)} out of range`);
+      if (i === null) throw new JsonPatchError(idx, pointer, `list index ${quoteValue(key)} out of range`);
       if (mode === 'add') parent.splice(i, 0, value);
       else parent[i] = value;
     } else {
@@ -137,7 +138,7 @@ export function applyJsonPatch(doc: unknown, operations: readonly JsonPatchOpera
     const { parent, key } = resolveParent(root, tokens, idx, pointer);
     if (Array.isArray(parent)) {
       const i = arrayIndex(key, parent.length, false);
-      if (i === null) throw new JsonPatchError(idx, pointer, `list index ${JSON.stringify(key)} out of range`);
+      if (i === null) throw new JsonPatchError(idx, pointer, `list index ${quoteValue(key)} out of range`);
       return parent.splice(i, 1)[0];
     }
     if (!Object.hasOwn(parent, key)) throw new JsonPatchError(idx, pointer, 'path not found');

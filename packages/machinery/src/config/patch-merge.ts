@@ -1,8 +1,9 @@
 // Strategic merge of plain config values, guided by the descriptor table: maps merge recursively,
 // lists append unless the field is replace-on-merge or its items carry merge keys (interfaces by
 // interface/deviceSelector, vlans by vlanId), and `$patch: delete` removes a key or list item.
+import { quoteAny } from './errors.ts';
 import { childPath, indexPath } from './path.ts';
-import type { Node } from './schema.ts';
+import { fieldOf, type Node } from './schema.ts';
 import { setKey } from './walk.ts';
 
 /** The directive key of a strategic merge patch. */
@@ -25,8 +26,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** True when a patch value asks for deletion. */
 export function isDeleteDirective(v: unknown, path: string): boolean {
-  if (!isPlainObject(v) || !(PATCH_DIRECTIVE in v)) return false;
-  if (v[PATCH_DIRECTIVE] !== 'delete') throw new MergeError(childPath(path, PATCH_DIRECTIVE), `unsupported directive ${JSON.stringify(v[PATCH_DIRECTIVE])} (only "delete")`);
+  if (!isPlainObject(v) || !Object.hasOwn(v, PATCH_DIRECTIVE)) return false;
+  if (v[PATCH_DIRECTIVE] !== 'delete') throw new MergeError(childPath(path, PATCH_DIRECTIVE), `unsupported directive ${quoteAny(v[PATCH_DIRECTIVE])} (only "delete")`);
   return true;
 }
 
@@ -43,9 +44,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
 
 function findByKeys(items: unknown[], probe: Record<string, unknown>, keys: readonly string[]): number {
   for (const key of keys) {
-    const want = probe[key];
+    const want = Object.hasOwn(probe, key) ? probe[key] : undefined;
     if (want === undefined) continue;
-    return items.findIndex((it) => isPlainObject(it) && deepEqual(it[key], want));
+    return items.findIndex((it) => isPlainObject(it) && Object.hasOwn(it, key) && deepEqual(it[key], want));
   }
   return -1;
 }
@@ -55,7 +56,7 @@ export function mergeValue(target: unknown, patch: unknown, d: Node | undefined,
   if (patch === null || patch === undefined) return target;
   if (isPlainObject(patch)) {
     if (!isPlainObject(target)) {
-      if (PATCH_DIRECTIVE in patch) return undefined;
+      if (Object.hasOwn(patch, PATCH_DIRECTIVE)) return undefined;
       return stripDirectives(patch, path);
     }
     const out: Record<string, unknown> = { ...target };
@@ -66,10 +67,10 @@ export function mergeValue(target: unknown, patch: unknown, d: Node | undefined,
         delete out[key];
         continue;
       }
-      const fd = d?.kind === 'object' ? d.fields[key] : undefined;
+      const fd = d?.kind === 'object' ? fieldOf(d, key) : undefined;
       const childD = d?.kind === 'object' ? fd?.node : d?.kind === 'map' ? d.value : undefined;
       if (fd?.merge === 'replace') setKey(out, key, stripDirectives(pv, p));
-      else setKey(out, key, mergeValue(out[key], pv, childD, p));
+      else setKey(out, key, mergeValue(Object.hasOwn(out, key) ? out[key] : undefined, pv, childD, p));
     }
     return out;
   }

@@ -193,3 +193,31 @@ test('patches: arbitrary patch text and values never throw, only return errors',
     { numRuns: 200 },
   );
 });
+
+test('patches: Object.prototype names as keys are unknown fields; in free-form maps they stay own data', () => {
+  for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    for (const text of [`machine:\n  ${key}: 1\n`, `machine:\n  network:\n    ${key}:\n      a: 1\n`, `- op: add\n  path: /machine/${key}\n  value: 1\n`]) {
+      const r = applyPatches(cfg(), [patch(text)]);
+      assert.match(r.error?.message ?? 'applied', new RegExp(`^p\\.yaml: machine\\.(network\\.)?${key.replace(/_/g, '\\_')}: unknown field "${key}"$`), text);
+    }
+    const merged = apply(cfg(), `machine:\n  nodeLabels:\n    ${key}: merged\n`);
+    assert.equal(Object.getOwnPropertyDescriptor(merged.config.machine.nodeLabels, key)?.value, 'merged', key);
+    assert.equal(Object.getPrototypeOf(merged.config.machine.nodeLabels), Object.prototype);
+    const added = apply(cfg(), `- op: add\n  path: /machine/nodeLabels\n  value: {}\n- op: add\n  path: /machine/nodeLabels/${key}\n  value: added\n`);
+    assert.equal(Object.getOwnPropertyDescriptor(added.config.machine.nodeLabels, key)?.value, 'added', key);
+  }
+});
+
+test('patches: values that are maps with a toString key are reported, never called', () => {
+  const odd = '{toString: {a: 1}, valueOf: 1}';
+  for (const [text, reason] of [
+    [`version: ${odd}\n`, /^p\.yaml: version: unsupported version \{"toString":\{"a":1\},"valueOf":1\}$/],
+    [`machine:\n  network:\n    $patch: ${odd}\n`, /unsupported directive \{"toString"/],
+    [`apiVersion: v1alpha1\nkind: KmsgLogConfig\nname: ${odd}\nurl: tcp://1.2.3.4:1\n`, /KmsgLogConfig\.name: expected a string/],
+  ] as const) {
+    const p = parsePatch(text, { name: 'p.yaml' });
+    assert.ok(p.value, p.error?.message);
+    assert.match(applyPatches(cfg(), [p.value]).error?.message ?? 'applied', reason);
+  }
+  assert.match(parsePatch(`- op: ${odd}\n  path: ${odd}\n`, { name: 'p.yaml' }).error?.message ?? '', /unknown op \{"toString"/);
+});

@@ -3,9 +3,10 @@
 // itself and nothing is half-applied.
 import { LineCounter, isSeq, parseAllDocuments } from 'yaml';
 import { findDocumentKind, type ExtraDocument } from './documents.ts';
-import { ConfigLoadError } from './errors.ts';
+import { ConfigLoadError, quoteAny, quoteValue } from './errors.ts';
 import { MAX_CONFIG_SIZE_BYTES, configFromObjects, type LoadResult } from './load.ts';
 import { attachSource, sourceOf, type MachineConfig } from './machine-config.ts';
+import { checkConfigText, decodeConfigText } from './text.ts';
 import { MergeError, PATCH_DIRECTIVE, isDeleteDirective, mergeValue } from './patch-merge.ts';
 import { JsonPatchError, applyJsonPatch, parseJsonPatch, type JsonPatchOperation } from './patch-json.ts';
 import { v1alpha1Descriptor } from './v1alpha1.ts';
@@ -28,6 +29,8 @@ export function parsePatch(text: string, options: { name: string }): PatchParseR
   const file = options.name;
   try {
     if (text.length > MAX_CONFIG_SIZE_BYTES) return { error: new ConfigLoadError({ file }, '', `patch is larger than the ${MAX_CONFIG_SIZE_BYTES}-byte limit`) };
+    const bad = checkConfigText(text, { filename: file });
+    if (bad) return { error: bad };
     const lc = new LineCounter();
     const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
     if (!Array.isArray(docs)) return { error: new ConfigLoadError({ file }, '', 'empty patch') };
@@ -72,30 +75,38 @@ function jsonPatchPath(e: JsonPatchError): string {
   return `[${e.index}]${e.pointer ? ` ${e.pointer}` : ''}`;
 }
 
-/** How to read `@file` patches; the caller decides what a file is (machinery never touches the host). */
+/**
+ * How to read `@file` patches; the caller decides what a file is (machinery never touches the host).
+ * Bytes are decoded strictly (invalid UTF-8 is refused, not replaced).
+ */
 export interface PatchSourceOptions {
-  readonly readFile: (path: string) => Promise<string>;
+  readonly readFile: (path: string) => Promise<string | Uint8Array>;
 }
 
 /** Turns a `--patch` argument (inline text or `@file`) into a parsed patch. */
 export async function resolvePatch(spec: string, options: PatchSourceOptions): Promise<PatchParseResult> {
   if (spec.startsWith('@')) {
     const path = spec.slice(1);
-    let text: string;
+    let raw: string | Uint8Array;
     try {
-      text = await options.readFile(path);
+      raw = await options.readFile(path);
     } catch (err) {
       return { error: new ConfigLoadError({ file: spec }, '', `cannot read patch: ${err instanceof Error ? err.message : String(err)}`) };
     }
-    return parsePatch(text, { name: path });
+    if (typeof raw === 'string') return parsePatch(raw, { name: path });
+    if (raw.byteLength > MAX_CONFIG_SIZE_BYTES) return { error: new ConfigLoadError({ file: path }, '', `patch is larger than the ${MAX_CONFIG_SIZE_BYTES}-byte limit`) };
+    const text = decodeConfigText(raw, { filename: path });
+    return text.error ? { error: text.error } : parsePatch(text.value, { name: path });
   }
   return parsePatch(spec, { name: 'inline patch' });
 }
 
 function docId(d: Record<string, unknown>): string {
-  const kind = String(d['kind'] ?? '');
+  // Names come from patch documents not yet checked: no String(), which would call a user's `toString` key.
+  const text = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  const kind = text(d['kind'] ?? '');
   const nameField = findDocumentKind(kind)?.nameField;
-  return `${kind}/${nameField ? String(d[nameField] ?? '') : ''}`;
+  return `${kind}/${nameField ? text(d[nameField] ?? '') : ''}`;
 }
 
 /** Applies patches in order to a copy of `cfg`; on any error the original is untouched and the error names the patch. */
@@ -143,14 +154,14 @@ function applyStrategic(objects: Record<string, unknown>[], documents: readonly 
     const kind = pdoc['kind'];
     if (kind === undefined) {
       const version = pdoc['version'];
-      if (version !== undefined && version !== 'v1alpha1') throw new MergeError(`${base ? `${base}.` : ''}version`, `unsupported version ${JSON.stringify(version)}`);
-      if (PATCH_DIRECTIVE in pdoc) throw new MergeError(base, 'the v1alpha1 document cannot be deleted');
+      if (version !== undefined && version !== 'v1alpha1') throw new MergeError(`${base ? `${base}.` : ''}version`, `unsupported version ${quoteAny(version)}`);
+      if (Object.hasOwn(pdoc, PATCH_DIRECTIVE)) throw new MergeError(base, 'the v1alpha1 document cannot be deleted');
       out[0] = mergeValue(out[0], pdoc, v1alpha1Descriptor, base) as Record<string, unknown>;
       return;
     }
     if (typeof kind !== 'string') throw new MergeError(`${base ? `${base}.` : ''}kind`, 'expected a string');
     const def = findDocumentKind(kind);
-    if (!def) throw new MergeError(`${base ? `${base}.` : ''}kind`, `unknown document kind ${JSON.stringify(kind)}`);
+    if (!def) throw new MergeError(`${base ? `${base}.` : ''}kind`, `unknown document kind ${quoteValue(kind)}`);
     const id = docId(pdoc);
     const at = out.findIndex((d, j) => j > 0 && docId(d) === id);
     if (isDeleteDirective(pdoc, base)) {

@@ -76,6 +76,14 @@ export interface Field<N extends Node = Node, R extends boolean = boolean> {
 /** The fields of a struct, keyed by YAML key. */
 export type Fields = Readonly<Record<string, Field>>;
 
+/**
+ * The field a user's key names, or undefined. Own properties only: a key such as `__proto__` or
+ * `toString` would otherwise find Object.prototype's members instead of being an unknown field.
+ */
+export function fieldOf(d: ObjectNode, key: string): Field | undefined {
+  return Object.hasOwn(d.fields, key) ? d.fields[key] : undefined;
+}
+
 interface StringOptions<T extends string> {
   readonly format?: Format;
   readonly enum?: readonly T[];

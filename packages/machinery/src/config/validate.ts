@@ -1,6 +1,7 @@
 // Semantic checks of a loaded config, in the spirit of upstream's `talosctl validate --mode`.
 // Types and formats were already checked on load; these are rules spanning fields and modes.
 import { isIP } from 'node:net';
+import { MAX_QUOTED_CHARS, clipText, quoteValue, renderProblem } from './errors.ts';
 import { decodeBase64, parseCIDR } from './formats.ts';
 import type { MachineConfig } from './machine-config.ts';
 import { childPath, indexPath } from './path.ts';
@@ -57,8 +58,7 @@ class Collector {
 
 /** Renders an issue as one line: `<file>:<line>:<col>: <path>: <message>`. */
 export function formatIssue(file: string, issue: ConfigIssue): string {
-  const where = issue.line !== undefined ? `${file}:${issue.line}:${issue.col ?? 1}` : file;
-  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+  return renderProblem({ file, ...(issue.line !== undefined ? { line: issue.line, col: issue.col ?? 1 } : {}) }, issue.path, issue.message);
 }
 
 /** Checks a config for the given mode; never throws. */
@@ -66,7 +66,7 @@ export function validateConfig(cfg: MachineConfig, options: ValidateOptions): Va
   const c = new Collector(cfg);
   const conf = cfg.config;
   if (!VALIDATION_MODES.includes(options.mode)) {
-    c.error('', `unknown mode ${JSON.stringify(options.mode)} (want one of ${VALIDATION_MODES.join(', ')})`);
+    c.error('', `unknown mode ${quoteValue(options.mode)} (want one of ${VALIDATION_MODES.join(', ')})`);
     return finish(c, options);
   }
   checkRoleAndSecrets(c, conf);
@@ -138,11 +138,11 @@ function checkEndpoint(c: Collector, conf: V1Alpha1Config): void {
     return;
   }
   if (!URL.canParse(ep)) {
-    c.error('cluster.controlPlane.endpoint', `invalid URL ${JSON.stringify(ep)}`);
+    c.error('cluster.controlPlane.endpoint', `invalid URL ${quoteValue(ep)}`);
     return;
   }
   const u = new URL(ep);
-  if (u.protocol !== 'https:') c.error('cluster.controlPlane.endpoint', `must be an https URL, got ${JSON.stringify(ep)}`);
+  if (u.protocol !== 'https:') c.error('cluster.controlPlane.endpoint', `must be an https URL, got ${quoteValue(ep)}`);
   // URL drops the default port, so look at the text for an explicit one.
   if (!/^[a-z]+:\/\/(?:\[[^\]]+\]|[^/:]+):\d+(?:\/|$)/i.test(ep)) {
     c.error('cluster.controlPlane.endpoint', `must include a port, e.g. https://${u.hostname || 'host'}:6443`);
@@ -154,7 +154,7 @@ function checkInstall(c: Collector, conf: V1Alpha1Config, mode: ValidationMode):
   const inst = conf.machine.install;
   if (mode !== 'metal') return;
   if (!inst?.disk && !inst?.diskSelector) c.error('machine.install.disk', 'an install disk (or diskSelector) is required in metal mode');
-  if (inst?.disk && !inst.disk.startsWith('/dev/')) c.error('machine.install.disk', `must be a device path under /dev, got ${JSON.stringify(inst.disk)}`);
+  if (inst?.disk && !inst.disk.startsWith('/dev/')) c.error('machine.install.disk', `must be a device path under /dev, got ${quoteValue(inst.disk)}`);
   if (inst && !inst.image) c.warn('machine.install.image', 'no installer image: installs and upgrades need one');
 }
 
@@ -162,7 +162,7 @@ function checkNetwork(c: Collector, conf: V1Alpha1Config): void {
   const net = conf.machine.network;
   if (!net) return;
   if (net.hostname !== undefined && net.hostname !== '' && !hostnameRe.test(net.hostname)) {
-    c.error('machine.network.hostname', `invalid hostname ${JSON.stringify(net.hostname)}`);
+    c.error('machine.network.hostname', `invalid hostname ${quoteValue(net.hostname)}`);
   }
   const names = new Map<string, number>();
   const selectors = new Map<string, number>();
@@ -172,7 +172,7 @@ function checkNetwork(c: Collector, conf: V1Alpha1Config): void {
     if (dev.interface && dev.deviceSelector) c.error(p, 'interface and deviceSelector are mutually exclusive');
     if (dev.interface) {
       const prev = names.get(dev.interface);
-      if (prev !== undefined) c.error(childPath(p, 'interface'), `duplicate interface ${JSON.stringify(dev.interface)} (also at interfaces[${prev}])`);
+      if (prev !== undefined) c.error(childPath(p, 'interface'), `duplicate interface ${quoteValue(dev.interface)} (also at interfaces[${prev}])`);
       else names.set(dev.interface, i);
     }
     if (dev.deviceSelector) {
@@ -191,7 +191,7 @@ function checkNetwork(c: Collector, conf: V1Alpha1Config): void {
 
 function checkLinkCommon(c: Collector, link: NetworkDevice | NetworkVlan, p: string): void {
   (link.addresses ?? []).forEach((a, j) => {
-    if (!parseCIDR(a)) c.error(indexPath(childPath(p, 'addresses'), j), `address ${JSON.stringify(a)} must be in CIDR notation, e.g. ${a}/24`);
+    if (!parseCIDR(a)) c.error(indexPath(childPath(p, 'addresses'), j), `address ${quoteValue(a)} must be in CIDR notation, e.g. ${clipText(a, MAX_QUOTED_CHARS)}/24`);
   });
   if (link.mtu !== undefined && link.mtu !== 0 && (link.mtu < MTU_MIN || link.mtu > MTU_MAX)) {
     c.error(childPath(p, 'mtu'), `must be ${MTU_MIN}..${MTU_MAX}, got ${link.mtu}`);
@@ -236,7 +236,7 @@ function checkClusterNetwork(c: Collector, conf: V1Alpha1Config): void {
     }
   }
   if (net.dnsDomain !== undefined && net.dnsDomain !== '' && !hostnameRe.test(net.dnsDomain)) {
-    c.error('cluster.network.dnsDomain', `invalid DNS domain ${JSON.stringify(net.dnsDomain)}`);
+    c.error('cluster.network.dnsDomain', `invalid DNS domain ${quoteValue(net.dnsDomain)}`);
   }
   if (net.cni?.name === 'custom' && !net.cni.urls?.length) c.error('cluster.network.cni.urls', 'a custom CNI needs at least one manifest URL');
   if (net.cni && net.cni.name !== 'custom' && net.cni.urls?.length) c.warn('cluster.network.cni.urls', `urls are only used with the custom CNI`);
@@ -283,7 +283,7 @@ function checkSubnets(
     const p = indexPath(path, i);
     const cidr = parseCIDR(s);
     if (!cidr) {
-      c.error(p, `invalid CIDR ${JSON.stringify(s)}`);
+      c.error(p, `invalid CIDR ${quoteValue(s)}`);
       return;
     }
     const prev = families.get(cidr.family);
@@ -316,7 +316,7 @@ function checkMisc(c: Collector, conf: V1Alpha1Config): void {
   const m = conf.machine;
   (m.files ?? []).forEach((f, i) => {
     const p = indexPath('machine.files', i);
-    if (!f.path.startsWith('/')) c.error(childPath(p, 'path'), `must be an absolute path, got ${JSON.stringify(f.path)}`);
+    if (!f.path.startsWith('/')) c.error(childPath(p, 'path'), `must be an absolute path, got ${quoteValue(f.path)}`);
     else if (f.op === 'create' && !f.path.startsWith('/var/')) c.warn(childPath(p, 'path'), 'new files can only be created under /var');
   });
   (m.certSANs ?? []).forEach((s, i) => {
@@ -329,7 +329,7 @@ function checkMisc(c: Collector, conf: V1Alpha1Config): void {
     const p = indexPath('cluster.inlineManifests', i);
     if (!im.name) c.error(childPath(p, 'name'), 'an inline manifest needs a name');
     const prev = seen.get(im.name);
-    if (prev !== undefined) c.error(childPath(p, 'name'), `duplicate inline manifest name ${JSON.stringify(im.name)}`);
+    if (prev !== undefined) c.error(childPath(p, 'name'), `duplicate inline manifest name ${quoteValue(im.name)}`);
     seen.set(im.name, i);
   });
   if (conf.machine.time?.disabled && conf.machine.time.servers?.length) c.warn('machine.time.servers', 'time sync is disabled, servers are unused');

@@ -1,9 +1,10 @@
 // Checks a YAML node tree against a descriptor and builds the typed value. Walking the YAML nodes
 // (not a plain object) keeps source offsets, so every problem points at a line and column.
 import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
+import { MAX_QUOTED_CHARS, clipText, quoteValue } from './errors.ts';
 import { checkFormat } from './formats.ts';
 import { childPath, indexPath, nearestKey } from './path.ts';
-import type { Node } from './schema.ts';
+import { fieldOf, type Node } from './schema.ts';
 
 /** Limits that keep hostile input bounded. */
 export const WALK_LIMITS = {
@@ -59,9 +60,9 @@ function describe(node: unknown): string {
   if (isScalar(node)) {
     const v = node.value;
     if (v === null) return 'null';
-    if (typeof v === 'string') return JSON.stringify(v);
-    if (typeof v === 'number' || typeof v === 'boolean') return typeof node.source === 'string' ? node.source : String(v);
-    return String(v);
+    if (typeof v === 'string') return quoteValue(v);
+    if (typeof v === 'number' || typeof v === 'boolean') return clipText(typeof node.source === 'string' ? node.source : String(v), MAX_QUOTED_CHARS);
+    return clipText(String(v), MAX_QUOTED_CHARS);
   }
   if (isSeq(node)) return 'a list';
   if (isMap(node)) return 'a map';
@@ -120,7 +121,7 @@ export function walk(st: WalkState, raw: unknown, d: Node, path: string, depth: 
       const s = isScalar(node) ? scalarString(node) : undefined;
       if (s === undefined) throw new WalkFailure(node, path, `expected a string, got ${describe(node)}`);
       if (d.enum && !d.enum.includes(s)) {
-        throw new WalkFailure(node, path, `expected one of ${d.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(s)}`);
+        throw new WalkFailure(node, path, `expected one of ${d.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${quoteValue(s)}`);
       }
       if (d.format) {
         const why = checkFormat(d.format, s);
@@ -163,16 +164,16 @@ export function walk(st: WalkState, raw: unknown, d: Node, path: string, depth: 
       for (const pair of node.items) {
         const key = mapKey(st, pair.key, path, depth);
         const p = childPath(path, key);
-        const field = d.fields[key];
+        const field = fieldOf(d, key);
         if (!field) {
           const near = nearestKey(key, known);
-          throw new WalkFailure(pair.key, p, `unknown field ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`);
+          throw new WalkFailure(pair.key, p, `unknown field ${quoteValue(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`);
         }
         if (isNullNode(pair.value)) continue;
         out[key] = walk(st, pair.value, field.node, p, depth + 1);
       }
       for (const [key, field] of Object.entries(d.fields)) {
-        if (field.required && !(key in out)) throw new WalkFailure(node, childPath(path, key), `missing required field ${JSON.stringify(key)}`);
+        if (field.required && !Object.hasOwn(out, key)) throw new WalkFailure(node, childPath(path, key), `missing required field ${JSON.stringify(key)}`);
       }
       return out;
     }

@@ -3,12 +3,23 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Code, TalosError } from '@talos-ts/cosi';
 
 /** The files of a built image the VM boots from (as the imager names them). */
 export const IMAGE_FILES = { kernel: 'vmlinuz', initramfs: 'initramfs.img', rootfs: 'rootfs.sqsh' } as const;
+
+/**
+ * Fails with the install command when QEMU is not on PATH: a machine set up for the process back
+ * end (`npm run cluster`) has no QEMU, and the VMs would otherwise die one by one in their logs.
+ */
+export function requireQemu(path = process.env['PATH'] ?? ''): void {
+  const found = path.split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'qemu-system-x86_64')));
+  if (!found) {
+    throw new TalosError(Code.FailedPrecondition, 'qemu-system-x86_64 is not installed: install QEMU and the image tools with: sudo bash scripts/ensure-deps.sh qemu');
+  }
+}
 
 /** Fails with one line naming what is missing when dir is not a built image. */
 export function checkImageDir(dir: string): void {

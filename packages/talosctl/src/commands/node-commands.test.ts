@@ -528,13 +528,13 @@ test('talosctl reboot / shutdown / reset: request fields and per-node errors', a
       },
     }),
   ]);
-  assert.equal((await n.run('reboot', '--mode', 'powercycle')).code, 0);
+  assert.equal((await n.run('reboot', '--mode', 'powercycle', '--wait=false')).code, 0);
   assert.equal(got['reboot'], machinePb.RebootRequest_Mode.POWERCYCLE);
-  const sd = await n.run('shutdown', '--force');
+  const sd = await n.run('shutdown', '--force', '--wait=false');
   assert.equal(sd.code, 1);
   assert.equal(sd.err, 'error: 10.5.0.2: shutdown is locked\n');
   assert.equal(got['shutdown'], true);
-  assert.equal((await n.run('reset', '--graceful=false', '--reboot', '--system-labels-to-wipe', 'STATE,EPHEMERAL')).code, 0);
+  assert.equal((await n.run('reset', '--graceful=false', '--reboot', '--wait=false', '--system-labels-to-wipe', 'STATE,EPHEMERAL')).code, 0);
   assert.deepEqual(got['reset'], [false, true, ['STATE', 'EPHEMERAL']]);
 });
 

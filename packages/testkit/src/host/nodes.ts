@@ -16,6 +16,8 @@ export interface StartNodeOptions {
   readonly bundled?: boolean;
   /** Extra environment for machined (added to this process's), e.g. TALOSTS_DISCOVERY_TTL_MS. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra machined flags, e.g. `['--containerd', '/usr/bin/containerd']`. */
+  readonly args?: readonly string[];
 }
 
 /** A machined process started by a test. */
@@ -77,7 +79,7 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 export async function startNode(address: string, dir: string, options: StartNodeOptions = {}): Promise<NodeProcess> {
   // The log sits beside the state dir, so a wiped state (reset) keeps it for the post-mortem.
   const log = createWriteStream(`${dir}.log`, { flags: 'a' });
-  const child = spawn(process.execPath, [options.bundled ? machinedBundle : machinedBin, '--platform', 'container', '--state-dir', dir, '--address', address], {
+  const child = spawn(process.execPath, [options.bundled ? machinedBundle : machinedBin, '--platform', 'container', '--state-dir', dir, '--address', address, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });

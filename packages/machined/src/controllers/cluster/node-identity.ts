@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Controller, ControllerContext } from '@talos-ts/cosi';
 import { IdentityType, LocalIdentityId, NamespaceName, newIdentity, type IdentitySpec } from '@talos-ts/machinery';
 import { parse, stringify } from 'yaml';
+import { writeFileAtomic } from '../../system/atomic-file.ts';
 
 const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -63,8 +64,7 @@ export class NodeIdentityController implements Controller {
     }
     const spec = newIdentity(LocalIdentityId, { nodeId: (this.#options.generate ?? generateNodeId)() }).spec;
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFile(`${path}.tmp`, stringify(spec), { mode: 0o600 });
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(path, stringify(spec));
     ctx.logger.info('generated node identity', { nodeId: spec.nodeId });
     return spec;
   }

@@ -1,7 +1,7 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { Controller, ControllerContext } from '@talos-ts/cosi';
+import type { Controller, ControllerContext, Logger } from '@talos-ts/cosi';
 import {
   ActiveMachineConfigId,
   ApiCertificatesId,
@@ -18,6 +18,7 @@ import {
   type EtcdCertificatesSpec,
   type MachineConfigSpec,
 } from '@talos-ts/machinery';
+import { ensureOwnedDirectory, writeFileAtomic } from '../../system/atomic-file.ts';
 import { machineConfigOf } from '../config/parse.ts';
 
 /** Options of {@link CertificateFilesController}. */
@@ -28,14 +29,24 @@ export interface CertificateFilesOptions {
   readonly etcdCertsDir?: string;
 }
 
-/** Writes a file only when its content differs, atomically (temp file + rename), mode 0600. */
-async function put(dir: string, name: string, content: string): Promise<boolean> {
+/**
+ * Writes a file only when its content differs, atomically, mode 0600. Something other than a
+ * regular file at the path (a directory, say) is ours to replace: the directory is the node's.
+ */
+async function put(dir: string, name: string, content: string, logger: Logger): Promise<boolean> {
   const file = join(dir, name);
-  const old = await readFile(file, 'utf8').catch(() => undefined);
-  if (old === content) return false;
-  await writeFile(`${file}.tmp`, content, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  const found = await lstat(file).catch(() => undefined);
+  if (found && !found.isFile()) {
+    logger.warn('replacing an unexpected entry where a certificate file belongs', { path: file });
+    await rm(file, { recursive: true, force: true });
+  } else if (found && (await readFile(file, 'utf8')) === content) return false;
+  await writeFileAtomic(file, content);
   return true;
+}
+
+/** Makes a certificate directory usable, replacing a file (or anything) found in its place, once. */
+async function ensureDir(dir: string, logger: Logger): Promise<void> {
+  if ((await ensureOwnedDirectory(dir)) === 'replaced') logger.warn('replaced an unexpected entry with the certificate directory', { path: dir });
 }
 
 const pem = (b64: string | undefined): string => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : '');
@@ -67,18 +78,18 @@ export class CertificateFilesController implements Controller {
       await this.#writeEtcd(ctx);
       const api = ctx.find<ApiCertificatesSpec>({ namespace: NamespaceName.secrets, type: ApiCertificatesType, id: ApiCertificatesId });
       if (!api) continue;
-      await mkdir(apiCertsDir, { recursive: true, mode: 0o700 });
+      await ensureDir(apiCertsDir, ctx.logger);
       // Keys before certificates, so a reader that reacts to a new certificate finds its key.
-      await put(apiCertsDir, 'server.key', api.spec.server.key);
-      await put(apiCertsDir, 'ca.crt', api.spec.ca);
+      await put(apiCertsDir, 'server.key', api.spec.server.key, ctx.logger);
+      await put(apiCertsDir, 'ca.crt', api.spec.ca, ctx.logger);
       if (api.spec.client) {
-        await put(apiCertsDir, 'client.key', api.spec.client.key);
-        await put(apiCertsDir, 'client.crt', api.spec.client.crt);
+        await put(apiCertsDir, 'client.key', api.spec.client.key, ctx.logger);
+        await put(apiCertsDir, 'client.crt', api.spec.client.crt, ctx.logger);
       } else {
         await rm(join(apiCertsDir, 'client.crt'), { force: true });
         await rm(join(apiCertsDir, 'client.key'), { force: true });
       }
-      await put(apiCertsDir, 'server.crt', api.spec.server.crt);
+      await put(apiCertsDir, 'server.crt', api.spec.server.crt, ctx.logger);
 
       const cfgRes = ctx.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
       const cfg = cfgRes ? machineConfigOf(cfgRes).config : undefined;
@@ -98,12 +109,12 @@ export class CertificateFilesController implements Controller {
         dnsNames,
         ipAddresses,
       });
-      await mkdir(trustdCertsDir, { recursive: true, mode: 0o700 });
-      await put(trustdCertsDir, 'ca.key', caKey);
-      await put(trustdCertsDir, 'ca.crt', caCrt);
-      await put(trustdCertsDir, 'token', `${cfg.machine?.token ?? ''}\n`);
-      await put(trustdCertsDir, 'server.key', privateKeyToPkcs8Pem(key));
-      await put(trustdCertsDir, 'server.crt', crt);
+      await ensureDir(trustdCertsDir, ctx.logger);
+      await put(trustdCertsDir, 'ca.key', caKey, ctx.logger);
+      await put(trustdCertsDir, 'ca.crt', caCrt, ctx.logger);
+      await put(trustdCertsDir, 'token', `${cfg.machine?.token ?? ''}\n`, ctx.logger);
+      await put(trustdCertsDir, 'server.key', privateKeyToPkcs8Pem(key), ctx.logger);
+      await put(trustdCertsDir, 'server.crt', crt, ctx.logger);
       trustdFor = api.spec;
     }
   }
@@ -113,12 +124,12 @@ export class CertificateFilesController implements Controller {
     if (dir === undefined) return;
     const etcd = ctx.find<EtcdCertificatesSpec>({ namespace: NamespaceName.secrets, type: EtcdCertificatesType, id: EtcdCertificatesId });
     if (!etcd) return;
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensureDir(dir, ctx.logger);
     // Keys before certificates: etcd reloads a pair on each handshake and must find them matching.
-    await put(dir, 'ca.crt', etcd.spec.ca);
+    await put(dir, 'ca.crt', etcd.spec.ca, ctx.logger);
     for (const name of ['server', 'peer', 'admin'] as const) {
-      await put(dir, `${name}.key`, etcd.spec[name].key);
-      await put(dir, `${name}.crt`, etcd.spec[name].crt);
+      await put(dir, `${name}.key`, etcd.spec[name].key, ctx.logger);
+      await put(dir, `${name}.crt`, etcd.spec[name].crt, ctx.logger);
     }
   }
 }

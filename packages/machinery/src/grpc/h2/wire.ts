@@ -112,22 +112,45 @@ export function parseTimeout(value: string): number | undefined {
   return Number(m[1]) * (timeoutUnitsMs[m[2] as string] as number);
 }
 
-/** Percent-encodes a grpc-message: printable ASCII except '%' stays, everything else as UTF-8 %XX. */
-export function encodeGrpcMessage(message: string): string {
-  let plain = true;
-  for (let i = 0; i < message.length; i++) {
-    const c = message.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x25) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return message;
+/**
+ * Longest encoded grpc-message sent, in characters. The status travels in a HEADERS frame, and
+ * peers cap a header list (64 KiB by default in Node, less behind proxies): a status carrying a
+ * client's 100 KB value would fail as a protocol error and the client would never see it.
+ */
+export const MAX_GRPC_MESSAGE_CHARS = 8 * 1024;
+
+function percentEncode(text: string): string {
   let out = '';
-  for (const byte of Buffer.from(message, 'utf8')) {
+  for (const byte of Buffer.from(text, 'utf8')) {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/**
+ * Percent-encodes a grpc-message: printable ASCII except '%' stays, everything else as UTF-8 %XX.
+ * A message that would encode longer than {@link MAX_GRPC_MESSAGE_CHARS} is cut at a character
+ * boundary and ends with `…(<n> bytes)`, n being the whole message's UTF-8 size.
+ */
+export function encodeGrpcMessage(message: string): string {
+  let plain = message.length <= MAX_GRPC_MESSAGE_CHARS;
+  for (let i = 0; plain && i < message.length; i++) {
+    const c = message.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25) plain = false;
+  }
+  if (plain) return message;
+  // An encoded character is at most 12 characters (4 bytes as %XX), so this prefix always suffices.
+  const head = message.slice(0, MAX_GRPC_MESSAGE_CHARS + 1);
+  const full = percentEncode(head);
+  if (head.length === message.length && full.length <= MAX_GRPC_MESSAGE_CHARS) return full;
+  const marker = percentEncode(`…(${Buffer.byteLength(message, 'utf8')} bytes)`);
+  let out = '';
+  for (const ch of head) {
+    const enc = percentEncode(ch);
+    if (out.length + enc.length + marker.length > MAX_GRPC_MESSAGE_CHARS) break;
+    out += enc;
+  }
+  return out + marker;
 }
 
 /** Decodes a percent-encoded grpc-message; a malformed escape is kept as it is. */

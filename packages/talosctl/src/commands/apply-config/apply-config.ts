@@ -31,9 +31,10 @@ export const registerApplyConfig: CommandRegistrar = (parent: Command, io: CliIo
   ).action(async (flags: ApplyFlags, cmd: Command) => {
     if (!flags.file) throw new CliError('no filename supplied for configuration');
     if (flags.certFingerprint.length > 0) throw new CliError('--cert-fingerprint is not supported yet');
-    let data: string;
+    // The file's bytes go out as they are; the node decodes them strictly and names any bad byte.
+    let data: Uint8Array;
     try {
-      data = await readFile(flags.file, 'utf8');
+      data = await readFile(flags.file);
     } catch (err) {
       throw new CliError(`failed to read configuration from "${flags.file}": ${(err as Error).message}`);
     }
@@ -43,13 +44,13 @@ export const registerApplyConfig: CommandRegistrar = (parent: Command, io: CliIo
       if (loaded.error) throw new CliError(loaded.error.message);
       const patched = applyPatches(loaded.value, await resolvePatches(flags.configPatch));
       if (patched.error) throw new CliError(patched.error.message);
-      data = patched.value.toYaml();
+      data = Buffer.from(patched.value.toYaml());
     }
     const mode = modeRequest(flags, parseDurationSeconds);
     await withApiClient(
       cmd,
       async (s) => {
-        const res = await s.client.machine.applyConfiguration({ data: Buffer.from(data), ...mode }, { signal: s.signal });
+        const res = await s.client.machine.applyConfiguration({ data, ...mode }, { signal: s.signal });
         printApplyResults(res, io);
         const failed = res.messages.filter((m) => m.metadata?.error);
         if (failed.length > 0) {

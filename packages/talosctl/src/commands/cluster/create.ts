@@ -43,7 +43,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--controlplanes <n>', 'the number of controlplanes to create', '1')
     .option('--workers <n>', 'the number of workers to create', '1')
     .option('--cidr <cidr>', 'CIDR of the cluster network (IPv4 only)', DEFAULT_CIDR)
-    .option('--no-wait', 'do not wait for the cluster to be ready')
+    .option('--wait', 'wait for the cluster to be ready before returning', true)
     .option('--wait-timeout <duration>', 'timeout to wait for the cluster to be ready', '5m')
     .option('--config-patch <patch>', 'patch generated machineconfigs (applied to all node types), use @file to read a patch from file', arrayFlag, [])
     .option('--config-patch-control-plane <patch>', 'patch generated machineconfigs (applied to \'init\' and \'controlplane\' types)', arrayFlag, [])
@@ -106,12 +106,13 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
         io.out(`merged context "${flags.name}" into ${file} (${elapsed()})\n`);
 
         if (flags.wait) {
+          let verdict = '';
           const ctx = created.talosconfig.contexts[flags.name];
           if (!ctx) throw new CliError('internal error: created talosconfig has no context');
           const client = createTalosClient(talosClientOptionsFromContext(ctx));
           try {
             const nodes = created.state.nodes;
-            await checkClusterHealth(
+            verdict = await checkClusterHealth(
               client,
               { controlPlanes: nodes.filter((n) => n.role === 'controlplane').map((n) => n.ip), workers: nodes.filter((n) => n.role === 'worker').map((n) => n.ip) },
               { timeoutMs, io, signal: ac.signal },
@@ -119,7 +120,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
           } finally {
             client.close();
           }
-          io.out(`cluster ${flags.name} is healthy (${elapsed()} after create started)\n`);
+          io.out(`cluster ${flags.name}: ${verdict} (${elapsed()} after create started)\n`);
         }
         const endpoints = created.talosconfig.contexts[flags.name]?.endpoints ?? [];
         io.out(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo, CommandRegistrar } from '../../cli.ts';
 import { complete } from './complete.ts';
+import { loadFullProgram } from '../../full-program.ts';
 
 // Each script hands the words typed so far to `talosctl __complete -- …` and turns its
 // "value<TAB>description" lines into the shell's candidates; with no candidate, the shell falls
@@ -77,7 +78,14 @@ export const registerCompletion: CommandRegistrar = (parent: Command, io: CliIo)
         io.out(script(opts.descriptions));
       });
   }
-  // The scripts' callback; hidden as cobra's is. Words come after `--` so none is taken for a flag.
+};
+
+/**
+ * `talosctl __complete -- words…`: the scripts' callback, hidden as cobra's is. Words come after
+ * `--` so none is taken for a flag. It loads every command (the CLI otherwise loads only the one it
+ * runs), since completing `config con` needs `config`'s subcommands.
+ */
+export const registerCompleteCallback: CommandRegistrar = (parent: Command, io: CliIo) => {
   parent
     .command('__complete', { hidden: true })
     .description('Answer the completion scripts')
@@ -86,8 +94,7 @@ export const registerCompletion: CommandRegistrar = (parent: Command, io: CliIo)
     .helpOption(false)
     .argument('[words...]')
     .action(async (words: string[]) => {
-      let root: Command = parent;
-      while (root.parent) root = root.parent;
+      const root = await loadFullProgram(io);
       const list = words.length === 0 ? [''] : words;
       for (const c of await complete(root, list)) io.out(c.description ? `${c.value}\t${c.description}\n` : `${c.value}\n`);
     });

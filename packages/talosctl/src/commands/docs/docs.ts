@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command, Help, Option } from 'commander';
 import { configJsonSchema } from '@talos-ts/machinery';
 import { CliError, type CliIo, type CommandRegistrar } from '../../cli.ts';
+import { loadFullProgram } from '../../full-program.ts';
 
 function frontmatter(title: string, description: string): string {
   return `---\ndescription: ${description}\ntitle: ${title}\n---\n\n<!-- markdownlint-disable -->\n\n`;
@@ -102,7 +103,7 @@ export function configReference(): string {
 }
 
 /** `talosctl docs <output>`: the CLI reference (cli.md) and the config reference, as upstream's hidden command. */
-export const registerDocs: CommandRegistrar = (parent: Command, _io: CliIo) => {
+export const registerDocs: CommandRegistrar = (parent: Command, io: CliIo) => {
   parent
     .command('docs', { hidden: true })
     .description('Generate documentation for the CLI or config')
@@ -111,8 +112,8 @@ export const registerDocs: CommandRegistrar = (parent: Command, _io: CliIo) => {
     .option('--config', 'generate documentation for the default configuration schema')
     .action(async (dir: string, opts: { cli?: boolean; config?: boolean }) => {
       const all = !opts.cli && !opts.config;
-      let root: Command = parent;
-      while (root.parent) root = root.parent;
+      // The reference covers every command, not only the ones this run loaded.
+      const root = await loadFullProgram(io);
       try {
         await mkdir(dir, { recursive: true });
         if (opts.cli || all) {

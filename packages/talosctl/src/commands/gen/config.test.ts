@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { parse } from 'yaml';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,15 @@ test('gen config: every emitted field carries a comment, as upstream output does
   assert.match(r.out, /^version: v1alpha1/m);
   const comments = r.out.split('\n').filter((l) => /^\s*#/.test(l)).length;
   assert.ok(comments > 30, `only ${comments} comment lines`);
+});
+
+test('gen config --with-docs=false: the same config without a single comment', async () => {
+  const s = await secrets();
+  const withDocs = await run('gen', 'config', 'demo', 'https://10.5.0.2:6443', '--with-secrets', s, '-t', 'controlplane', '-o', '-');
+  const bare = await run('gen', 'config', 'demo', 'https://10.5.0.2:6443', '--with-secrets', s, '-t', 'controlplane', '-o', '-', '--with-docs=false', '--with-examples=false');
+  assert.equal(bare.code, 0, bare.err);
+  assert.deepEqual(bare.out.split('\n').filter((l) => l.includes('#')), []);
+  assert.deepEqual(parse(bare.out), parse(withDocs.out));
 });
 
 test('gen config: common and per-type patches apply; a patch that breaks the config is refused', async () => {

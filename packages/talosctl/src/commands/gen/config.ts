@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { parseDocument, visit } from 'yaml';
 import {
   DEFAULT_DNS_DOMAIN,
   DEFAULT_INSTALL_DISK,
@@ -24,7 +25,23 @@ import { ensureWritable, forceFlag, genGroup, writeSecretFile } from './gen.ts';
 const outputTypes = ['controlplane', 'worker', 'talosconfig'] as const;
 type OutputType = (typeof outputTypes)[number];
 
+/** The config text as generated (with a comment documenting every field), or without any comment. */
+function withDocs(text: string, docs: boolean): string {
+  if (docs) return text;
+  const doc = parseDocument(text);
+  doc.commentBefore = null;
+  doc.comment = null;
+  visit(doc, {
+    Node(_, node) {
+      node.commentBefore = null;
+      node.comment = null;
+    },
+  });
+  return doc.toString();
+}
+
 interface Flags {
+  withDocs?: boolean;
   output?: string;
   outputDir?: string;
   outputTypes: string[];
@@ -85,6 +102,10 @@ export const registerGenConfig: CommandRegistrar = (parent: Command, io: CliIo) 
     .option('--dns-domain <domain>', 'the dns domain to use for cluster', DEFAULT_DNS_DOMAIN)
     .option('--with-cluster-discovery', 'enable cluster discovery feature (default)', true)
     .option('--no-with-cluster-discovery', 'disable cluster discovery feature')
+    .option('--with-docs', 'renders all machine configs adding the documentation for each field', true)
+    // Upstream also writes commented examples; ours has none yet, so the flag is accepted (scripts
+    // pass it, often as =false) and changes nothing.
+    .option('--with-examples', 'renders all machine configs with the commented examples (accepted; Talos-TS has no examples to add)', true)
     .option(...forceFlag)
     .action(async (clusterName: string, endpoint: string, flags: Flags) => {
       const types = (flags.outputTypes.length > 0 ? flags.outputTypes : [...outputTypes]) as OutputType[];
@@ -123,10 +144,10 @@ export const registerGenConfig: CommandRegistrar = (parent: Command, io: CliIo) 
       for (const t of types) {
         if (t === 'controlplane') {
           const cfg = checked(patched(patched(generated.controlplane, common, t), cpOnly, t), t);
-          outputs.set(t, { text: cfg.toYaml(), secret: true });
+          outputs.set(t, { text: withDocs(cfg.toYaml(), flags.withDocs !== false), secret: true });
         } else if (t === 'worker') {
           const cfg = checked(patched(patched(generated.worker, common, t), workerOnly, t), t);
-          outputs.set(t, { text: cfg.toYaml(), secret: true });
+          outputs.set(t, { text: withDocs(cfg.toYaml(), flags.withDocs !== false), secret: true });
         } else {
           const talosconfig = await generateAdminTalosconfig({ contextName: clusterName, endpoints: ['127.0.0.1'], osCa: bundle.certs.os });
           outputs.set(t, { text: serializeTalosconfig(talosconfig), secret: true });

@@ -5,7 +5,7 @@ import { defaultStateRoot, loadClusterState } from '@talos-ts/provision';
 import { CliError, listFlag, type CliIo, type CommandRegistrar } from '../../cli.ts';
 import { openConfig, selectedContext } from '../config/config.ts';
 import { parseDurationSeconds } from '../events/events.ts';
-import { runHealthChecks, type HealthTarget } from './checks.ts';
+import { runHealthChecks, type CheckReport, type HealthTarget } from './checks.ts';
 
 interface HealthFlags {
   controlPlaneNodes: string[];
@@ -34,13 +34,45 @@ export async function healthTarget(flags: { controlPlaneNodes: readonly string[]
   }
 }
 
-/** Runs the checks with progress lines on io.err-style output; throws CliError when unhealthy. */
-export async function checkClusterHealth(client: TalosClient, target: HealthTarget, options: { timeoutMs: number; io: CliIo; signal?: AbortSignal }): Promise<void> {
+/**
+ * The closing lines of a health run: which checks passed, which were skipped and why, which
+ * failed, and one verdict that never calls Kubernetes healthy when it was not checked.
+ */
+export function healthSummary(reports: readonly CheckReport[]): { lines: string[]; healthy: boolean; verdict: string } {
+  const passed = reports.filter((r) => r.outcome.kind === 'ok').map((r) => r.description);
+  // Skipped checks share their reason (no kubelet → every Kubernetes check): say each reason once.
+  const byReason = new Map<string, string[]>();
+  for (const r of reports) if (r.outcome.kind === 'unavailable') byReason.set(r.outcome.reason, [...(byReason.get(r.outcome.reason) ?? []), r.description]);
+  const skipped = [...byReason].map(([reason, checks]) => `${checks.join(', ')}: ${reason}`);
+  const skippedCount = [...byReason.values()].reduce((n, c) => n + c.length, 0);
+  const failed = reports.flatMap((r) => (r.outcome.kind === 'fail' ? [`${r.description} (${r.outcome.reason})`] : []));
+  const lines = [`checks passed (${passed.length}): ${passed.join(', ') || 'none'}`];
+  if (skipped.length > 0) lines.push(`checks skipped (${skippedCount}): ${skipped.join('; ')}`);
+  if (failed.length > 0) lines.push(`checks failed (${failed.length}): ${failed.join('; ')}`);
+  const healthy = failed.length === 0;
+  const kubernetesChecked = reports.some((r) => /kubelet|k8s|kubernetes/i.test(r.description) && r.outcome.kind === 'ok');
+  const verdict = !healthy
+    ? 'cluster is not healthy'
+    : kubernetesChecked
+      ? 'cluster is healthy'
+      : skipped.length > 0
+        ? 'Talos is healthy (apid, services, etcd); Kubernetes was not checked'
+        : 'cluster is healthy';
+  return { lines, healthy, verdict };
+}
+
+/**
+ * Runs the checks with progress lines, then prints what ran, what was skipped and the verdict;
+ * throws CliError when unhealthy. Returns the verdict line.
+ */
+export async function checkClusterHealth(client: TalosClient, target: HealthTarget, options: { timeoutMs: number; io: CliIo; signal?: AbortSignal }): Promise<string> {
   const res = await runHealthChecks(client, target, {
     timeoutMs: options.timeoutMs,
     onLine: (l) => options.io.out(`${l}\n`),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  const summary = healthSummary(res.reports);
+  for (const l of summary.lines) options.io.out(`${l}\n`);
   if (!res.healthy) {
     const failed = res.reports.filter((r) => r.outcome.kind === 'fail');
     const final = failed.every((r) => r.outcome.kind === 'fail' && r.outcome.final === true);
@@ -48,6 +80,7 @@ export async function checkClusterHealth(client: TalosClient, target: HealthTarg
     const when = final ? '' : ` after ${Math.round(options.timeoutMs / 1000)}s`;
     throw new CliError(`cluster is not healthy${when}: still waiting for ${failed.map((r) => r.description).join(', ')}`);
   }
+  return summary.verdict;
 }
 
 /** `talosctl health`: client-side cluster health checks with live progress. */
@@ -79,7 +112,7 @@ export const registerHealth: CommandRegistrar = (parent: Command, io: CliIo) => 
       process.once('SIGINT', onSigint);
       try {
         io.out(`discovered nodes: control plane: ${target.controlPlanes.join(', ')}; worker: ${target.workers.join(', ') || '(none)'}\n`);
-        await checkClusterHealth(client, target, { timeoutMs, io, signal: ac.signal });
+        io.out(`${await checkClusterHealth(client, target, { timeoutMs, io, signal: ac.signal })}\n`);
       } finally {
         process.off('SIGINT', onSigint);
         client.close();

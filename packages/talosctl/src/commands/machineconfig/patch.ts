@@ -15,9 +15,10 @@ export function machineConfigGroup(parent: Command): Command {
   return existing ?? parent.command('machineconfig').alias('mc').description('Machine config related commands');
 }
 
-async function readText(path: string): Promise<string> {
+async function readBytes(path: string): Promise<Buffer> {
   try {
-    return await readFile(path, 'utf8');
+    // Bytes, not 'utf8' text: the loader refuses invalid UTF-8 instead of reading U+FFFD.
+    return await readFile(path);
   } catch (err) {
     throw new CliError(`${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -32,7 +33,7 @@ export const registerMachineConfigPatch: CommandRegistrar = (parent: Command, io
     .option('-o, --output <file>', 'output destination; stdout when not set')
     .action(async (file: string, flags: PatchFlags) => {
       if (flags.patch.length === 0) throw new CliError('at least one --patch is required');
-      const loaded = loadConfig(await readText(file), { filename: file });
+      const loaded = loadConfig(await readBytes(file), { filename: file });
       if (loaded.error) throw new CliError(loaded.error.message);
       const patches = await resolvePatches(flags.patch);
       const patched = applyPatches(loaded.value, patches);

@@ -68,3 +68,24 @@ test('talosctl validate: semantic errors print one line each and exit 1; mode ma
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('talosctl validate: invalid UTF-8 and NUL bytes in the file fail naming line, column and byte offset', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'talos-validate-'));
+  try {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(join(testdata, 'worker.yaml'));
+    const at = text.indexOf('\n') + 1;
+    for (const [byte, reason] of [
+      [0xfe, 'invalid UTF-8 \\(byte 0xFE\\)'],
+      [0x00, 'NUL byte'],
+    ] as const) {
+      const file = join(dir, `bad-${byte}.yaml`);
+      writeFileSync(file, Buffer.concat([text.subarray(0, at), Buffer.from('# '), Buffer.from([byte]), text.subarray(at)]));
+      const c = capture();
+      assert.equal(await main(['validate', '-c', file, '-m', 'container'], c.io), 1);
+      assert.match(c.err.join(''), new RegExp(`^error: ${file}:2:3: ${reason}.* at byte offset ${at + 2}`));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

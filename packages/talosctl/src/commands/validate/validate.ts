@@ -25,9 +25,10 @@ export const registerValidate: CommandRegistrar = (parent: Command, io: CliIo) =
       if (!(VALIDATION_MODES as readonly string[]).includes(mode)) {
         throw new CliError(`unknown mode ${JSON.stringify(mode)} (valid values are ${VALIDATION_MODES.join(', ')})`);
       }
-      let text: string;
+      let text: Buffer;
       try {
-        text = await readFile(file, 'utf8');
+        // Bytes, not 'utf8' text: the loader refuses invalid UTF-8 instead of reading U+FFFD.
+        text = await readFile(file);
       } catch (err) {
         throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
       }
