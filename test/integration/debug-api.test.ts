@@ -102,6 +102,8 @@ const matrix: { name: string; call: Call; allowed: string[] }[] = [
   { name: 'EtcdAlarmList', call: (c) => c.machine.etcdAlarmList({}), allowed: [A, O, R, E] },
   { name: 'EtcdAlarmDisarm', call: (c) => c.machine.etcdAlarmDisarm({}), allowed: [A, O] },
   { name: 'EtcdDefragment', call: (c) => c.machine.etcdDefragment({}), allowed: [A, O] },
+  // The admin kubeconfig carries a cluster-admin key: upstream's table gives it to os:admin only.
+  { name: 'Kubeconfig', call: (c) => drain(c.machine.kubeconfig({})), allowed: [A] },
 ];
 
 test('debug API: every new RPC × os:admin, os:operator, os:reader, os:etcd:backup and no role gets the upstream outcome', async () => {
@@ -197,6 +199,22 @@ test('debug API: replies decode with upstream field numbers (raw gRPC client, ha
   assert.deepEqual(alarms[0]?.get(2) ?? [], []);
   // EtcdDefragmentResponse.messages=1 → EtcdDefragment (empty on success)
   assert.equal(subs(await unary('EtcdDefragment'), 1).length, 1);
+
+  // Kubeconfig(Empty) → stream of common.Data{metadata=1, bytes=2}; the bytes are a gzipped tar
+  // holding one file, `kubeconfig` (upstream's shape: talosctl extracts it as Copy's tar stream).
+  const kc = await stream('Kubeconfig', Buffer.alloc(0));
+  assert.ok(kc.length > 0);
+  for (const d of kc) assert.deepEqual([...d.keys()].filter((no) => no !== 1 && no !== 2), [], 'only metadata=1 and bytes=2');
+  const kcTar = gunzipSync(Buffer.concat(kc.map((d) => (d.get(2)?.[0] as Buffer | undefined) ?? Buffer.alloc(0))));
+  // ustar header: name at 0..100, size (octal) at 124..136, magic at 257; the data follows the 512-byte header.
+  assert.equal(kcTar.subarray(0, 100).toString('latin1').replace(/\0+$/, ''), 'kubeconfig');
+  assert.equal(kcTar.subarray(257, 262).toString('latin1'), 'ustar');
+  const kcSize = parseInt(kcTar.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+  const kubeconfig = kcTar.subarray(512, 512 + kcSize).toString('utf8');
+  assert.match(kubeconfig, /^kind: Config$/m);
+  assert.match(kubeconfig, new RegExp(`server: https://${cp.replace(/\./g, '\\.')}:6443`));
+  assert.match(kubeconfig, /current-context: admin@it-debug/);
+  assert.match(kubeconfig, /client-certificate-data: \S+/);
 });
 
 // ---- Bad input: clear errors, no hang.

@@ -118,6 +118,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => [(await import('./copy/copy.ts')).registerCopy],
   },
   {
+    name: 'dashboard',
+    summary: 'Cluster dashboard with node overview, logs and real-time metrics',
+    group: 'talos',
+    load: async () => [(await import('./dashboard/dashboard.ts')).registerDashboard],
+  },
+  {
     name: 'diskfree',
     aliases: ['df'],
     summary: 'Retrieve disk usage information for mounted volumes',
