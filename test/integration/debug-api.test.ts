@@ -22,6 +22,7 @@ import {
 import { main } from '@talos-ts/talosctl';
 import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from '@talos-ts/testkit';
 import { callStream, callUnary, rawClient } from '../../packages/apid/bench/fixtures.ts';
+import { pollNode } from '../../packages/talosctl/src/commands/dashboard/source.ts';
 import { encodeString, fields, num, str, subs, type Fields } from './wire-reader.ts';
 
 const cp = '127.0.0.94';
@@ -246,6 +247,22 @@ test('debug API: replies decode with upstream field numbers (raw gRPC client, ha
   assert.match(kubeconfig, new RegExp(`server: https://${cp.replace(/\./g, '\\.')}:6443`));
   assert.match(kubeconfig, /current-context: admin@it-debug/);
   assert.match(kubeconfig, /client-certificate-data: \S+/);
+});
+
+test('dashboard poll as os:reader: CPU, CPU count, uptime and load come through (SystemStat, CPUInfo, LoadAvg)', async () => {
+  const c = await clientWithRoles([R]);
+  try {
+    const s = await pollNode(c, AbortSignal.timeout(15_000));
+    const hostCpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => /^processor\s*:/.test(l)).length;
+    assert.ok('value' in s.cpu && s.cpu.value.totalSeconds > s.cpu.value.idleSeconds && s.cpu.value.cpus === hostCpus, JSON.stringify(s.cpu));
+    assert.ok('value' in s.cpuInfo && s.cpuInfo.value.count === hostCpus, JSON.stringify(s.cpuInfo));
+    const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    // boot_time has whole-second precision and the client clock does the subtraction.
+    assert.ok('value' in s.uptimeSeconds && Math.abs(s.uptimeSeconds.value - hostUptime) < 5, JSON.stringify(s.uptimeSeconds));
+    assert.ok('value' in s.loadAvg && s.loadAvg.value.length === 3, JSON.stringify(s.loadAvg));
+  } finally {
+    c.close();
+  }
 });
 
 // ---- Bad input: clear errors, no hang.
