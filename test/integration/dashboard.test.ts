@@ -89,7 +89,7 @@ test('talosctl dashboard in tmux: node one shown, switch to node two, node two k
   tmuxStarted = true;
 
   // Node one: hostname, version and the figures of a second poll (CPU needs two samples).
-  let s = await waitScreen(/dash-one Talos-TS \(v[^)]+\): uptime \S+, \d+xCPU, .* RAM, PROCS \d+, CPU \d+\.\d%, RAM \d+\.\d%/, 'node one summary', 60_000);
+  let s = await waitScreen(/dash-one Talos-TS \(v[^)]+\): uptime \S+, \d+x(?:[\d.]+[GM]Hz|CPU), .* RAM, PROCS \d+, CPU \d+\.\d%, RAM \d+\.\d%/, 'node one summary', 60_000);
   assert.match(s, new RegExp(`\\[${ips[0]} \\| ${ips[1]}\\] --- \\[Summary\\] --- \\[F2: Monitor\\]`));
   assert.match(s, /HOSTNAME\s+dash-one/);
   assert.match(s, /apid\s+Running/);

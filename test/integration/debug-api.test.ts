@@ -22,6 +22,7 @@ import {
 import { main } from '@talos-ts/talosctl';
 import { processesUsing, startNode, tempDir, waitFor, type NodeProcess } from '@talos-ts/testkit';
 import { callStream, callUnary, rawClient } from '../../packages/apid/bench/fixtures.ts';
+import { pollNode } from '../../packages/talosctl/src/commands/dashboard/source.ts';
 import { encodeString, fields, num, str, subs, type Fields } from './wire-reader.ts';
 
 const cp = '127.0.0.94';
@@ -99,6 +100,9 @@ const matrix: { name: string; call: Call; allowed: string[] }[] = [
   { name: 'Processes', call: (c) => c.machine.processes({}), allowed: [A, O, R] },
   { name: 'Netstat', call: (c) => c.machine.netstat({ l4proto: { tcp: true } }), allowed: [A, O, R] },
   { name: 'Memory', call: (c) => c.machine.memory({}), allowed: [A, O, R] },
+  { name: 'SystemStat', call: (c) => c.machine.systemStat({}), allowed: [A, O, R] },
+  { name: 'LoadAvg', call: (c) => c.machine.loadAvg({}), allowed: [A, O, R] },
+  { name: 'CPUInfo', call: (c) => c.machine.cPUInfo({}), allowed: [A, O, R] },
   { name: 'EtcdAlarmList', call: (c) => c.machine.etcdAlarmList({}), allowed: [A, O, R, E] },
   { name: 'EtcdAlarmDisarm', call: (c) => c.machine.etcdAlarmDisarm({}), allowed: [A, O] },
   { name: 'EtcdDefragment', call: (c) => c.machine.etcdDefragment({}), allowed: [A, O] },
@@ -169,6 +173,34 @@ test('debug API: replies decode with upstream field numbers (raw gRPC client, ha
   assert.equal(str(apid, 1), 'tcp');
   assert.equal(num(apid, 6), 10n, 'LISTEN');
 
+  // The node runs on this host in container mode, so its /proc is ours: compare with the files.
+  const hostStat = readFileSync('/proc/stat', 'utf8');
+  const hostCpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => /^processor\s*:/.test(l)).length;
+  const double = (f: Fields, no: number): number => ((f.get(no)?.[0] as Buffer | undefined) ?? Buffer.alloc(8)).readDoubleLE(0);
+
+  // SystemStatResponse.messages=1 → SystemStat{boot_time=2, cpu_total=3, cpu=4, context_switches=7,
+  // soft_irq=12} → CPUStat{user=1, idle=4} (doubles, seconds)
+  const sys = subs(await unary('SystemStat'), 1)[0] as Fields;
+  assert.equal(num(sys, 2), BigInt(/^btime (\d+)$/m.exec(hostStat)?.[1] ?? -1));
+  assert.equal(subs(sys, 4).length, hostStat.split('\n').filter((l) => /^cpu\d+ /.test(l)).length, 'one CPUStat per CPU line');
+  const total = subs(sys, 3)[0] as Fields;
+  assert.ok(double(total, 1) > 0 && double(total, 4) > 0, 'cpu_total user and idle seconds');
+  assert.ok(num(sys, 7) > 0n, 'context switches');
+  assert.equal(subs(sys, 12).length, 1, 'soft_irq');
+
+  // LoadAvgResponse.messages=1 → LoadAvg{load1=2, load5=3, load15=4} (doubles)
+  const load = subs(await unary('LoadAvg'), 1)[0] as Fields;
+  for (const no of [2, 3, 4]) assert.ok(Number.isFinite(double(load, no)) && double(load, no) >= 0, `load field ${no}`);
+  assert.ok(double(load, 2) + double(load, 3) + double(load, 4) > 0, 'a busy test host has some load');
+
+  // CPUInfoResponse.messages=1 → CPUsInfo{cpu_info=2} → CPUInfo{processor=1, model_name=5, flags=20 (repeated string)}
+  const cpus = subs(subs(await unary('CPUInfo'), 1)[0] as Fields, 2);
+  assert.equal(cpus.length, hostCpus);
+  assert.deepEqual(cpus.map((c) => num(c, 1)), cpus.map((_, i) => BigInt(i)));
+  const hostModel = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+  if (hostModel !== undefined) assert.equal(str(cpus[0] as Fields, 5), hostModel.trim());
+  assert.ok((cpus[0]?.get(20) ?? []).length > 0, 'flags');
+
   // ListRequest{root=1} → FileInfo{name=2, size=3, is_dir=6, link=8, relative_name=9}
   const list = await stream('List', encodeString(1, tree));
   const byRel = new Map(list.map((f) => [str(f, 9), f]));
@@ -215,6 +247,22 @@ test('debug API: replies decode with upstream field numbers (raw gRPC client, ha
   assert.match(kubeconfig, new RegExp(`server: https://${cp.replace(/\./g, '\\.')}:6443`));
   assert.match(kubeconfig, /current-context: admin@it-debug/);
   assert.match(kubeconfig, /client-certificate-data: \S+/);
+});
+
+test('dashboard poll as os:reader: CPU, CPU count, uptime and load come through (SystemStat, CPUInfo, LoadAvg)', async () => {
+  const c = await clientWithRoles([R]);
+  try {
+    const s = await pollNode(c, AbortSignal.timeout(15_000));
+    const hostCpus = readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => /^processor\s*:/.test(l)).length;
+    assert.ok('value' in s.cpu && s.cpu.value.totalSeconds > s.cpu.value.idleSeconds && s.cpu.value.cpus === hostCpus, JSON.stringify(s.cpu));
+    assert.ok('value' in s.cpuInfo && s.cpuInfo.value.count === hostCpus, JSON.stringify(s.cpuInfo));
+    const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    // boot_time has whole-second precision and the client clock does the subtraction.
+    assert.ok('value' in s.uptimeSeconds && Math.abs(s.uptimeSeconds.value - hostUptime) < 5, JSON.stringify(s.uptimeSeconds));
+    assert.ok('value' in s.loadAvg && s.loadAvg.value.length === 3, JSON.stringify(s.loadAvg));
+  } finally {
+    c.close();
+  }
 });
 
 // ---- Bad input: clear errors, no hang.

@@ -215,3 +215,206 @@ export async function socketOwners(procDir = '/proc'): Promise<Map<bigint, { pid
   }
   return owners;
 }
+
+/** CPU times of one /proc/stat `cpu` line, in seconds. */
+export interface CpuTimes {
+  readonly user: number;
+  readonly nice: number;
+  readonly system: number;
+  readonly idle: number;
+  readonly iowait: number;
+  readonly irq: number;
+  readonly softIrq: number;
+  readonly steal: number;
+  readonly guest: number;
+  readonly guestNice: number;
+}
+
+/** Soft interrupt counts by kind, in the order of the `softirq` line of /proc/stat. */
+export interface SoftIrqCounts {
+  readonly hi: bigint;
+  readonly timer: bigint;
+  readonly netTx: bigint;
+  readonly netRx: bigint;
+  readonly block: bigint;
+  readonly blockIoPoll: bigint;
+  readonly tasklet: bigint;
+  readonly sched: bigint;
+  readonly hrtimer: bigint;
+  readonly rcu: bigint;
+}
+
+/** The kernel-wide counters of /proc/stat. */
+export interface SystemStatEntry {
+  /** Boot time, seconds since the Unix epoch. */
+  readonly bootTimeSeconds: bigint;
+  readonly cpuTotal: CpuTimes;
+  readonly cpus: CpuTimes[];
+  readonly irqTotal: bigint;
+  readonly irqs: bigint[];
+  readonly contextSwitches: bigint;
+  readonly processesCreated: bigint;
+  readonly processesRunning: bigint;
+  readonly processesBlocked: bigint;
+  readonly softIrqTotal: bigint;
+  readonly softIrq: SoftIrqCounts;
+}
+
+const cpuFields = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softIrq', 'steal', 'guest', 'guestNice'] as const;
+const softIrqFields = ['hi', 'timer', 'netTx', 'netRx', 'block', 'blockIoPoll', 'tasklet', 'sched', 'hrtimer', 'rcu'] as const;
+
+function bigOr0(text: string | undefined): bigint {
+  return text !== undefined && /^\d+$/.test(text) ? BigInt(text) : 0n;
+}
+
+/** Parses /proc/stat; fields an older kernel does not print (steal, guest…) read as zero. */
+export function parseSystemStat(text: string): SystemStatEntry {
+  const times = (f: string[]): CpuTimes =>
+    Object.fromEntries(cpuFields.map((k, i) => [k, (Number(f[i + 1]) || 0) / USER_HZ])) as unknown as CpuTimes;
+  const zeroTimes = times([]);
+  let cpuTotal = zeroTimes;
+  const cpus: CpuTimes[] = [];
+  const out = {
+    bootTimeSeconds: 0n,
+    irqTotal: 0n,
+    irqs: [] as bigint[],
+    contextSwitches: 0n,
+    processesCreated: 0n,
+    processesRunning: 0n,
+    processesBlocked: 0n,
+    softIrqTotal: 0n,
+    softIrq: Object.fromEntries(softIrqFields.map((k) => [k, 0n])) as unknown as SoftIrqCounts,
+  };
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    const key = f[0] ?? '';
+    if (key === 'cpu') cpuTotal = times(f);
+    else if (/^cpu\d+$/.test(key)) cpus[Number(key.slice(3))] = times(f);
+    else if (key === 'intr') {
+      out.irqTotal = bigOr0(f[1]);
+      out.irqs = f.slice(2).map(bigOr0);
+    } else if (key === 'ctxt') out.contextSwitches = bigOr0(f[1]);
+    else if (key === 'btime') out.bootTimeSeconds = bigOr0(f[1]);
+    else if (key === 'processes') out.processesCreated = bigOr0(f[1]);
+    else if (key === 'procs_running') out.processesRunning = bigOr0(f[1]);
+    else if (key === 'procs_blocked') out.processesBlocked = bigOr0(f[1]);
+    else if (key === 'softirq') {
+      out.softIrqTotal = bigOr0(f[1]);
+      out.softIrq = Object.fromEntries(softIrqFields.map((k, i) => [k, bigOr0(f[i + 2])])) as unknown as SoftIrqCounts;
+    }
+  }
+  // An offline CPU has no line; keep its slot so indexes still name CPUs.
+  return { ...out, cpuTotal, cpus: Array.from(cpus, (c) => c ?? zeroTimes) };
+}
+
+/** The host's /proc/stat. */
+export async function readSystemStat(procDir = '/proc'): Promise<SystemStatEntry> {
+  return parseSystemStat(await readFile(`${procDir}/stat`, 'utf8'));
+}
+
+/** Run-queue load averages over 1, 5 and 15 minutes. */
+export interface LoadAverages {
+  readonly load1: number;
+  readonly load5: number;
+  readonly load15: number;
+}
+
+/** Parses /proc/loadavg ("0.52 0.58 0.59 2/1234 5678"); undefined when it is not that shape. */
+export function parseLoadAvg(text: string): LoadAverages | undefined {
+  const [a, b, c] = text.trim().split(/\s+/).map(Number);
+  if (a === undefined || b === undefined || c === undefined || [a, b, c].some((n) => !Number.isFinite(n))) return undefined;
+  return { load1: a, load5: b, load15: c };
+}
+
+/** The host's load averages. */
+export async function readLoadAvg(procDir = '/proc'): Promise<LoadAverages> {
+  const text = await readFile(`${procDir}/loadavg`, 'utf8');
+  const load = parseLoadAvg(text);
+  if (!load) throw new Error(`${procDir}/loadavg: unexpected content ${JSON.stringify(text.slice(0, 80))}`);
+  return load;
+}
+
+/** One logical CPU as /proc/cpuinfo describes it (upstream's CPUInfo fields). */
+export interface CpuInfoEntry {
+  readonly processor: number;
+  readonly vendorId: string;
+  readonly cpuFamily: string;
+  readonly model: string;
+  readonly modelName: string;
+  readonly stepping: string;
+  readonly microcode: string;
+  readonly cpuMhz: number;
+  readonly cacheSize: string;
+  readonly physicalId: string;
+  readonly siblings: number;
+  readonly coreId: string;
+  readonly cpuCores: number;
+  readonly apicId: string;
+  readonly initialApicId: string;
+  readonly fpu: string;
+  readonly fpuException: string;
+  readonly cpuIdLevel: number;
+  readonly wp: string;
+  readonly flags: string[];
+  readonly bugs: string[];
+  readonly bogoMips: number;
+  readonly clFlushSize: number;
+  readonly cacheAlignment: number;
+  readonly addressSizes: string;
+  readonly powerManagement: string;
+}
+
+/**
+ * Parses /proc/cpuinfo: one block per CPU, separated by blank lines. Keys are matched without case
+ * because arm64 spells some of them differently ("BogoMIPS", "Features" for the flags).
+ */
+export function parseCpuInfo(text: string): CpuInfoEntry[] {
+  const out: CpuInfoEntry[] = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    const kv = new Map<string, string>();
+    for (const line of block.split('\n')) {
+      const at = line.indexOf(':');
+      if (at < 0) continue;
+      kv.set(line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim());
+    }
+    const processor = kv.get('processor');
+    if (processor === undefined || !/^\d+$/.test(processor)) continue;
+    const s = (k: string): string => kv.get(k) ?? '';
+    const n = (k: string): number => Number.parseFloat(s(k)) || 0;
+    const words = (k: string): string[] => s(k).split(/\s+/).filter((w) => w !== '');
+    out.push({
+      processor: Number(processor),
+      vendorId: s('vendor_id'),
+      cpuFamily: s('cpu family'),
+      model: s('model'),
+      modelName: s('model name'),
+      stepping: s('stepping'),
+      microcode: s('microcode'),
+      cpuMhz: n('cpu mhz'),
+      cacheSize: s('cache size'),
+      physicalId: s('physical id'),
+      siblings: n('siblings'),
+      coreId: s('core id'),
+      cpuCores: n('cpu cores'),
+      apicId: s('apicid'),
+      initialApicId: s('initial apicid'),
+      fpu: s('fpu'),
+      fpuException: s('fpu_exception'),
+      cpuIdLevel: n('cpuid level'),
+      wp: s('wp'),
+      flags: words(kv.has('flags') ? 'flags' : 'features'),
+      bugs: words('bugs'),
+      bogoMips: n('bogomips'),
+      clFlushSize: n('clflush size'),
+      cacheAlignment: n('cache_alignment'),
+      addressSizes: s('address sizes'),
+      powerManagement: s('power management'),
+    });
+  }
+  return out;
+}
+
+/** The host's logical CPUs. */
+export async function readCpuInfo(procDir = '/proc'): Promise<CpuInfoEntry[]> {
+  return parseCpuInfo(await readFile(`${procDir}/cpuinfo`, 'utf8'));
+}

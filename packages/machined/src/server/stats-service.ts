@@ -1,8 +1,8 @@
 import { machinePb } from '@talos-ts/machinery';
-import { listProcesses, mountUsage, readSockets, socketOwners, type SocketTable } from '../linux/procfs.ts';
+import { listProcesses, mountUsage, readCpuInfo, readLoadAvg, readSockets, readSystemStat, socketOwners, type SocketTable } from '../linux/procfs.ts';
 import type { PartialImplementation } from './implement.ts';
 
-type Stats = Pick<PartialImplementation<typeof machinePb.MachineService>, 'mounts' | 'processes' | 'netstat'>;
+type Stats = Pick<PartialImplementation<typeof machinePb.MachineService>, 'mounts' | 'processes' | 'netstat' | 'systemStat' | 'loadAvg' | 'cPUInfo'>;
 
 const tables: readonly SocketTable[] = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6'];
 const TCP_LISTEN = 10;
@@ -16,9 +16,35 @@ function listening(table: SocketTable, state: number, remotePort: number, remote
   return remotePort === 0 && (remoteIp === '0.0.0.0' || remoteIp === '::');
 }
 
-/** The /proc-backed handlers of machine.MachineService: Mounts, Processes and Netstat. */
+/** The /proc-backed handlers of machine.MachineService: Mounts, Processes, Netstat, SystemStat, LoadAvg and CPUInfo. */
 export function createStatsService(): Stats {
   return {
+    async systemStat() {
+      const s = await readSystemStat();
+      return {
+        messages: [
+          {
+            bootTime: s.bootTimeSeconds,
+            cpuTotal: s.cpuTotal,
+            cpu: s.cpus,
+            irqTotal: s.irqTotal,
+            irq: s.irqs,
+            contextSwitches: s.contextSwitches,
+            processCreated: s.processesCreated,
+            processRunning: s.processesRunning,
+            processBlocked: s.processesBlocked,
+            softIrqTotal: s.softIrqTotal,
+            softIrq: s.softIrq,
+          },
+        ],
+      };
+    },
+    async loadAvg() {
+      return { messages: [await readLoadAvg()] };
+    },
+    async cPUInfo() {
+      return { messages: [{ cpuInfo: await readCpuInfo() }] };
+    },
     async mounts() {
       const stats = (await mountUsage()).map((m) => ({ filesystem: m.source, size: m.sizeBytes, available: m.availableBytes, mountedOn: m.target }));
       return { messages: [{ stats }] };

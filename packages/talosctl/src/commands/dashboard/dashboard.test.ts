@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseKeys } from './keys.ts';
 import { appendLog, applyKey, formatLogLine, applyNodeError, applySample, createModel, LOG_LINES, sanitizeLine, type DashboardModel, type NodeSample } from './model.ts';
-import { formatUptime, graph, render, visibleText } from './render.ts';
-import { parseLoadAvg, parseProcStat } from './source.ts';
+import { formatCpuFrequency, formatUptime, graph, render, visibleText } from './render.ts';
+import { cpuTimes, uptimeSeconds } from './source.ts';
 import { parseIntervalMs } from './dashboard.ts';
 import { main } from '../../main.ts';
 
@@ -21,7 +21,8 @@ function sample(over: Partial<NodeSample> & { cpuTicks?: [number, number]; procC
       ],
     },
     services: { value: [{ id: 'apid', state: 'Running', health: 'ok' }, { id: 'etcd', state: 'Preparing', health: '?' }] },
-    cpu: { value: { totalTicks: total, idleTicks: idle, cpus: 4 } },
+    cpu: { value: { totalSeconds: total, idleSeconds: idle, cpus: 4 } },
+    cpuInfo: { value: { count: 4, mhz: 2200.152 } },
     uptimeSeconds: { value: 93_784 },
     loadAvg: { value: [0.5, 0.25, 0.125] },
     addresses: { value: ['10.5.0.2'] },
@@ -56,7 +57,7 @@ test('dashboard render: the header has upstream\'s figures of the selected node;
   applySample(m, '10.5.0.2', sample({ cpuTicks: [1000, 800] }), 1_000_000);
   applySample(m, '10.5.0.2', sample({ cpuTicks: [1400, 1100] }), 1_003_000);
   const lines = screen(m);
-  assert.match(lines[0] ?? '', /node-one Talos-TS \(v1\.2\.3\): uptime 1d2h3m4s, 4xCPU, 4\.0 GB RAM, PROCS 2, CPU 25\.0%, RAM 75\.0%/);
+  assert.match(lines[0] ?? '', /node-one Talos-TS \(v1\.2\.3\): uptime 1d2h3m4s, 4x2.2GHz, 4\.0 GB RAM, PROCS 2, CPU 25\.0%, RAM 75\.0%/);
   assert.match(lines.at(-1) ?? '', /^\[10\.5\.0\.2 \| 10\.5\.0\.3\] --- \[Summary\] --- \[F2: Monitor\]/);
   const body = lines.join('\n');
   for (const want of ['VERSION   v1.2.3', 'PLATFORM  container', 'TYPE      controlplane', 'HOSTNAME   node-one', 'ADDRESSES  10.5.0.2', 'LOAD      0.50 0.25 0.13', 'apid']) {
@@ -67,14 +68,14 @@ test('dashboard render: the header has upstream\'s figures of the selected node;
 
 test('dashboard render: a figure the node refused or lacks is an n/a cell, not a crash', () => {
   const m = model();
-  applySample(m, '10.5.0.2', sample({ cpu: { error: 'not permitted' }, uptimeSeconds: { error: 'not permitted' }, loadAvg: { error: 'not permitted' }, addresses: { error: 'not found' }, services: { error: 'not available' } }), 1_000_000);
+  applySample(m, '10.5.0.2', sample({ cpu: { error: 'not permitted' }, cpuInfo: { error: 'not permitted' }, uptimeSeconds: { error: 'not permitted' }, loadAvg: { error: 'not permitted' }, addresses: { error: 'not found' }, services: { error: 'not available' } }), 1_000_000);
   const summary = screen(m);
   assert.match(summary[0] ?? '', /uptime n\/a, n\/a CPU, 4\.0 GB RAM, PROCS 2, CPU n\/a, RAM 75\.0%/);
   assert.match(summary.join('\n'), /ADDRESSES\s+n\/a/);
   m.screen = 'monitor';
   const monitor = screen(m).join('\n');
   assert.match(monitor, /CPU n\/a {2}MEM 75\.0% \(3\.0 GB of 4\.0 GB\) {2}LOAD n\/a {2}PROCS 2/);
-  assert.match(monitor, /n\/a \(needs \/proc\/stat: os:admin\)/);
+  assert.match(monitor, /n\/a \(SystemStat: not permitted\)/);
 });
 
 test('dashboard render: an unreachable node shows its error and how long it has failed; the next good poll clears it', () => {
@@ -182,11 +183,17 @@ test('dashboard model: Ctrl-Z pauses updates and says so in the footer', () => {
   assert.ok(m.perNode.get('a')?.sample);
 });
 
-test('dashboard source: /proc/stat, /proc/loadavg and uptime as upstream shows them', () => {
-  const stat = 'cpu  100 5 50 800 20 1 2 3 0 0\ncpu0 50 2 25 400 10 0 1 1 0 0\ncpu1 50 3 25 400 10 1 1 2 0 0\nintr 1 2\n';
-  assert.deepEqual(parseProcStat(stat), { totalTicks: 981, idleTicks: 820, cpus: 2 });
-  assert.deepEqual(parseLoadAvg('0.52 0.58 0.59 1/467 12345\n'), [0.52, 0.58, 0.59]);
-  assert.throws(() => parseLoadAvg('garbage'));
+test('dashboard source: CPU from SystemStat cpu_total, uptime from boot_time, the clock as upstream prints it', () => {
+  const t = (user: number, idle: number) => ({ user, nice: 0.05, system: 0.5, idle, iowait: 0.2, irq: 0.01, softIrq: 0.02, steal: 0.03, guest: 0.5, guestNice: 0 });
+  // Guest time is already inside user time: counting it again would inflate the total.
+  const c = cpuTimes({ cpuTotal: { $typeName: 'machine.CPUStat', ...t(1, 8) }, cpu: [{ $typeName: 'machine.CPUStat', ...t(0.5, 4) }, { $typeName: 'machine.CPUStat', ...t(0.5, 4) }] });
+  assert.deepEqual([c.totalSeconds.toFixed(2), c.idleSeconds.toFixed(2), c.cpus], ['9.81', '8.20', 2]);
+  assert.throws(() => cpuTimes({ cpuTotal: undefined, cpu: [] }), /no cpu_total/);
+  assert.equal(uptimeSeconds(1_700_000_000n, 1_700_000_090_500), 90.5);
+  assert.throws(() => uptimeSeconds(0n, Date.now()), /no boot_time/);
+  assert.equal(formatCpuFrequency(2200.152), '2.2GHz');
+  assert.equal(formatCpuFrequency(3493.9), '3.49GHz');
+  assert.equal(formatCpuFrequency(799.6), '800MHz');
   assert.equal(formatUptime(59), '59s');
   assert.equal(formatUptime(3600), '1h0m0s');
   assert.equal(formatUptime(86_400 * 2 + 61), '2d1m1s');

@@ -14,10 +14,10 @@ export const SCREENS: readonly { readonly key: string; readonly screen: Screen; 
 /** A figure a node gave, or why it could not (an RPC missing or refused): shown as a "n/a" cell. */
 export type Field<T> = { readonly value: T } | { readonly error: string };
 
-/** CPU time counters from /proc/stat's first line, in clock ticks. */
+/** The node's aggregate CPU time counters (SystemStat's cpu_total), in seconds. */
 export interface CpuTimes {
-  readonly totalTicks: number;
-  readonly idleTicks: number;
+  readonly totalSeconds: number;
+  readonly idleSeconds: number;
   readonly cpus: number;
 }
 
@@ -47,6 +47,8 @@ export interface NodeSample {
   readonly processes: Field<readonly ProcessSample[]>;
   readonly services: Field<readonly ServiceSample[]>;
   readonly cpu: Field<CpuTimes>;
+  /** Logical CPUs and the first one's clock (CPUInfo); mhz is 0 where the kernel does not say. */
+  readonly cpuInfo: Field<{ readonly count: number; readonly mhz: number }>;
   readonly uptimeSeconds: Field<number>;
   readonly loadAvg: Field<readonly [number, number, number]>;
   readonly addresses: Field<readonly string[]>;
@@ -139,8 +141,8 @@ export function applySample(model: DashboardModel, node: string, sample: NodeSam
   const prev = st.sample;
   const prevAt = st.sampleAtMs;
   if ('value' in sample.cpu && prev && 'value' in prev.cpu) {
-    const dTotal = sample.cpu.value.totalTicks - prev.cpu.value.totalTicks;
-    const dIdle = sample.cpu.value.idleTicks - prev.cpu.value.idleTicks;
+    const dTotal = sample.cpu.value.totalSeconds - prev.cpu.value.totalSeconds;
+    const dIdle = sample.cpu.value.idleSeconds - prev.cpu.value.idleSeconds;
     if (dTotal > 0) {
       st.cpuPercent = Math.min(100, Math.max(0, ((dTotal - dIdle) / dTotal) * 100));
       pushBounded(st.cpuHistory, st.cpuPercent);

@@ -79,6 +79,12 @@ export function formatUptime(totalSeconds: number): string {
   return s >= day ? `${Math.floor(s / day)}d${goDuration((s % day) * 1000)}` : goDuration(s * 1000);
 }
 
+/** A CPU clock as upstream's header writes it: whole MHz below 1 GHz, else GHz to two decimals ("2.2GHz"). */
+export function formatCpuFrequency(mhz: number): string {
+  const rounded = Math.round(mhz);
+  return rounded >= 1000 ? `${Math.round(rounded / 10) / 100}GHz` : `${rounded}MHz`;
+}
+
 function percent(v: number | undefined): string {
   return v === undefined ? 'n/a' : `${v.toFixed(1)}%`;
 }
@@ -101,8 +107,10 @@ function header(model: DashboardModel, node: string, st: NodeState | undefined):
   const hostname = value(s?.hostname) || node;
   const version = value(s?.version);
   const procs = value(s?.processes);
-  const cpu = value(s?.cpu);
+  const cpuInfo = value(s?.cpuInfo);
   const mem = value(s?.memory);
+  // arm64 kernels give no clock in /proc/cpuinfo: count the CPUs alone there.
+  const cpus = cpuInfo ? `${cpuInfo.count}x${cpuInfo.mhz > 0 ? formatCpuFrequency(cpuInfo.mhz) : 'CPU'}` : 'n/a CPU';
   const segs: Seg[] = [
     spin,
     [' '],
@@ -110,7 +118,7 @@ function header(model: DashboardModel, node: string, st: NodeState | undefined):
     ...(st?.error ? [[' [unreachable]', STYLE.red] as const] : []),
     [` Talos-TS (${version?.tag ?? 'n/a'}): uptime `],
     field(s?.uptimeSeconds, formatUptime),
-    [`, ${cpu ? `${cpu.cpus}xCPU` : 'n/a CPU'}, ${mem ? humanBytes(mem.totalBytes) : 'n/a'} RAM, PROCS ${procs ? procs.length : 'n/a'}`],
+    [`, ${cpus}, ${mem ? humanBytes(mem.totalBytes) : 'n/a'} RAM, PROCS ${procs ? procs.length : 'n/a'}`],
     [`, CPU ${percent(st?.cpuPercent)}, RAM ${percent(memPercent(s))}`],
   ];
   return segs;
@@ -254,9 +262,11 @@ function monitorBody(model: DashboardModel, st: NodeState | undefined): Seg[][] 
   lines.push(columns([[['CPU USAGE', STYLE.bold]], [['MEM USAGE', STYLE.bold]]], widths));
   const cpuGraph = st && st.cpuHistory.length > 0 ? graph(st.cpuHistory, gw, graphRows) : undefined;
   const memGraph = st && st.memHistory.length > 0 ? graph(st.memHistory, gw, graphRows) : undefined;
+  const cpuError = s && 'error' in s.cpu ? s.cpu.error : undefined;
+  const cpuLabel = cpuError !== undefined ? `n/a (SystemStat: ${cpuError})` : 'n/a (needs two samples)';
   for (let r = 0; r < graphRows; r++) {
     const cell = (g: string[] | undefined, label: string): Seg[] => (g ? [[g[r] ?? '', STYLE.green]] : r === 0 ? [[label, STYLE.dim]] : []);
-    lines.push(columns([cell(cpuGraph, 'n/a (needs /proc/stat: os:admin)'), cell(memGraph, 'n/a')], widths));
+    lines.push(columns([cell(cpuGraph, cpuLabel), cell(memGraph, 'n/a')], widths));
   }
   lines.push([['    PID STATE THREADS   CPU%       RSS COMMAND', STYLE.bold]]);
   if (!s || !('value' in s.processes)) {

@@ -1,7 +1,7 @@
 // Where the dashboard's figures come from: one poll of one node over the machine API and the COSI
 // state API, each figure on its own so that a missing or refused RPC costs one "n/a" cell, not
-// the screen. Upstream reads CPU and load from SystemStat/LoadAvg, which our API does not have yet:
-// until it does, they come from /proc through the Read RPC (os:admin only; n/a for other roles).
+// the screen. CPU, uptime and load come from SystemStat, CPUInfo and LoadAvg as upstream's
+// dashboard reads them: all three are open to os:reader, unlike reading /proc through Read.
 
 import { Code, TalosError } from '@talos-ts/cosi';
 import {
@@ -14,13 +14,11 @@ import {
   MachineTypeType,
   NamespaceName,
   commonPb,
+  type machinePb,
   resourceView,
   type TalosClient,
 } from '@talos-ts/machinery';
 import type { CpuTimes, Field, NodeSample, ServiceSample } from './model.ts';
-
-/** Largest /proc file read for a figure; /proc/stat of a many-core host is a few kB. */
-const PROC_READ_LIMIT_BYTES = 256 * 1024;
 
 /** A short reason for a cell that shows "n/a". */
 export function reason(err: unknown): string {
@@ -42,35 +40,19 @@ function nodeError(metadata: { error: string } | undefined): void {
   if (metadata && metadata.error !== '') throw new TalosError(Code.Unavailable, metadata.error);
 }
 
-async function readText(client: TalosClient, path: string, signal: AbortSignal): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const d of client.machine.read({ path }, { signal })) {
-    nodeError(d.metadata);
-    chunks.push(Buffer.from(d.bytes));
-    size += d.bytes.length;
-    if (size > PROC_READ_LIMIT_BYTES) throw new TalosError(Code.ResourceExhausted, `${path} is larger than ${PROC_READ_LIMIT_BYTES} bytes`);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** CPU counters from SystemStat's cpu_total; guest time is already part of user, so it is not added. */
+export function cpuTimes(stat: Pick<machinePb.SystemStat, 'cpuTotal' | 'cpu'>): CpuTimes {
+  const t = stat.cpuTotal;
+  if (!t) throw new TalosError(Code.Internal, 'SystemStat has no cpu_total');
+  const busy = t.user + t.nice + t.system + t.irq + t.softIrq + t.steal;
+  const idle = t.idle + t.iowait;
+  return { totalSeconds: busy + idle, idleSeconds: idle, cpus: stat.cpu.length };
 }
 
-/** CPU counters from /proc/stat: the aggregate `cpu` line and the number of `cpuN` lines. */
-export function parseProcStat(text: string): CpuTimes {
-  const lines = text.split('\n');
-  const total = lines.find((l) => /^cpu\s/.test(l));
-  if (!total) throw new TalosError(Code.Internal, '/proc/stat has no cpu line');
-  // user nice system idle iowait irq softirq steal (guest time is already counted in user).
-  const n = total.trim().split(/\s+/).slice(1, 9).map(Number);
-  const idle = (n[3] ?? 0) + (n[4] ?? 0);
-  const sum = n.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
-  return { totalTicks: sum, idleTicks: idle, cpus: lines.filter((l) => /^cpu\d+\s/.test(l)).length };
-}
-
-/** The three load averages of /proc/loadavg. */
-export function parseLoadAvg(text: string): [number, number, number] {
-  const [a, b, c] = text.trim().split(/\s+/).map(Number);
-  if (![a, b, c].every((x) => Number.isFinite(x))) throw new TalosError(Code.Internal, `/proc/loadavg: unexpected ${JSON.stringify(text.slice(0, 40))}`);
-  return [a ?? 0, b ?? 0, c ?? 0];
+/** Seconds since boot_time (Unix seconds) at `nowMs`, as upstream computes uptime on the client. */
+export function uptimeSeconds(bootTime: bigint, nowMs: number): number {
+  if (bootTime === 0n) throw new TalosError(Code.Internal, 'SystemStat has no boot_time');
+  return Math.max(0, nowMs / 1000 - Number(bootTime));
 }
 
 async function resourceSpec(client: TalosClient, namespace: string, type: string, id: string, signal: AbortSignal): Promise<Record<string, unknown>> {
@@ -91,7 +73,16 @@ export async function pollNode(client: TalosClient, signal: AbortSignal): Promis
   const version: NodeSample['version'] = {
     value: { tag: vm?.version?.tag ?? '', arch: vm?.version?.arch ?? '', platform: vm?.platform?.name ?? '' },
   };
-  const [hostname, machineType, memory, processes, services, cpu, uptimeSeconds, loadAvg, addresses] = await Promise.all([
+  // One SystemStat answers both CPU and uptime; each figure still fails on its own.
+  const systemStat = client.machine.systemStat({}, { signal }).then((r) => {
+    const m = r.messages[0];
+    nodeError(m?.metadata);
+    if (!m) throw new TalosError(Code.Internal, 'SystemStat: empty reply');
+    return m;
+  });
+  // Awaited below by two figures; this only keeps a rejection from counting as unhandled meanwhile.
+  systemStat.catch(() => undefined);
+  const [hostname, machineType, memory, processes, services, cpu, cpuInfo, uptime, loadAvg, addresses] = await Promise.all([
     figure(async () => String((await resourceSpec(client, NamespaceName.network, HostnameStatusType, HostnameId, signal))['hostname'] ?? '')),
     figure(async () => String((await resourceSpec(client, NamespaceName.config, MachineTypeType, MachineTypeId, signal))['machineType'] ?? '')),
     figure(async () => {
@@ -120,13 +111,19 @@ export async function pollNode(client: TalosClient, signal: AbortSignal): Promis
         health: !s.health || s.health.unknown ? '?' : s.health.healthy ? 'ok' : 'fail',
       }));
     }),
-    figure(async () => parseProcStat(await readText(client, '/proc/stat', signal))),
+    figure(async () => cpuTimes(await systemStat)),
     figure(async () => {
-      const seconds = Number((await readText(client, '/proc/uptime', signal)).split(/\s+/)[0]);
-      if (!Number.isFinite(seconds)) throw new TalosError(Code.Internal, '/proc/uptime: not a number');
-      return seconds;
+      const m = (await client.machine.cPUInfo({}, { signal })).messages[0];
+      nodeError(m?.metadata);
+      const list = m?.cpuInfo ?? [];
+      return { count: list.length, mhz: list[0]?.cpuMhz ?? 0 };
     }),
-    figure(async () => parseLoadAvg(await readText(client, '/proc/loadavg', signal))),
+    figure(async () => uptimeSeconds((await systemStat).bootTime, Date.now())),
+    figure(async () => {
+      const m = (await client.machine.loadAvg({}, { signal })).messages[0];
+      nodeError(m?.metadata);
+      return [m?.load1 ?? 0, m?.load5 ?? 0, m?.load15 ?? 0] as const;
+    }),
     // The node's own affiliate lists its addresses while discovery is on; our container platform
     // has no address resources yet (upstream reads AddressStatuses).
     figure(async () => {
@@ -136,7 +133,7 @@ export async function pollNode(client: TalosClient, signal: AbortSignal): Promis
       return Array.isArray(list) ? list.map(String) : [];
     }),
   ]);
-  return { hostname, version, machineType, memory, processes, services, cpu, uptimeSeconds, loadAvg, addresses };
+  return { hostname, version, machineType, memory, processes, services, cpu, cpuInfo, uptimeSeconds: uptime, loadAvg, addresses };
 }
 
 /** Options of {@link followLogs}. */
