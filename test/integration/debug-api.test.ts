@@ -191,7 +191,6 @@ test('debug API: replies decode with upstream field numbers (raw gRPC client, ha
   // LoadAvgResponse.messages=1 → LoadAvg{load1=2, load5=3, load15=4} (doubles)
   const load = subs(await unary('LoadAvg'), 1)[0] as Fields;
   for (const no of [2, 3, 4]) assert.ok(Number.isFinite(double(load, no)) && double(load, no) >= 0, `load field ${no}`);
-  assert.ok(double(load, 2) + double(load, 3) + double(load, 4) > 0, 'a busy test host has some load');
 
   // CPUInfoResponse.messages=1 → CPUsInfo{cpu_info=2} → CPUInfo{processor=1, model_name=5, flags=20 (repeated string)}
   const cpus = subs(subs(await unary('CPUInfo'), 1)[0] as Fields, 2);
