@@ -63,11 +63,11 @@ test('MessageReader: reassembling a message from many small chunks copies each b
   const framed = frameMessage(message);
   const concat = Buffer.concat;
   let copied = 0;
-  Buffer.concat = (list: readonly Uint8Array[], totalLength?: number): Buffer => {
+  Buffer.concat = ((list: readonly Uint8Array[], totalLength?: number) => {
     const out = concat(list, totalLength);
     copied += out.length;
     return out;
-  };
+  }) as typeof Buffer.concat;
   const got: Buffer[] = [];
   try {
     const reader = new MessageReader(1 << 20);
