@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createSecureContext } from 'node:tls';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
@@ -300,8 +301,14 @@ export function createApid(options: ApidOptions): Apid {
     }
   };
 
+  /** Every upstream call of a fan-out listens on the caller's signal: that many listeners are expected, not a leak. */
+  const fanOutListeners = (call: ServerCall, targets: number): void => {
+    if (targets > 8) setMaxListeners(targets + 8, call.signal);
+  };
+
   /** A unary call to several nodes: one merged reply, a failed node as an error entry. */
   const unaryMany = (call: ServerCall, state: CallState, targets: readonly string[]): void => {
+    fanOutListeners(call, targets.length);
     const items: Buffer[][] = new Array<Buffer[]>(targets.length);
     let pending = targets.length;
     const settle = (i: number, got: Buffer[]): void => {
@@ -350,6 +357,7 @@ export function createApid(options: ApidOptions): Apid {
 
   /** A server stream from several nodes: messages interleaved, each tagged with its node. */
   const streamMany = (call: ServerCall, state: CallState, targets: readonly string[]): void => {
+    fanOutListeners(call, targets.length);
     const ups: ClientCall[] = [];
     let paused = false;
     const pauseAll = (): void => {
