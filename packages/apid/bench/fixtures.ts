@@ -20,8 +20,8 @@ import {
   timePb,
 } from '@talos-ts/machinery';
 import type { CallContext, CertificateAuthority, ExtKeyUsage, GrpcMetadata } from '@talos-ts/machinery';
-import { createApid } from '@talos-ts/apid';
-import type { Apid } from '@talos-ts/apid';
+import { createApid, defaultNodeAddress } from '@talos-ts/apid';
+import type { Apid, ApidOptions } from '@talos-ts/apid';
 
 /** A certificate and its key, PEM. */
 export interface Pair {
@@ -259,8 +259,8 @@ export interface Cluster extends AsyncDisposable {
   client(roles: readonly string[]): Promise<Pair>;
 }
 
-/** Starts one apid per node (name → loopback IP), each proxying to its own backend. */
-export async function startCluster(dir: string, nodes: Readonly<Record<string, string>>): Promise<Cluster> {
+/** Starts one apid per node (name → loopback IP), each proxying to its own backend; `apidOptions` go to every apid. */
+export async function startCluster(dir: string, nodes: Readonly<Record<string, string>>, apidOptions: Partial<ApidOptions> = {}): Promise<Cluster> {
   const ca = await makeCa('os-ca');
   const impersonator = await issue(ca, { cn: 'apid', roles: ['os:impersonator'], usage: ['clientAuth'] });
   const addresses = new Map<string, string>();
@@ -277,8 +277,9 @@ export async function startCluster(dir: string, nodes: Readonly<Record<string, s
       machinedSocket: backend.socket,
       certsDir: certs,
       node: name,
-      resolveNode: (n) => addresses.get(n) ?? `${n}:50000`,
+      resolveNode: (n) => addresses.get(n) ?? defaultNodeAddress(n, 50000),
       certPollMs: 200,
+      ...apidOptions,
     });
     apids.set(name, apid);
     addresses.set(name, await apid.listen());

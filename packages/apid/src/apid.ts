@@ -1,8 +1,9 @@
+import { setMaxListeners } from 'node:events';
 import { createSecureContext } from 'node:tls';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
 import { STATUS_OK, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
-import type { CallStatus, ClientCall, ClientCallHandlers, FileContents, GrpcMetadata, H2Channel, H2ChannelTls, H2Server, H2ServerTls, MethodKind, Role, ServerCall } from '@talos-ts/machinery';
+import type { CallStatus, ClientCall, ClientCallHandlers, FileContents, GrpcMetadata, H2Channel, H2ChannelTls, H2Server, H2ServerOptions, H2ServerTls, MethodKind, Role, ServerCall } from '@talos-ts/machinery';
 import { proxiedMethods } from './gen/methods.ts';
 import { callerOf, certificateRoles, defaultNodeAddress, forwardMetadata, peerHost, routeOf } from './route.ts';
 import type { Caller, Route } from './route.ts';
@@ -23,8 +24,21 @@ export const ApidCertFiles = {
 /** Upstream's port of apid on every node. */
 export const APID_PORT = 50000;
 
-/** Upstream's limit of a gRPC message through apid (32 MiB). */
+/**
+ * Upstream's limit of a gRPC message through apid (32 MiB): apply-config carries whole machine
+ * configs (inline manifests, extension configs) and must not be cut below what upstream takes.
+ * It costs nothing before authorization: a call is admitted on its headers, a refused call's
+ * body is never read, and reassembly is linear.
+ */
 const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** Defaults of the remote channel cache (see {@link ApidOptions}). */
+export const ApidDefaults = {
+  /** Channels to other nodes kept at once: above a fan-out call's cap, so one call never evicts its own. */
+  maxRemoteChannels: 512,
+  /** A channel to another node unused this long is closed (upstream's idle timeout is 15 min). */
+  remoteIdleMs: 5 * 60_000,
+} as const;
 
 /** Options of {@link createApid}. */
 export interface ApidOptions {
@@ -43,6 +57,12 @@ export interface ApidOptions {
   readonly resolveNode?: (node: string) => string;
   /** How often the certificates are re-read besides change notifications; defaults to 3000. */
   readonly certPollMs?: number;
+  /** Channels to other nodes kept at once (least recently used go first); see {@link ApidDefaults}. */
+  readonly maxRemoteChannels?: number;
+  /** Closes a channel to another node unused for this long; see {@link ApidDefaults}. */
+  readonly remoteIdleMs?: number;
+  /** Connection limits of the API server (per-connection streams, connections, timeouts); the h2 server's defaults otherwise. */
+  readonly serverLimits?: Pick<H2ServerOptions, 'maxConcurrentStreams' | 'maxConnections' | 'handshakeTimeoutMs' | 'idleTimeoutMs'>;
 }
 
 /** A running (or not yet started) apid. */
@@ -51,6 +71,10 @@ export interface Apid extends AsyncDisposable {
   listen(): Promise<string>;
   /** Stops accepting calls, cancels the rest after a grace period, closes every channel. */
   close(graceMs?: number): Promise<void>;
+  /** Channels to other nodes currently cached. */
+  readonly remoteChannels: number;
+  /** Client connections open on the API server (0 before `listen()`). */
+  readonly connections: number;
 }
 
 /** What every call carries from the checks to its log line. */
@@ -81,10 +105,12 @@ class Relay implements ClientCallHandlers {
   up: ClientCall | undefined;
   readonly #call: ServerCall;
   readonly #done: (code: number) => void;
+  readonly #mapStatus: (status: CallStatus) => CallStatus;
 
-  constructor(call: ServerCall, done: (code: number) => void) {
+  constructor(call: ServerCall, done: (code: number) => void, mapStatus: (status: CallStatus) => CallStatus) {
     this.#call = call;
     this.#done = done;
+    this.#mapStatus = mapStatus;
   }
 
   onMessage(message: Buffer): void {
@@ -95,7 +121,8 @@ class Relay implements ClientCallHandlers {
     }
   }
 
-  onStatus(status: CallStatus): void {
+  onStatus(received: CallStatus): void {
+    const status = this.#mapStatus(received);
     this.#done(status.code);
     this.#call.sendStatus(status.code, status.message);
   }
@@ -122,7 +149,12 @@ export function createApid(options: ApidOptions): Apid {
   const remotePort = options.remotePort ?? APID_PORT;
   const resolve = options.resolveNode ?? ((n: string) => defaultNodeAddress(n, remotePort));
   const local = createH2Channel(`unix:${options.machinedSocket}`, { maxMessageBytes: MAX_MESSAGE_BYTES });
-  const remotes = new Map<string, H2Channel>();
+  const maxRemotes = Math.max(1, options.maxRemoteChannels ?? ApidDefaults.maxRemoteChannels);
+  const remoteIdleMs = options.remoteIdleMs ?? ApidDefaults.remoteIdleMs;
+  // Channels to other nodes by address, least recently used first (a Map keeps insertion order
+  // and every use re-inserts). Bounded and swept, so naming many nodes cannot grow apid for good.
+  const remotes = new Map<string, { channel: H2Channel; usedAt: number }>();
+  let sweeper: NodeJS.Timeout | undefined;
   // The certificate of a connection cannot change, so its roles are worked out once per session.
   const sessionRoles = new WeakMap<object, ReadonlySet<Role>>();
   let clientMaterial: H2ChannelTls | undefined;
@@ -131,19 +163,72 @@ export function createApid(options: ApidOptions): Apid {
   let closed = false;
   const selfAddress = resolve(options.node);
 
-  const isSelf = (target: string | undefined): boolean =>
-    target === undefined || target === options.node || target === options.listen || resolve(target) === selfAddress;
+  const isSelf = (target: string | undefined): boolean => target === undefined || target === options.node || resolve(target) === selfAddress;
+
+  /** Closes channels unused for `remoteIdleMs`; calls in flight on them finish first (drain). */
+  const sweep = (): void => {
+    const oldest = performance.now() - remoteIdleMs;
+    for (const [address, entry] of remotes) {
+      // Least recently used first: the first one still fresh ends the sweep.
+      if (entry.usedAt > oldest) break;
+      remotes.delete(address);
+      entry.channel.drain();
+    }
+    if (remotes.size === 0 && sweeper !== undefined) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
 
   const remoteChannel = (target: string): H2Channel => {
     const address = resolve(target);
-    let c = remotes.get(address);
-    if (c !== undefined) return c;
+    const cached = remotes.get(address);
+    if (cached !== undefined) {
+      remotes.delete(address);
+      cached.usedAt = performance.now();
+      remotes.set(address, cached);
+      return cached.channel;
+    }
     if (clientMaterial === undefined) {
       throw new TalosError(Code.FailedPrecondition, `this node has no client certificate (${ApidCertFiles.clientCrt}) to reach node ${target}`);
     }
-    c = createH2Channel(address, { tls: clientMaterial, maxMessageBytes: MAX_MESSAGE_BYTES });
-    remotes.set(address, c);
-    return c;
+    while (remotes.size >= maxRemotes) {
+      const [lru, entry] = remotes.entries().next().value as [string, { channel: H2Channel }];
+      remotes.delete(lru);
+      entry.channel.drain();
+    }
+    const channel = createH2Channel(address, { tls: clientMaterial, maxMessageBytes: MAX_MESSAGE_BYTES });
+    remotes.set(address, { channel, usedAt: performance.now() });
+    if (sweeper === undefined && remoteIdleMs > 0 && !closed) {
+      sweeper = setInterval(sweep, Math.max(10, Math.min(remoteIdleMs / 2, 60_000)));
+      sweeper.unref();
+    }
+    return channel;
+  };
+
+  /**
+   * What the client is told when another node could not be reached. DNS, TCP, TLS and protocol
+   * failures all read the same, so apid cannot be used to probe a network; the detail is
+   * logged here. Statuses the far node sent, cancellations and deadlines pass unchanged.
+   */
+  const remoteStatus = (target: string, status: CallStatus): CallStatus => {
+    if (status.local !== true || !(status.code === Code.Unavailable || status.code === Code.Internal || status.code === Code.Unknown)) return status;
+    log.info('node unreachable', { node: target, code: codeNames[status.code] ?? status.code, error: status.message });
+    return unreachable(target);
+  };
+  const unreachable = (target: string): CallStatus => ({ code: Code.Unavailable, message: `node ${target} is unreachable`, metadata: new Map(), local: true });
+  const keep = (status: CallStatus): CallStatus => status;
+  const statusMapFor = (target: string | undefined): ((s: CallStatus) => CallStatus) => (isSelf(target) ? keep : (s) => remoteStatus(target as string, s));
+
+  /** Starts an upstream call; a channel that cannot even start one counts as unreachable. */
+  const startUp = (channel: H2Channel, target: string | undefined, path: string, handlers: ClientCallHandlers, opts: Parameters<H2Channel['start']>[2]): ClientCall | undefined => {
+    try {
+      return channel.start(path, handlers, opts);
+    } catch (err) {
+      const e = TalosError.from(err);
+      handlers.onStatus(statusMapFor(target)({ code: e.code, message: e.message, metadata: new Map(), local: true }));
+      return undefined;
+    }
   };
 
   /** The channel and metadata of one destination; throws when a remote node cannot be reached. */
@@ -166,7 +251,8 @@ export function createApid(options: ApidOptions): Apid {
   };
 
   /** Authenticates, authorizes and routes a call; throws a TalosError the caller reports. */
-  const begin = (call: ServerCall, kind: MethodKind): CallState => {
+  const begin = (call: ServerCall): CallState => {
+    const kind = call.kind;
     const path = call.path;
     let certRoles = sessionRoles.get(call.session);
     if (certRoles === undefined) {
@@ -203,9 +289,10 @@ export function createApid(options: ApidOptions): Apid {
       call.sendStatus(e.code, e.message);
       return;
     }
-    const relay = new Relay(call, (code) => logCall(state, code));
+    const relay = new Relay(call, (code) => logCall(state, code), statusMapFor(target));
     const opts = call.deadline === undefined ? { metadata: backend.metadata, signal: call.signal } : { metadata: backend.metadata, signal: call.signal, deadline: call.deadline };
-    const up = backend.channel.start(state.path, relay, opts);
+    const up = startUp(backend.channel, target, state.path, relay, opts);
+    if (up === undefined) return;
     relay.up = up;
     if (isStreamingRequest(kind)) relay.pumpRequests();
     else {
@@ -214,8 +301,14 @@ export function createApid(options: ApidOptions): Apid {
     }
   };
 
+  /** Every upstream call of a fan-out listens on the caller's signal: that many listeners are expected, not a leak. */
+  const fanOutListeners = (call: ServerCall, targets: number): void => {
+    if (targets > 8) setMaxListeners(targets + 8, call.signal);
+  };
+
   /** A unary call to several nodes: one merged reply, a failed node as an error entry. */
   const unaryMany = (call: ServerCall, state: CallState, targets: readonly string[]): void => {
+    fanOutListeners(call, targets.length);
     const items: Buffer[][] = new Array<Buffer[]>(targets.length);
     let pending = targets.length;
     const settle = (i: number, got: Buffer[]): void => {
@@ -235,11 +328,15 @@ export function createApid(options: ApidOptions): Apid {
       }
       let reply: Buffer | undefined;
       const opts = call.deadline === undefined ? { metadata: backend.metadata, signal: call.signal } : { metadata: backend.metadata, signal: call.signal, deadline: call.deadline };
-      const up = backend.channel.start(
+      const mapStatus = statusMapFor(target);
+      const up = startUp(
+        backend.channel,
+        target,
         state.path,
         {
           onMessage: (m) => (reply = m),
-          onStatus: (s) => {
+          onStatus: (received) => {
+            const s = mapStatus(received);
             if (s.code !== STATUS_OK || reply === undefined) {
               settle(i, [errorMessage(target, s.code !== STATUS_OK ? s.message : 'no reply')]);
               return;
@@ -253,13 +350,14 @@ export function createApid(options: ApidOptions): Apid {
         },
         opts,
       );
-      up.write(call.request);
-      up.end();
+      up?.write(call.request);
+      up?.end();
     });
   };
 
   /** A server stream from several nodes: messages interleaved, each tagged with its node. */
   const streamMany = (call: ServerCall, state: CallState, targets: readonly string[]): void => {
+    fanOutListeners(call, targets.length);
     const ups: ClientCall[] = [];
     let paused = false;
     const pauseAll = (): void => {
@@ -287,16 +385,23 @@ export function createApid(options: ApidOptions): Apid {
         continue;
       }
       const opts = call.deadline === undefined ? { metadata: backend.metadata, signal: call.signal } : { metadata: backend.metadata, signal: call.signal, deadline: call.deadline };
-      const up = backend.channel.start(
+      const mapStatus = statusMapFor(target);
+      const up = startUp(
+        backend.channel,
+        target,
         state.path,
         {
           onMessage: (m) => {
             if (!call.write(withHostname(m, target))) pauseAll();
           },
-          onStatus: (s) => doneOne(target, s.code === STATUS_OK ? undefined : s.message),
+          onStatus: (received) => {
+            const s = mapStatus(received);
+            doneOne(target, s.code === STATUS_OK ? undefined : s.message);
+          },
         },
         opts,
       );
+      if (up === undefined) continue;
       ups.push(up);
       if (paused) up.pause();
       up.write(call.request);
@@ -304,16 +409,21 @@ export function createApid(options: ApidOptions): Apid {
     }
   };
 
-  const handler = (kind: MethodKind) => (call: ServerCall): void => {
-    let state: CallState;
+  // Calls are admitted on their headers (before any request byte is read); the handler picks
+  // up what admission decided.
+  const admitted = new WeakMap<ServerCall, CallState>();
+  const admit = (call: ServerCall): void => {
     try {
-      state = begin(call, kind);
+      admitted.set(call, begin(call));
     } catch (err) {
-      const e = TalosError.from(err);
-      log.info('call refused', { method: call.path, peer: call.peer, error: e.message });
-      call.sendStatus(e.code, e.message);
-      return;
+      log.info('call refused', { method: call.path, peer: call.peer, error: TalosError.from(err).message });
+      throw err;
     }
+  };
+
+  const handler = (kind: MethodKind) => (call: ServerCall): void => {
+    const state = admitted.get(call);
+    if (state === undefined) throw new TalosError(Code.Internal, `${call.path} reached its handler without admission`);
     const route = state.route;
     if (route.mode === 'one') proxyOne(call, kind, state, route.target);
     else if (kind === 'unary') unaryMany(call, state, route.targets);
@@ -328,7 +438,7 @@ export function createApid(options: ApidOptions): Apid {
     const key = files[ApidCertFiles.clientKey];
     clientMaterial = ca !== undefined && crt !== undefined && key !== undefined ? { caPem: ca, certPem: crt, keyPem: key } : undefined;
     // Calls in flight keep their connection; new ones dial with the new certificate.
-    for (const c of remotes.values()) c.drain();
+    for (const e of remotes.values()) e.channel.drain();
     remotes.clear();
   };
 
@@ -357,7 +467,9 @@ export function createApid(options: ApidOptions): Apid {
     closed = true;
     watcher?.[Symbol.dispose]();
     await server?.close(graceMs);
-    for (const c of remotes.values()) c.close();
+    if (sweeper !== undefined) clearInterval(sweeper);
+    sweeper = undefined;
+    for (const e of remotes.values()) e.channel.close();
     remotes.clear();
     local.close();
   };
@@ -379,7 +491,7 @@ export function createApid(options: ApidOptions): Apid {
         throw new TalosError(Code.FailedPrecondition, `${options.certsDir} must hold ${ApidCertFiles.ca}, ${ApidCertFiles.serverCrt} and ${ApidCertFiles.serverKey}`);
       }
       setClientMaterial(w.initial);
-      const s = createH2Server({ tls: serverTls(ca, crt, key), maxMessageBytes: MAX_MESSAGE_BYTES, logger: log });
+      const s = createH2Server({ ...options.serverLimits, tls: serverTls(ca, crt, key), maxMessageBytes: MAX_MESSAGE_BYTES, admit, logger: log });
       const handlers = new Map<MethodKind, (call: ServerCall) => void>();
       for (const [path, kind] of Object.entries(proxiedMethods)) {
         let h = handlers.get(kind);
@@ -401,6 +513,12 @@ export function createApid(options: ApidOptions): Apid {
       return address;
     },
     close,
+    get remoteChannels() {
+      return remotes.size;
+    },
+    get connections() {
+      return server?.connections ?? 0;
+    },
     [Symbol.asyncDispose]: () => close(),
   };
 }

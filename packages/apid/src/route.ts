@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { Roles, isRole, rolesFromOrganizations } from '@talos-ts/machinery';
@@ -31,16 +32,53 @@ export function metadataList(md: GrpcMetadata, key: string): string[] {
 }
 
 /**
+ * Most nodes one call may fan out to. Each target costs an upstream connection and call held
+ * for the whole call; 256 covers a large cluster addressed at once while keeping one request
+ * from turning into thousands of dials (a talosctl user with more nodes splits the list).
+ */
+export const MAX_FAN_OUT = 256;
+
+// A host name (RFC 1123 labels, `_` tolerated) or an IP address: letters, digits, `.-_`, and
+// `:` / `%zone` for IPv6. Anything else (a path, user info, spaces) is not a node name.
+const nodeName = /^(?:[A-Za-z0-9._-]{1,253}|\[?[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?\]?)$/;
+
+/**
+ * Checks a `node`/`nodes` value: a host name or IP address, never with a port. apid reaches
+ * every node only on the API port (upstream refuses a target with a port too), so a caller
+ * cannot make it dial arbitrary services.
+ */
+export function checkTarget(node: string): void {
+  const v6 = /^\[(.*)\]$/.exec(node)?.[1] ?? node;
+  const colons = v6.split(':').length - 1;
+  const withPort = /^\[.*\]:/.test(node) || colons === 1;
+  if (withPort) throw new TalosError(Code.InvalidArgument, `node "${clip(node)}" names a port: a node is named by its host name or IP address alone (apid reaches every node on its API port)`);
+  if (!nodeName.test(node) || (colons > 1 && isIP(v6.replace(/%.*$/, '')) !== 6)) {
+    throw new TalosError(Code.InvalidArgument, `node "${clip(node)}" is not a host name or IP address`);
+  }
+}
+
+function clip(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}
+
+/**
  * Picks the route of a call from its metadata. A call that already went through one apid
  * (`proxyfrom`) is always served here, so a hop can never bounce on to a third node.
- * `target: undefined` means this node.
+ * `target: undefined` means this node. Targets are checked ({@link checkTarget}), `nodes` is
+ * deduplicated (first occurrence keeps its place) and capped at {@link MAX_FAN_OUT}.
  */
 export function routeOf(md: GrpcMetadata): Route {
   if ((md.get(MetadataKeys.proxyFrom)?.length ?? 0) > 0) return { mode: 'one', target: undefined };
-  const nodes = metadataList(md, MetadataKeys.nodes);
-  if (nodes.length > 0) return { mode: 'many', targets: nodes };
+  const listed = metadataList(md, MetadataKeys.nodes);
+  if (listed.length > 0) {
+    const nodes = [...new Set(listed)];
+    if (nodes.length > MAX_FAN_OUT) throw new TalosError(Code.InvalidArgument, `metadata "nodes" names ${nodes.length} nodes; one call reaches at most ${MAX_FAN_OUT}`);
+    for (const n of nodes) checkTarget(n);
+    return { mode: 'many', targets: nodes };
+  }
   const node = metadataList(md, MetadataKeys.node);
-  if (node.length > 1) throw new TalosError(Code.InvalidArgument, `metadata "node" must name one node, got ${node.join(', ')}; use "nodes" for several`);
+  if (node.length > 1) throw new TalosError(Code.InvalidArgument, `metadata "node" must name one node, got ${clip(node.join(', '))}; use "nodes" for several`);
+  if (node[0] !== undefined) checkTarget(node[0]);
   return { mode: 'one', target: node[0] };
 }
 
@@ -120,12 +158,10 @@ function rolesHeader(roles: ReadonlySet<Role>): string {
   return s;
 }
 
-/** `host:port` to dial for a node named without a port; bracketed for IPv6. */
+/** `host:port` to dial for a node (checked by {@link checkTarget}, so it has no port); IPv6 bracketed. */
 export function defaultNodeAddress(node: string, port: number): string {
-  if (/^\[.+\]:\d+$/.test(node)) return node;
-  if (node.includes(':') && node.indexOf(':') !== node.lastIndexOf(':')) return `[${node}]:${port}`;
-  if (/:\d+$/.test(node)) return node;
-  return `${node}:${port}`;
+  const host = /^\[(.*)\]$/.exec(node)?.[1] ?? node;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The host part of a peer string (`1.2.3.4:5678`, `[::1]:5678`). */

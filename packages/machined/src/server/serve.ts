@@ -30,7 +30,11 @@ const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 /** Starts a gRPC server for the given services. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const server = createH2Server({ maxMessageBytes: MAX_MESSAGE_BYTES, ...(options.tls ? { tls: options.tls } : {}) });
+  // The unix socket's one client is apid, which multiplexes every user's calls (watches
+  // included) over one connection: no idle cut and room for many streams. apid bounds what
+  // users can open. The TCP listener (maintenance mode) keeps the server's defaults.
+  const local = options.address.startsWith('unix:') ? { maxConcurrentStreams: 10_000, idleTimeoutMs: 0 } : {};
+  const server = createH2Server({ ...local, maxMessageBytes: MAX_MESSAGE_BYTES, ...(options.tls ? { tls: options.tls } : {}) });
   for (const s of options.services) registerService(server, s.service, s.implementation as never);
   if (options.address.startsWith('unix:')) {
     const path = options.address.slice('unix:'.length);

@@ -236,3 +236,23 @@ test('h2 channel: drain lets a call in flight finish and refuses new ones', asyn
   assert.equal(got, 200);
   await assert.rejects(channel.unary('/t.T/Unary', Buffer.from('x')), (e) => hasCode(e, Code.Unavailable));
 });
+
+test('h2 channel: a status the server sent is not local; one made here on a connection failure is', async (t) => {
+  const { channel } = await start(t);
+  const statusOf = (ch: H2Channel, text: string): Promise<{ code: number; local?: boolean }> =>
+    new Promise((resolve) => {
+      const call = ch.start('/t.T/Unary', { onStatus: (s) => resolve(s) });
+      call.write(Buffer.from(text));
+      call.end();
+    });
+  const sent = await statusOf(channel, 'fail');
+  assert.equal(sent.code, Code.FailedPrecondition);
+  assert.notEqual(sent.local, true);
+  const dir = mkdtempSync(join(tmpdir(), 'h2-channel-none-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const nowhere = createH2Channel(`unix:${join(dir, 'none.sock')}`);
+  t.after(() => nowhere.close());
+  const made = await statusOf(nowhere, 'x');
+  assert.equal(made.code, Code.Unavailable);
+  assert.equal(made.local, true);
+});

@@ -48,6 +48,11 @@ export interface CallStatus {
   readonly message: string;
   /** Trailers (or the headers of a trailers-only response), without grpc-status/-message. */
   readonly metadata: GrpcMetadata;
+  /**
+   * True when no gRPC server sent this status: it was made here because the connection failed
+   * (DNS, TCP, TLS, reset), the peer did not speak gRPC, or the call was cancelled or timed out.
+   */
+  readonly local?: boolean;
 }
 
 /** Callbacks of a low-level call; `onStatus` runs exactly once, after the last message. */
@@ -179,12 +184,12 @@ class Call implements ClientCall {
   #onResponse(headers: IncomingHttpHeaders & IncomingHttpStatusHeader): void {
     const status = headers[':status'] ?? 0;
     if (status !== 200) {
-      this.#status = { code: httpStatusCode(status), message: `HTTP status ${status}`, metadata: noMetadata };
+      this.#status = { code: httpStatusCode(status), message: `HTTP status ${status}`, metadata: noMetadata, local: true };
       return;
     }
     const ct = headers['content-type'];
     if (ct === undefined || !ct.startsWith('application/grpc')) {
-      this.#status = { code: Code.Unknown, message: `unexpected content-type ${String(ct)}`, metadata: noMetadata };
+      this.#status = { code: Code.Unknown, message: `unexpected content-type ${String(ct)}`, metadata: noMetadata, local: true };
       return;
     }
     // Trailers-only: grpc-status rides on the only HEADERS frame.
@@ -216,18 +221,18 @@ class Call implements ClientCall {
       // next turn, after the stream's own close.
       setImmediate(() => {
         const err = this.#error ?? this.#channel.lastError(session);
-        this.#finish({ code: Code.Unavailable, message: `connection to ${this.#channel.target} lost${err === undefined ? '' : `: ${err.message}`}`, metadata: noMetadata });
+        this.#finish({ code: Code.Unavailable, message: `connection to ${this.#channel.target} lost${err === undefined ? '' : `: ${err.message}`}`, metadata: noMetadata, local: true });
       });
       return;
     }
     if (this.#error !== undefined) {
-      this.#finish({ code: Code.Unavailable, message: this.#error.message, metadata: noMetadata });
+      this.#finish({ code: Code.Unavailable, message: this.#error.message, metadata: noMetadata, local: true });
     } else if (rst === h2.NGHTTP2_REFUSED_STREAM) {
-      this.#finish({ code: Code.Unavailable, message: 'stream refused by the server', metadata: noMetadata });
+      this.#finish({ code: Code.Unavailable, message: 'stream refused by the server', metadata: noMetadata, local: true });
     } else if (rst === h2.NGHTTP2_CANCEL) {
-      this.#finish({ code: Code.Canceled, message: 'call cancelled by the server', metadata: noMetadata });
+      this.#finish({ code: Code.Canceled, message: 'call cancelled by the server', metadata: noMetadata, local: true });
     } else {
-      this.#finish({ code: Code.Internal, message: `stream closed without a status (HTTP/2 code ${rst ?? 0})`, metadata: noMetadata });
+      this.#finish({ code: Code.Internal, message: `stream closed without a status (HTTP/2 code ${rst ?? 0})`, metadata: noMetadata, local: true });
     }
   }
 
@@ -243,7 +248,7 @@ class Call implements ClientCall {
   #abort(code: number, message: string): void {
     if (this.#done) return;
     if (!this.#stream.destroyed) this.#stream.close(h2.NGHTTP2_CANCEL);
-    this.#finish({ code, message, metadata: noMetadata });
+    this.#finish({ code, message, metadata: noMetadata, local: true });
   }
 
   write(message: Uint8Array): boolean {

@@ -10,7 +10,7 @@ import { Client, Metadata, credentials, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { createH2Server } from './server.ts';
-import type { H2Server, ServerCall } from './server.ts';
+import type { H2Server, H2ServerOptions, ServerCall } from './server.ts';
 import { frameMessage } from './wire.ts';
 
 const id = (b: Buffer): Buffer => b;
@@ -270,4 +270,142 @@ test('h2 server: close(graceMs) lets a call finish, then cancels what is left', 
   assert.notEqual(out.err, null);
   assert.equal((seen.signals[0]?.reason as TalosError | undefined)?.code, Code.Unavailable);
   assert.equal(server.activeCalls, 0);
+});
+
+/** A server on a unix socket with the given limits and two methods: Hold (answers when cancelled) and Echo. */
+async function limited(t: { after(fn: () => unknown): void }, options: H2ServerOptions): Promise<{ server: H2Server; socket: string; held: ServerCall[]; ran: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'h2-limits-'));
+  const server = createH2Server(options);
+  const held: ServerCall[] = [];
+  const ran: string[] = [];
+  server.register('/t.T/Hold', 'server_streaming', (call) => {
+    held.push(call);
+    ran.push(call.path);
+  });
+  server.register('/t.T/Echo', 'unary', (call) => {
+    ran.push(call.path);
+    call.write(call.request);
+    call.end();
+  });
+  const socket = join(dir, 's.sock');
+  await server.listen(`unix:${socket}`);
+  t.after(async () => {
+    await server.close(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { server, socket, held, ran };
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await sleep(5);
+}
+
+/** A request that announces a `announced`-byte message, sends `sent` bytes of it and never ends. */
+function openEndedRequest(session: ReturnType<typeof connect>, path: string, announced: number, sent: number): ReturnType<ReturnType<typeof connect>['request']> {
+  const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(announced, 1);
+  req.write(head);
+  req.write(Buffer.alloc(sent, 1));
+  req.on('error', () => {});
+  req.resume();
+  return req;
+}
+
+test('h2 server: a call refused by admit is answered on its headers, before its body is read, and its stream is reset', { timeout: 10_000 }, async (t) => {
+  const { socket, ran } = await limited(t, {
+    maxMessageBytes: 64 * 1024 * 1024,
+    admit: (call) => {
+      if (call.metadata.get('x-role') === undefined) throw new TalosError(Code.PermissionDenied, 'no role');
+    },
+  });
+  const session = connect('http://localhost', { createConnection: () => netConnect(socket) });
+  t.after(() => session.destroy());
+  // 31 MiB announced, 1 MiB sent, no end: only a refusal on the headers can answer this.
+  const req = openEndedRequest(session, '/t.T/Echo', 31 * 1024 * 1024, 1024 * 1024);
+  const headers = await new Promise<Record<string, unknown>>((r) => req.once('response', (h) => r(h)));
+  assert.equal(headers['grpc-status'], String(Code.PermissionDenied));
+  await new Promise<void>((r) => req.once('close', () => r()));
+  assert.equal(req.rstCode, 0, 'RST_STREAM NO_ERROR: stop sending');
+  assert.deepEqual(ran, []);
+});
+
+test('h2 server: an unknown method is refused at once and the stream is reset so its body is dropped', { timeout: 10_000 }, async (t) => {
+  const { socket } = await limited(t, {});
+  const session = connect('http://localhost', { createConnection: () => netConnect(socket) });
+  t.after(() => session.destroy());
+  const req = openEndedRequest(session, '/t.T/Nope', 1024 * 1024, 256 * 1024);
+  const headers = await new Promise<Record<string, unknown>>((r) => req.once('response', (h) => r(h)));
+  assert.equal(headers['grpc-status'], String(Code.Unimplemented));
+  await new Promise<void>((r) => req.once('close', () => r()));
+});
+
+test('h2 server: SETTINGS cap the streams of one connection; a call over the cap waits for a slot', { timeout: 10_000 }, async (t) => {
+  const { socket, held, ran } = await limited(t, { maxConcurrentStreams: 2 });
+  const session = connect('http://localhost', { createConnection: () => netConnect(socket) });
+  t.after(() => session.destroy());
+  await new Promise<void>((r) => session.once('remoteSettings', () => r()));
+  assert.equal(session.remoteSettings.maxConcurrentStreams, 2);
+  const reqs = [0, 1, 2].map(() => {
+    const req = session.request({ ':method': 'POST', ':path': '/t.T/Hold', 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => {});
+    req.end(frameMessage(Buffer.from('x')));
+    return req;
+  });
+  await until(() => held.length === 2);
+  // The third is queued by the client until a stream closes; end one and it comes in.
+  held[0]?.end();
+  await until(() => held.length === 3);
+  assert.equal(ran.length, 3);
+  for (const c of held) c.end();
+  await Promise.all(reqs.map((r) => new Promise<void>((res) => (r.closed ? res() : r.once('close', () => res())))));
+});
+
+test('h2 server: a connection that never sends the HTTP/2 preface is closed after handshakeTimeoutMs', { timeout: 10_000 }, async (t) => {
+  const { socket, server } = await limited(t, { handshakeTimeoutMs: 100 });
+  const raw = netConnect(socket);
+  raw.on('error', () => {});
+  // Read what the server sends (its SETTINGS), or the end of the stream is never seen.
+  raw.resume();
+  await new Promise<void>((r) => raw.once('close', () => r()));
+  await until(() => server.connections === 0);
+});
+
+test('h2 server: connections over maxConnections are closed on arrival; those under it stay', { timeout: 10_000 }, async (t) => {
+  const { socket, server } = await limited(t, { maxConnections: 2, handshakeTimeoutMs: 60_000 });
+  const open = (): ReturnType<typeof netConnect> => {
+    const c = netConnect(socket);
+    c.on('error', () => {});
+    t.after(() => c.destroy());
+    return c;
+  };
+  const [a, b] = [open(), open()];
+  // Each has a session once the server's SETTINGS arrive.
+  await Promise.all([a, b].map((x) => new Promise<void>((r) => x.once('data', () => r()))));
+  const c = open();
+  c.resume();
+  await new Promise<void>((r) => c.once('close', () => r()));
+  assert.equal(a.destroyed || b.destroyed, false);
+  assert.equal(server.connections, 2);
+});
+
+test('h2 server: a connection with no call for idleTimeoutMs gets GOAWAY; one holding a call is kept', { timeout: 10_000 }, async (t) => {
+  const { socket, held } = await limited(t, { idleTimeoutMs: 150 });
+  const busy = connect('http://localhost', { createConnection: () => netConnect(socket) });
+  const idle = connect('http://localhost', { createConnection: () => netConnect(socket) });
+  t.after(() => {
+    busy.destroy();
+    idle.destroy();
+  });
+  busy.on('error', () => {});
+  idle.on('error', () => {});
+  const req = busy.request({ ':method': 'POST', ':path': '/t.T/Hold', 'content-type': 'application/grpc', te: 'trailers' });
+  req.on('error', () => {});
+  req.end(frameMessage(Buffer.from('x')));
+  await until(() => held.length === 1);
+  await new Promise<void>((r) => idle.once('goaway', () => r()));
+  assert.equal(busy.closed || busy.destroyed, false);
+  // Its call ends: now it is idle too, and goes.
+  held[0]?.end();
+  await new Promise<void>((r) => busy.once('goaway', () => r()));
 });

@@ -17,12 +17,43 @@ export interface H2ServerTls {
   readonly requireClientCert?: boolean;
 }
 
+/**
+ * Default limits of every server: what one peer, authenticated or not, can hold. A program
+ * with other needs overrides them in {@link H2ServerOptions}.
+ */
+export const H2ServerDefaults = {
+  /**
+   * Streams one connection may have open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). A client
+   * that honours the setting queues the rest; 100 is the floor RFC 9113 recommends.
+   */
+  maxConcurrentStreams: 100,
+  /** Open connections (in any state); more are closed as soon as they arrive. */
+  maxConnections: 1000,
+  /** Time from accept to the client's HTTP/2 SETTINGS, TLS handshake included (Node's own default is 120 s). */
+  handshakeTimeoutMs: 10_000,
+  /** A connection with no call in progress for this long is closed (GOAWAY); 0 keeps it. */
+  idleTimeoutMs: 5 * 60_000,
+} as const;
+
 /** Options of {@link createH2Server}. */
 export interface H2ServerOptions {
   /** Serve TLS 1.3 with this material; plaintext (h2c) when absent. */
   readonly tls?: H2ServerTls;
   /** Largest request message accepted; bigger ones end the call with RESOURCE_EXHAUSTED. */
   readonly maxMessageBytes?: number;
+  /** Streams per connection; defaults to {@link H2ServerDefaults}.maxConcurrentStreams. */
+  readonly maxConcurrentStreams?: number;
+  /** Connections at once; defaults to {@link H2ServerDefaults}.maxConnections. */
+  readonly maxConnections?: number;
+  /** Accept-to-SETTINGS budget; defaults to {@link H2ServerDefaults}.handshakeTimeoutMs. */
+  readonly handshakeTimeoutMs?: number;
+  /** Idle connection lifetime, 0 for none; defaults to {@link H2ServerDefaults}.idleTimeoutMs. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Runs on a call's headers, before any request byte is read: a throw refuses the call with
+   * that error and resets the stream, so the body of a refused call is never buffered.
+   */
+  readonly admit?: (call: ServerCall) => void;
   readonly logger?: Logger;
 }
 
@@ -86,6 +117,8 @@ export interface H2Server extends AsyncDisposable {
   close(graceMs?: number): Promise<void>;
   /** Calls in progress. */
   readonly activeCalls: number;
+  /** Open connections, handshaking ones included. */
+  readonly connections: number;
 }
 
 interface Route {
@@ -301,6 +334,7 @@ class Call implements ServerCall {
       const t = this.#trailers ?? { 'grpc-status': String(Code.Internal), 'grpc-message': 'call ended without a status' };
       try {
         stream.sendTrailers(t);
+        stopReading(stream);
       } catch {
         // The stream was reset while the trailers were pending: nothing left to tell.
       }
@@ -338,6 +372,7 @@ class Call implements ServerCall {
       // Trailers-only: the status travels in the one and only HEADERS frame.
       this.#headersSent = true;
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...status }, { endStream: true });
+      stopReading(stream);
       return;
     }
     this.#trailers = status;
@@ -393,12 +428,28 @@ class Call implements ServerCall {
 function trailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
   if (stream.destroyed || stream.headersSent) return;
   stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) }, { endStream: true });
+  stopReading(stream);
+}
+
+/**
+ * After the status went out, a client still sending is told to stop (RST_STREAM NO_ERROR, as
+ * gRPC servers do): the rest of its request is dropped by HTTP/2 instead of being buffered.
+ */
+function stopReading(stream: ServerHttp2Stream): void {
+  if (!stream.readableEnded && !stream.destroyed) stream.close(h2.NGHTTP2_NO_ERROR);
 }
 
 class ServerImpl implements H2Server {
   readonly log: Logger;
   readonly maxMessageBytes: number;
   readonly calls = new Set<Call>();
+  readonly #admit: ((call: ServerCall) => void) | undefined;
+  readonly #maxConnections: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #idleTimeoutMs: number;
+  // Open streams per session, for the idle timer.
+  readonly #open = new WeakMap<Http2Session, number>();
+  readonly #idleTimers = new WeakMap<Http2Session, NodeJS.Timeout>();
   readonly #routes = new Map<string, Route>();
   readonly #server: Http2Server | Http2SecureServer;
   readonly #sessions = new Set<Http2Session>();
@@ -411,25 +462,33 @@ class ServerImpl implements H2Server {
   constructor(options: H2ServerOptions) {
     this.log = (options.logger ?? nullLogger).child({ component: 'grpc-h2' });
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#admit = options.admit;
+    this.#maxConnections = options.maxConnections ?? H2ServerDefaults.maxConnections;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? H2ServerDefaults.handshakeTimeoutMs;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? H2ServerDefaults.idleTimeoutMs;
+    const settings = { maxConcurrentStreams: options.maxConcurrentStreams ?? H2ServerDefaults.maxConcurrentStreams };
     const tls = options.tls;
     this.#server =
       tls === undefined
-        ? createServer()
+        ? createServer({ settings })
         : createSecureServer({
             ...secureOptions(tls),
             requestCert: tls.requireClientCert === true,
             rejectUnauthorized: tls.requireClientCert === true,
             allowHTTP1: false,
+            settings,
+            handshakeTimeout: this.#handshakeTimeoutMs,
           });
     this.#server.on('connection', (socket: Socket) => {
+      if (this.#sockets.size >= this.#maxConnections) {
+        // Over the cap: no TLS, no session, nothing kept for this peer.
+        socket.destroy();
+        return;
+      }
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
-    this.#server.on('session', (s: Http2Session) => {
-      this.#sessions.add(s);
-      s.once('close', () => this.#sessions.delete(s));
-      s.on('error', () => {});
-    });
+    this.#server.on('session', (s: Http2Session) => this.#onSession(s));
     this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => this.#onStream(stream, headers, raw));
     this.#server.on('sessionError', () => {});
     this.#server.on('tlsClientError', () => {});
@@ -439,6 +498,54 @@ class ServerImpl implements H2Server {
     return this.calls.size;
   }
 
+  /** Open connections (accepted sockets not yet closed, handshaking ones included). */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  #onSession(s: Http2Session): void {
+    this.#sessions.add(s);
+    s.on('error', () => {});
+    // The TLS handshake has its own timer (the server's handshakeTimeout); the HTTP/2 preface
+    // and SETTINGS must follow within the same budget, or the connection goes.
+    const handshake = setTimeout(() => {
+      this.log.debug('connection closed: no HTTP/2 settings in time', { peer: formatPeer(s.socket?.remoteAddress, s.socket?.remotePort) });
+      s.destroy();
+    }, this.#handshakeTimeoutMs);
+    handshake.unref();
+    s.once('remoteSettings', () => clearTimeout(handshake));
+    this.#open.set(s, 0);
+    this.#armIdle(s);
+    s.once('close', () => {
+      clearTimeout(handshake);
+      clearTimeout(this.#idleTimers.get(s));
+      this.#sessions.delete(s);
+    });
+  }
+
+  /** Starts the idle timer of a session that has no stream open. */
+  #armIdle(s: Http2Session): void {
+    if (this.#idleTimeoutMs <= 0 || s.closed || s.destroyed) return;
+    const timer = setTimeout(() => {
+      if ((this.#open.get(s) ?? 0) === 0 && !s.closed) s.close();
+    }, this.#idleTimeoutMs);
+    timer.unref();
+    this.#idleTimers.set(s, timer);
+  }
+
+  #streamOpened(stream: ServerHttp2Stream): void {
+    const s = stream.session;
+    if (s === undefined) return;
+    const n = this.#open.get(s) ?? 0;
+    this.#open.set(s, n + 1);
+    if (n === 0) clearTimeout(this.#idleTimers.get(s));
+    stream.once('close', () => {
+      const left = (this.#open.get(s) ?? 1) - 1;
+      this.#open.set(s, left);
+      if (left === 0) this.#armIdle(s);
+    });
+  }
+
   register(path: string, kind: MethodKind, handler: ServerHandler): void {
     if (this.#routes.has(path)) throw new TalosError(Code.AlreadyExists, `a handler for ${path} is already registered`);
     this.#routes.set(path, { kind, handler });
@@ -446,10 +553,12 @@ class ServerImpl implements H2Server {
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[] | undefined): void {
     stream.on('error', () => {});
+    this.#streamOpened(stream);
     const path = headers[':path'] ?? '';
     const ct = headers['content-type'];
     if (headers[':method'] !== 'POST' || ct === undefined || !ct.startsWith('application/grpc')) {
       if (!stream.destroyed) stream.respond({ ':status': 415 }, { endStream: true });
+      stopReading(stream);
       return;
     }
     if (this.#closing !== undefined) {
@@ -479,6 +588,14 @@ class ServerImpl implements H2Server {
     const call = new Call(this, stream, path, route.kind, md, timeoutMs);
     this.calls.add(call);
     stream.once('close', () => call.closed());
+    if (this.#admit !== undefined) {
+      try {
+        this.#admit(call);
+      } catch (err) {
+        call.fail(err);
+        return;
+      }
+    }
     if (route.kind === 'unary' || route.kind === 'server_streaming') call.readUnary(route);
     else call.run(route);
   }

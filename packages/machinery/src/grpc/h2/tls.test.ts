@@ -170,3 +170,15 @@ test('h2 tls: close() does not wait for a connection that never finished its TLS
   // Node's own TLS handshake timeout is 120 s: finishing at all within the test proves the point.
   assert.ok(Date.now() - t0 < 10_000);
 });
+
+test('h2 tls: a TCP connection that never completes the TLS handshake is closed after handshakeTimeoutMs', { timeout: 10_000 }, async (t) => {
+  const server = createH2Server({ tls: { certPem: r('server1.crt'), keyPem: r('server1.key') }, handshakeTimeoutMs: 100 });
+  t.after(() => server.close(0));
+  const address = await server.listen('127.0.0.1:0');
+  const socket = netConnect(Number(address.slice(address.lastIndexOf(':') + 1)), '127.0.0.1');
+  socket.on('error', () => {});
+  socket.resume();
+  // Half a ClientHello's worth of nothing: the server must not wait on it for Node's 120 s.
+  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  while (server.connections > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+});

@@ -54,3 +54,43 @@ test('metadata: raw headers keep repeats, decode -bin and drop transport headers
   putMetadata(headers, md);
   assert.deepEqual(headers, { 'x-a': ['1', '2'], 'x-b-bin': 'AP8=' });
 });
+
+test('MessageReader: reassembling a message from many small chunks copies each byte about once (linear, not quadratic)', () => {
+  // Buffer.concat is how a reader joins chunks; count the bytes it produces while 4096
+  // chunks of 64 bytes (one 256 KiB message) go through. Re-joining everything pending on
+  // every chunk would copy ~2,000 times the message size.
+  const message = Buffer.alloc(256 * 1024, 7);
+  const framed = frameMessage(message);
+  const concat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = ((list: readonly Uint8Array[], totalLength?: number) => {
+    const out = concat(list, totalLength);
+    copied += out.length;
+    return out;
+  }) as typeof Buffer.concat;
+  const got: Buffer[] = [];
+  try {
+    const reader = new MessageReader(1 << 20);
+    for (let i = 0; i < framed.length; i += 64) reader.push(framed.subarray(i, i + 64), (m) => got.push(m));
+  } finally {
+    Buffer.concat = concat;
+  }
+  assert.equal(got.length, 1);
+  assert.ok(got[0]?.equals(message));
+  assert.ok(copied <= 2 * framed.length, `copied ${copied} bytes for a ${framed.length}-byte frame`);
+});
+
+test('MessageReader: a header split byte by byte is read once complete, and the cap applies before any payload', () => {
+  const framed = Buffer.concat([frameMessage(Buffer.from('hi')), frameMessage(Buffer.alloc(3, 1))]);
+  const reader = new MessageReader(16);
+  const got: string[] = [];
+  for (const b of framed) reader.push(Buffer.from([b]), (m) => got.push(m.toString('hex')));
+  assert.deepEqual(got, ['6869', '010101']);
+  assert.equal(reader.partial, false);
+  const big = Buffer.alloc(5);
+  big.writeUInt32BE(17, 1);
+  const capped = new MessageReader(16);
+  capped.push(big.subarray(0, 3), () => {});
+  assert.equal(capped.partial, true);
+  assert.throws(() => capped.push(big.subarray(3), () => {}), (e) => hasCode(e, Code.ResourceExhausted));
+});

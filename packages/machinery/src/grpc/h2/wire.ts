@@ -180,11 +180,22 @@ export function frameMessage(message: Uint8Array): Buffer {
 
 /**
  * Splits an incoming byte stream into gRPC messages. Rejects compressed messages (we announce
- * no encodings) and messages over the size cap before buffering their payload.
+ * no encodings) and messages over the size cap as soon as their 5-byte header is in, before
+ * any of their payload is kept.
+ *
+ * Linear in the bytes fed: chunks of an incomplete message are only kept in a list, and a
+ * message is copied once, when its last byte arrives (not at all when it sits inside one
+ * chunk). Re-joining everything pending on every chunk would make a large message split into
+ * small DATA frames cost time quadratic in its size.
  */
 export class MessageReader {
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  // Chunks of the message being assembled (its header already consumed), in order.
+  #chunks: Buffer[] = [];
+  #chunkBytes = 0;
+  // Payload length of the message being assembled; -1 while its header is incomplete.
+  #need = -1;
+  // A header split across chunks (at most 4 bytes kept between pushes).
+  #head: Buffer | undefined;
   readonly #maxBytes: number;
 
   constructor(maxBytes: number) {
@@ -193,35 +204,73 @@ export class MessageReader {
 
   /** Feeds a chunk; calls `onMessage` for every complete message. Throws a TalosError on a bad frame. */
   push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
-    let buf: Buffer;
-    if (this.#pendingBytes === 0) buf = chunk;
-    else {
-      this.#pending.push(chunk);
-      buf = Buffer.concat(this.#pending, this.#pendingBytes + chunk.length);
-      this.#pending = [];
-      this.#pendingBytes = 0;
-    }
+    let buf = chunk;
     let off = 0;
-    while (buf.length - off >= 5) {
-      const flag = buf[off] as number;
-      if (flag !== 0) {
-        throw new TalosError(flag === 1 ? Code.Unimplemented : Code.Internal, flag === 1 ? 'compressed messages are not supported' : `bad message flag ${flag}`);
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#head !== undefined) {
+          // Complete a split header: at most 5 bytes are copied.
+          const take = Math.min(5 - this.#head.length, buf.length - off);
+          const head = Buffer.concat([this.#head, buf.subarray(off, off + take)]);
+          off += take;
+          if (head.length < 5) {
+            this.#head = head;
+            return;
+          }
+          this.#head = undefined;
+          this.#need = this.#readHeader(head, 0);
+        } else {
+          if (buf.length - off < 5) {
+            if (off < buf.length) this.#head = Buffer.from(buf.subarray(off));
+            return;
+          }
+          this.#need = this.#readHeader(buf, off);
+          off += 5;
+        }
       }
-      const len = buf.readUInt32BE(off + 1);
-      if (len > this.#maxBytes) throw new TalosError(Code.ResourceExhausted, `message of ${len} bytes is over the limit of ${this.#maxBytes}`);
-      if (buf.length - off - 5 < len) break;
-      onMessage(buf.subarray(off + 5, off + 5 + len));
-      off += 5 + len;
+      const need = this.#need;
+      const have = buf.length - off;
+      if (this.#chunkBytes === 0 && have >= need) {
+        // The whole payload is inside this chunk: hand out a view, no copy.
+        this.#need = -1;
+        onMessage(buf.subarray(off, off + need));
+        off += need;
+        continue;
+      }
+      const missing = need - this.#chunkBytes;
+      if (have < missing) {
+        if (have > 0) {
+          this.#chunks.push(buf.subarray(off));
+          this.#chunkBytes += have;
+        }
+        return;
+      }
+      this.#chunks.push(buf.subarray(off, off + missing));
+      off += missing;
+      const message = Buffer.concat(this.#chunks, need);
+      this.#chunks = [];
+      this.#chunkBytes = 0;
+      this.#need = -1;
+      onMessage(message);
+      if (off === buf.length) return;
+      buf = buf.subarray(off);
+      off = 0;
     }
-    if (off < buf.length) {
-      const rest = buf.subarray(off);
-      this.#pending.push(rest);
-      this.#pendingBytes = rest.length;
+  }
+
+  /** Checks a message header and returns its payload length. */
+  #readHeader(buf: Buffer, off: number): number {
+    const flag = buf[off] as number;
+    if (flag !== 0) {
+      throw new TalosError(flag === 1 ? Code.Unimplemented : Code.Internal, flag === 1 ? 'compressed messages are not supported' : `bad message flag ${flag}`);
     }
+    const len = buf.readUInt32BE(off + 1);
+    if (len > this.#maxBytes) throw new TalosError(Code.ResourceExhausted, `message of ${len} bytes is over the limit of ${this.#maxBytes}`);
+    return len;
   }
 
   /** Whether a partial message is buffered (an error when the stream ends). */
   get partial(): boolean {
-    return this.#pendingBytes > 0;
+    return this.#need >= 0 || this.#head !== undefined;
   }
 }
