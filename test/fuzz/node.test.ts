@@ -30,8 +30,8 @@ const probeReport = new FuzzReport(seed);
 before(async () => {
   // A 512 MB heap (small for a node's PID 1) turns an unbounded allocation into a crash we see.
   [configured, maintenance] = await Promise.all([
-    startFuzzNode({ address: '127.0.0.61', configured: true, maxOldSpaceMb: 512 }),
-    startFuzzNode({ address: '127.0.0.63', configured: false, maxOldSpaceMb: 512 }),
+    startFuzzNode({ address: '127.0.6.1', configured: true, maxOldSpaceMb: 512 }),
+    startFuzzNode({ address: '127.0.6.3', configured: false, maxOldSpaceMb: 512 }),
   ]);
   mutator = new ConfigMutator(configured.baseConfig);
   probe = startProbe(configured, probeReport, { intervalMs: 200, timeoutMs: 5000 });
@@ -84,7 +84,7 @@ test('chaos: kill -9 during writes, corrupt and torn state files, a second machi
     count: 5,
     timeBudgetMs: 90_000,
     comebackMs: 60_000,
-    secondAddress: '127.0.0.62',
+    secondAddress: '127.0.6.2',
     faults: ['config-garbage', 'staged-torn', 'second-machined', 'kill-during-apply', 'secrets-dir-is-file'],
   });
   check(report);

@@ -42,8 +42,8 @@ const plan = {
 };
 
 // In-process first, without the probe: a synchronous parser run would stall the probe's own loop.
-const base = await startFuzzNode({ address: '127.0.0.71', configured: true, maxOldSpaceMb: 1024 });
-const maintenance = await startFuzzNode({ address: '127.0.0.73', configured: false, maxOldSpaceMb: 1024 });
+const base = await startFuzzNode({ address: '127.0.7.1', configured: true, maxOldSpaceMb: 1024 });
+const maintenance = await startFuzzNode({ address: '127.0.7.3', configured: false, maxOldSpaceMb: 1024 });
 const timings: Record<string, number> = {};
 const phase = async (name: string, fn: () => unknown): Promise<void> => {
   const s = performance.now();
@@ -75,7 +75,7 @@ clearInterval(sampler);
 await new Promise((r) => setTimeout(r, 10_000));
 const afterLoad: NodeRss = base.rss();
 
-await phase('faults', () => runFaults(base, mutator, rng.fork(), report, { count: plan.faults, timeBudgetMs: 20 * 60_000, secondAddress: '127.0.0.72' }));
+await phase('faults', () => runFaults(base, mutator, rng.fork(), report, { count: plan.faults, timeBudgetMs: 20 * 60_000, secondAddress: '127.0.7.2' }));
 
 await base[Symbol.asyncDispose]();
 await maintenance[Symbol.asyncDispose]();

@@ -1,4 +1,5 @@
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { Code, TalosError, type Logger, sleepUnlessAborted } from '@talos-ts/cosi';
 import type { etcdPb } from '@talos-ts/machinery';
@@ -93,12 +94,20 @@ export class EtcdManager {
   /** Reads the admin client pair etcd trusts; FailedPrecondition before the certificates exist. */
   async tls(): Promise<EtcdTls> {
     const read = (n: string): Promise<string> => readFile(join(this.#o.certsDir, n), 'utf8');
-    try {
-      const [ca, crt, key] = await Promise.all([read('ca.crt'), read('admin.crt'), read('admin.key')]);
-      return { ca, crt, key };
-    } catch {
-      throw new TalosError(Code.FailedPrecondition, 'etcd certificates are not ready yet');
+    // The certificate and its key are two files, each replaced atomically but not together: a read
+    // between the two renames gets a pair that does not match, so it is read again (a few times).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let tls: EtcdTls;
+      try {
+        const [ca, crt, key] = await Promise.all([read('ca.crt'), read('admin.crt'), read('admin.key')]);
+        tls = { ca, crt, key };
+      } catch {
+        throw new TalosError(Code.FailedPrecondition, 'etcd certificates are not ready yet');
+      }
+      if (pairMatches(tls)) return tls;
+      await new Promise((r) => setTimeout(r, 20));
     }
+    throw new TalosError(Code.Unavailable, 'etcd client certificate and key do not match (they are being replaced); try again');
   }
 
   /** A client of the local member (optionally falling back to other endpoints). */
@@ -459,5 +468,14 @@ class EtcdRunner implements Runner {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all([...this.#active].map((r) => r[Symbol.asyncDispose]()));
+  }
+}
+
+/** Whether a certificate and key read from two files belong together. */
+function pairMatches(tls: EtcdTls): boolean {
+  try {
+    return new X509Certificate(tls.crt).checkPrivateKey(createPrivateKey(tls.key));
+  } catch {
+    return false;
   }
 }

@@ -4,6 +4,7 @@
 // of attack (catastrophic regexps, fan-out, port-scan oracles, token floods, huge CSRs,
 // concurrent applies, a large config diff).
 import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
@@ -327,18 +328,36 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
         break;
       }
       case 'port-scan': {
-        // Unreachable targets must look alike: closed port, open non-API port, unknown host.
-        const answers: string[] = [];
-        for (const target of ['127.0.0.1:1', `${node.address}:50001`, 'no-such-host.invalid', '127.0.0.1:22']) {
-          try {
-            await node.reader.withNode(target).machine.version({}, { timeoutMs: bound });
-            answers.push(`${target}: answered`);
-          } catch (err) {
-            const msg = err instanceof Error ? err.message.split(target).join('<target>') : String(err);
-            answers.push(`${code(err)}: ${msg.replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '<addr>')}`);
+        // apid must not tell the network's state to its callers. Targets that name a port are refused
+        // from their text alone, all alike; targets it does dial (nothing listening on the API port,
+        // an unknown host, a listener that is not a TLS server) must fail alike too.
+        const garbage = createServer((s) => s.end('not a TLS server\n'));
+        // If the address is taken the group still runs: the target then fails some other way.
+        await new Promise<void>((resolve) => {
+          garbage.once('error', () => resolve());
+          garbage.listen(50000, '127.0.9.253', resolve);
+        });
+        try {
+          const groups = [
+            ['127.0.0.1:1', `${node.address}:50001`, '127.0.0.1:22'],
+            ['127.0.9.254', 'no-such-host.invalid', '127.0.9.253'],
+          ];
+          for (const targets of groups) {
+            const answers: string[] = [];
+            for (const target of targets) {
+              try {
+                await node.reader.withNode(target).machine.version({}, { timeoutMs: bound });
+                answers.push(`${target}: answered`);
+              } catch (err) {
+                const msg = err instanceof Error ? err.message.split(target).join('<target>') : String(err);
+                answers.push(`${code(err)}: ${msg.replace(/\d+\.\d+\.\d+\.\d+(:\d+)?/g, '<addr>')}`);
+              }
+            }
+            if (new Set(answers.map((a) => a.replace(/^[^:]*: answered$/, 'answered'))).size > 1) report.fail('oracle-leak', category, answers.join(' | '));
           }
+        } finally {
+          await new Promise((resolve) => garbage.close(resolve));
         }
-        if (new Set(answers.map((a) => a.replace(/^[^:]*: answered$/, 'answered'))).size > 1) report.fail('oracle-leak', category, answers.join(' | '));
         break;
       }
       case 'token-flood': {
