@@ -4,7 +4,7 @@
 // of attack (catastrophic regexps, fan-out, port-scan oracles, token floods, huge CSRs,
 // concurrent applies, a large config diff).
 import { readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
@@ -331,7 +331,13 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
         // apid must not tell the network's state to its callers. Targets that name a port are refused
         // from their text alone, all alike; targets it does dial (nothing listening on the API port,
         // an unknown host, a listener that is not a TLS server) must fail alike too.
-        const garbage = createServer((s) => s.end('not a TLS server\n'));
+        const conns = new Set<Socket>();
+        const garbage = createServer((s) => {
+          conns.add(s);
+          s.on('close', () => conns.delete(s));
+          s.on('error', () => {});
+          s.end('not a TLS server\n');
+        });
         // If the address is taken the group still runs: the target then fails some other way.
         await new Promise<void>((resolve) => {
           garbage.once('error', () => resolve());
@@ -356,6 +362,8 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
             if (new Set(answers.map((a) => a.replace(/^[^:]*: answered$/, 'answered'))).size > 1) report.fail('oracle-leak', category, answers.join(' | '));
           }
         } finally {
+          // close() waits for open connections: a peer that keeps its half open would hold it.
+          for (const c of conns) c.destroy();
           await new Promise((resolve) => garbage.close(resolve));
         }
         break;
