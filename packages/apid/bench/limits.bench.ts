@@ -16,7 +16,7 @@ import { machinePb } from '@talos-ts/machinery';
 import { callUnary, issue, makeCa, md, rawClient, startBackend, writeCertsDir } from './fixtures.ts';
 
 const root = new URL('../../..', import.meta.url).pathname;
-const IP = '127.0.0.91';
+const IP = '127.0.0.191';
 const PORT = 50000;
 const IDLE_CONNECTIONS = Number(process.env['APID_BENCH_CONNECTIONS'] ?? 5000);
 const FANOUT_TARGETS = Number(process.env['APID_BENCH_TARGETS'] ?? 16384);

@@ -48,7 +48,7 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 test('apid: a role-less caller sending a 31 MiB Version request is refused on its headers, before the body is read', { timeout: 20_000 }, async (t) => {
-  const { cluster } = await setup(t, { a: '127.0.0.61' });
+  const { cluster } = await setup(t, { a: '127.0.0.161' });
   const pair = await cluster.client([]);
   const address = cluster.addresses.get('a') as string;
   const session = connect(`https://${address}`, {
@@ -56,7 +56,7 @@ test('apid: a role-less caller sending a 31 MiB Version request is refused on it
     cert: pair.crt,
     key: pair.key,
     servername: 'talos-ip-target',
-    checkServerIdentity: (_n: string, cert: PeerCertificate) => checkServerIdentity('127.0.0.61', cert),
+    checkServerIdentity: (_n: string, cert: PeerCertificate) => checkServerIdentity('127.0.0.161', cert),
   });
   session.on('error', () => {});
   t.after(async () => {
@@ -78,10 +78,10 @@ test('apid: a role-less caller sending a 31 MiB Version request is refused on it
 });
 
 test('apid: a target naming a port is refused before anything is dialled, even this node\'s own address', { timeout: 20_000 }, async (t) => {
-  const { cluster, client } = await setup(t, { a: '127.0.0.62' });
+  const { cluster, client } = await setup(t, { a: '127.0.0.162' });
   const reader = await client(['os:reader']);
   const own = cluster.addresses.get('a') as string;
-  for (const meta of [{ node: own }, { node: '127.0.0.62:22' }, { nodes: `a,${own}` }, { node: '[::1]:50000' }]) {
+  for (const meta of [{ node: own }, { node: '127.0.0.162:22' }, { nodes: `a,${own}` }, { node: '[::1]:50000' }]) {
     const out = await callUnary(reader, VERSION, Buffer.alloc(0), md(meta));
     assert.equal(out.ok ? 'ok' : out.code, status.INVALID_ARGUMENT, JSON.stringify(meta));
     assert.match(out.ok ? '' : out.details, /names a port/);
@@ -90,18 +90,18 @@ test('apid: a target naming a port is refused before anything is dialled, even t
 });
 
 test('apid: unreachable nodes (refused, no such host, not TLS) all answer with one uniform error', { timeout: 30_000 }, async (t) => {
-  // Something on 127.0.0.64:50000 that is not a Talos node: it closes every connection at once.
+  // Something on 127.0.0.164:50000 that is not a Talos node: it closes every connection at once.
   const junk = createServer((s) => s.destroy());
   await new Promise<void>((resolve, reject) => {
     junk.once('error', reject);
-    junk.listen(50000, '127.0.0.64', () => resolve());
+    junk.listen(50000, '127.0.0.164', () => resolve());
   });
   t.after(async () => {
     await new Promise<void>((r) => junk.close(() => r()));
   });
-  const { cluster, client } = await setup(t, { a: '127.0.0.63' });
+  const { cluster, client } = await setup(t, { a: '127.0.0.163' });
   const reader = await client(['os:reader']);
-  const targets = ['127.0.0.65', 'no-such-node.invalid', '127.0.0.64'];
+  const targets = ['127.0.0.165', 'no-such-node.invalid', '127.0.0.164'];
   const many = await callUnary(reader, VERSION, Buffer.alloc(0), md({ nodes: targets.join(',') }), 15_000);
   assert.ok(many.ok, JSON.stringify(many));
   assert.deepEqual(
@@ -116,7 +116,7 @@ test('apid: unreachable nodes (refused, no such host, not TLS) all answer with o
 });
 
 test('apid: nodes listed twice are called once; more than MAX_FAN_OUT distinct nodes are refused', { timeout: 20_000 }, async (t) => {
-  const { cluster, client } = await setup(t, { a: '127.0.0.66', b: '127.0.0.67' });
+  const { cluster, client } = await setup(t, { a: '127.0.0.166', b: '127.0.0.167' });
   const reader = await client(['os:reader']);
   const out = await callUnary(reader, VERSION, Buffer.alloc(0), md({ nodes: 'b,a,b,b,a' }));
   assert.ok(out.ok);
@@ -129,7 +129,7 @@ test('apid: nodes listed twice are called once; more than MAX_FAN_OUT distinct n
 });
 
 test('apid: the channel cache never holds more than its cap and closes the channels it evicts', { timeout: 20_000 }, async (t) => {
-  const { cluster, client } = await setup(t, { a: '127.0.0.68', b: '127.0.0.69', c: '127.0.0.70', d: '127.0.0.71' }, { maxRemoteChannels: 2 });
+  const { cluster, client } = await setup(t, { a: '127.0.0.168', b: '127.0.0.169', c: '127.0.0.170', d: '127.0.0.171' }, { maxRemoteChannels: 2 });
   const reader = await client(['os:reader']);
   const a = cluster.apids.get('a');
   for (const n of ['b', 'c', 'd', 'b']) {
@@ -143,7 +143,7 @@ test('apid: the channel cache never holds more than its cap and closes the chann
 });
 
 test('apid: a channel to another node unused for remoteIdleMs is closed', { timeout: 20_000 }, async (t) => {
-  const { cluster, client } = await setup(t, { a: '127.0.0.72', b: '127.0.0.73' }, { remoteIdleMs: 100 });
+  const { cluster, client } = await setup(t, { a: '127.0.0.172', b: '127.0.0.173' }, { remoteIdleMs: 100 });
   const reader = await client(['os:reader']);
   const out = await callUnary(reader, VERSION, Buffer.alloc(0), md({ node: 'b' }));
   assert.ok(out.ok);
