@@ -4,7 +4,7 @@ import { Document, LineCounter, isMap, isScalar, parseAllDocuments } from 'yaml'
 import { findDocumentKind, type ExtraDocument } from './documents.ts';
 import { ConfigLoadError, quoteValue } from './errors.ts';
 import { MachineConfig, attachSource } from './machine-config.ts';
-import { checkConfigText, decodeConfigText } from './text.ts';
+import { checkConfigText, decodeConfigText, textPosition } from './text.ts';
 import { v1alpha1Descriptor, type V1Alpha1Config } from './v1alpha1.ts';
 import { WALK_LIMITS, WalkFailure, walk, walkState } from './walk.ts';
 
@@ -67,7 +67,7 @@ function loadUnguarded(text: string, file: string): LoadResult {
   // it. The scan over-counts a little (block scalars), so its bound is looser than the walker's.
   const nesting = estimateNesting(text);
   if (nesting.depth > PRESCAN_MAX_DEPTH) {
-    return { error: new ConfigLoadError({ file, ...textPos(text, nesting.offset) }, '', `nesting deeper than ${WALK_LIMITS.maxDepth} levels`) };
+    return { error: new ConfigLoadError({ file, ...textPosition(text, nesting.offset) }, '', `nesting deeper than ${WALK_LIMITS.maxDepth} levels`) };
   }
 
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -145,17 +145,6 @@ function checkDocument(doc: Document, lc?: LineCounter): Checked | { failure: Wa
 
 /** Bound of the pre-parse nesting scan. */
 const PRESCAN_MAX_DEPTH = 4 * WALK_LIMITS.maxDepth;
-
-/** 1-based line and column of an offset, without a LineCounter. */
-function textPos(text: string, offset: number): { line: number; col: number } {
-  let line = 1;
-  let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    start = i + 1;
-  }
-  return { line, col: offset - start + 1 };
-}
 
 /**
  * Estimates nesting in one linear pass: flow brackets outside quotes, plus block levels (a stack of

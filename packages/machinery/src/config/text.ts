@@ -48,8 +48,8 @@ export function invalidUtf8Offset(bytes: Uint8Array): number {
 // scalars (e.g. "\0") remain possible: they are printable text in the stream.
 const nonPrintable = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
-/** 1-based line and column of a string offset. */
-function linePos(text: string, offset: number): { line: number; col: number } {
+/** 1-based line and column of a string offset (no LineCounter: the text may not parse). */
+export function textPosition(text: string, offset: number): { line: number; col: number } {
   let line = 1;
   let start = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
@@ -71,7 +71,7 @@ export function checkConfigText(text: string, options: { filename: string }): Co
   const cp = text.codePointAt(at) ?? 0;
   const byteOffset = Buffer.byteLength(text.slice(0, at), 'utf8');
   const what = cp === 0 ? 'NUL byte' : cp >= 0xd800 && cp <= 0xdfff ? `unpaired surrogate ${codePointName(cp)}` : `control character ${codePointName(cp)}`;
-  return new ConfigLoadError({ file: options.filename, ...linePos(text, at) }, '', `${what} at byte offset ${byteOffset} is not allowed in a config`);
+  return new ConfigLoadError({ file: options.filename, ...textPosition(text, at) }, '', `${what} at byte offset ${byteOffset} is not allowed in a config`);
 }
 
 /** Decodes config bytes as strict UTF-8 and checks them as {@link checkConfigText} does; never lossy. */
