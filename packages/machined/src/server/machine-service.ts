@@ -1,4 +1,4 @@
-import { AnySchema, durationMs, timestampFromMs, type Any } from '@bufbuild/protobuf/wkt';
+import { AnySchema, durationMs, timestampFromMs, type Any, type Duration } from '@bufbuild/protobuf/wkt';
 import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { currentVersion, decodeConfigText, machinePb } from '@talos-ts/machinery';
@@ -234,7 +234,7 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
       return { messages: [{}] };
     },
     async generateClientConfiguration(req) {
-      const ttlMs = req.crtTtl ? durationMs(req.crtTtl) : 365 * 24 * 3600 * 1000;
+      const ttlMs = clientCertTtlMs(req.crtTtl, Date.now());
       const roles = req.roles.length > 0 ? req.roles : ['os:admin'];
       const r = await backend.generateClientConfiguration(roles, ttlMs);
       return {
@@ -263,3 +263,19 @@ export const machineEvents = {
   machineStatus: (stage: machinePb.MachineStatusEvent_MachineStage, ready: boolean, unmetConditions: readonly { name: string; reason: string }[] = []) =>
     pack(machinePb.MachineStatusEventSchema, { stage, status: { ready, unmetConditions: [...unmetConditions] } }),
 };
+
+/** Latest notAfter an X.509 certificate can carry (GeneralizedTime ends at year 9999). */
+const LAST_NOT_AFTER_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+/**
+ * The lifetime of a client certificate from GenerateClientConfiguration's `crt_ttl`: a year when
+ * unset, as upstream; a lifetime that is not positive or ends past year 9999 is the caller's error
+ * (InvalidArgument), not a certificate-encoding failure.
+ */
+export function clientCertTtlMs(crtTtl: Duration | undefined, nowMs: number): number {
+  if (crtTtl === undefined) return 365 * 24 * 3600 * 1000;
+  const ttlMs = durationMs(crtTtl);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TalosError(Code.InvalidArgument, 'crt_ttl must be positive');
+  if (nowMs + ttlMs > LAST_NOT_AFTER_MS) throw new TalosError(Code.InvalidArgument, 'crt_ttl ends after year 9999, the last date a certificate can carry');
+  return ttlMs;
+}
