@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@talos-ts/testkit';
 
@@ -36,6 +36,32 @@ test('npx talosctl: runs the stamped bundle, rebuilds it once a source it was bu
   assert.ok(existsSync(join(root, 'dist/talosctl.cjs.cache')), 'a code cache beside the bundle');
 });
 
+test('talosctl --help, -h and help print, without loading the bundle, exactly what the bundle prints', () => {
+  const fromBundle = spawnSync(process.execPath, [join(root, 'dist/talosctl.cjs'), '--help'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(fromBundle.status, 0, fromBundle.stderr);
+  assert.match(fromBundle.stdout, /\nManage running Talos clusters:\n/);
+  // A package laid out as npm installs it, whose bundle throws when it is loaded.
+  const tmp = tempDir('talosctl-help-');
+  try {
+    mkdirSync(join(tmp.dir, 'bin'));
+    mkdirSync(join(tmp.dir, 'dist'));
+    copyFileSync(bin, join(tmp.dir, 'bin/talosctl.js'));
+    copyFileSync(join(root, 'packages/talosctl/bin/package.json'), join(tmp.dir, 'bin/package.json'));
+    copyFileSync(join(root, 'dist/talosctl.help.txt'), join(tmp.dir, 'dist/talosctl.help.txt'));
+    writeFileSync(join(tmp.dir, 'dist/talosctl.cjs'), "throw new Error('the bundle was loaded');\n");
+    for (const form of ['--help', '-h', 'help']) {
+      const r = run(join(tmp.dir, 'bin/talosctl.js'), [form]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, fromBundle.stdout, `talosctl ${form}`);
+    }
+    const other = run(join(tmp.dir, 'bin/talosctl.js'), ['version', '--client']);
+    assert.notEqual(other.code, 0);
+    assert.match(other.err, /the bundle was loaded/, 'any other command runs the bundle');
+  } finally {
+    tmp.remove();
+  }
+});
+
 test('npm pack of talosctl installs offline into a fresh prefix with a working talosctl and no dependencies', () => {
   const tmp = tempDir('talosctl-pack-');
   try {
@@ -44,7 +70,7 @@ test('npm pack of talosctl installs offline into a fresh prefix with a working t
       files: { path: string }[];
     }[];
     const files = packed[0]?.files.map((f) => f.path).sort();
-    assert.deepEqual(files, ['bin/package.json', 'bin/talosctl.js', 'dist/talosctl.cjs', 'package.json']);
+    assert.deepEqual(files, ['bin/package.json', 'bin/talosctl.js', 'dist/talosctl.cjs', 'dist/talosctl.help.txt', 'package.json']);
     assert.equal(existsSync(join(root, 'packages/talosctl/dist')), false, 'postpack removes the copy');
     const prefix = join(tmp.dir, 'prefix');
     execFileSync('npm', ['i', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', join(tmp.dir, packed[0]?.filename ?? '')], { stdio: 'ignore', timeout: 120_000 });

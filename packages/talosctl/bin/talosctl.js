@@ -52,6 +52,22 @@ if (file !== packaged && process.env.TALOSCTL_NO_REBUILD !== '1') {
   }
 }
 
+// `talosctl --help` (and `-h`, `help`) prints the root help the build wrote beside the bundle,
+// without loading the bundle: ~30 ms less. Anything else, or no help file, runs the bundle.
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help')) {
+  let help;
+  try {
+    help = readFileSync(join(file, '..', 'talosctl.help.txt'), 'latin1');
+  } catch {
+    // An older build without the help file: the bundle prints it.
+  }
+  if (help !== undefined) {
+    process.stdout.write(help);
+    return;
+  }
+}
+
 const cacheFile = `${file}.cache`;
 let cachedData;
 try {
