@@ -136,6 +136,7 @@ if (only.length === 0 || only.includes('talosctl')) {
   writeFileSync(join(root, 'dist', 'talosctl.inputs.json'), `${JSON.stringify({ inputs: [...inputs, 'package-lock.json'] })}\n`);
   // A new bundle invalidates the old code cache; the bin writes a fresh one on its first run.
   rmSync(`${outfile}.cache`, { force: true });
+  rmSync(`${outfile}.cache.covers`, { force: true });
   // The root help, printed by the bin itself for `talosctl --help|-h|help` without loading the
   // bundle: about 30 ms less per call (measured with packages/talosctl/bench/cli.bench.ts). The
   // root help is laid out by us, not wrapped to the terminal, so one text serves every width.

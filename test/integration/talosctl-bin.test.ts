@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@talos-ts/testkit';
 
@@ -57,6 +57,30 @@ test('talosctl --help, -h and help print, without loading the bundle, exactly wh
     const other = run(join(tmp.dir, 'bin/talosctl.js'), ['version', '--client']);
     assert.notEqual(other.code, 0);
     assert.match(other.err, /the bundle was loaded/, 'any other command runs the bundle');
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('the code cache is written again after the first run of each new command and flag set, and then left alone', () => {
+  const tmp = tempDir('talosctl-cache-');
+  try {
+    mkdirSync(join(tmp.dir, 'bin'));
+    mkdirSync(join(tmp.dir, 'dist'));
+    copyFileSync(bin, join(tmp.dir, 'bin/talosctl.js'));
+    copyFileSync(join(root, 'packages/talosctl/bin/package.json'), join(tmp.dir, 'bin/package.json'));
+    copyFileSync(join(root, 'dist/talosctl.cjs'), join(tmp.dir, 'dist/talosctl.cjs'));
+    const talosctl = join(tmp.dir, 'bin/talosctl.js');
+    const cache = join(tmp.dir, 'dist/talosctl.cjs.cache');
+    const covers = (): string[] => readFileSync(`${cache}.covers`, 'utf8').split('\n');
+    assert.equal(run(talosctl, ['version', '--client']).code, 0);
+    const first = statSync(cache);
+    assert.deepEqual(covers(), ['version --client']);
+    assert.equal(run(talosctl, ['version', '--client']).code, 0);
+    assert.equal(statSync(cache).ino, first.ino, 'a covered run leaves the cache alone');
+    assert.equal(run(talosctl, ['-n', '10.5.0.2', 'version', '--short', '--client']).code, 0);
+    assert.notEqual(statSync(cache).ino, first.ino, 'a new command and flag set writes it again');
+    assert.deepEqual(covers(), ['version --client', 'version --client --short']);
   } finally {
     tmp.remove();
   }
