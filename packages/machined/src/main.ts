@@ -5,7 +5,7 @@ import { createLogger, type LogLevel } from '@talos-ts/cosi';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
 import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
-import { nodePaths, type NodePaths } from './paths.ts';
+import { nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { writeFileAtomic } from './system/atomic-file.ts';
 
 const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN]

@@ -14,6 +14,11 @@ import {
 } from '@talos-ts/cosi';
 import {
   ActiveMachineConfigId,
+  CertFiles,
+  TALOS_API_PORT as API_PORT,
+  TRUSTD_PORT as TRUSTD_LISTEN_PORT,
+  nodePaths,
+  type NodePaths,
   MachineConfigType,
   NamespaceName,
   TAG,
@@ -55,7 +60,6 @@ import { createStatePeerSource, type ControlPlanePeerSource } from './etcd/peers
 import { EventBus } from './events/bus.ts';
 import { readMemInfo } from './linux/meminfo.ts';
 import { createProcessRunner } from './linux/process.ts';
-import { nodePaths, type NodePaths } from './paths.ts';
 import { containerPlatform, defaultHostname } from './platform/container.ts';
 import { metalPlatform } from './platform/metal.ts';
 import { MountStatusController } from './controllers/runtime/mount-status.ts';
@@ -77,10 +81,6 @@ import { fileExists, type ServiceDefinition } from './system/service.ts';
 const Mode = machinePb.ApplyConfigurationRequest_Mode;
 const Stage = machinePb.MachineStatusEvent_MachineStage;
 
-/** The API port apid (or the maintenance server) listens on. */
-export const API_PORT = 50000;
-/** trustd's port. */
-export const TRUSTD_LISTEN_PORT = 50001;
 
 /** Options of {@link TalosNode}. */
 export interface NodeOptions {
@@ -379,7 +379,7 @@ export class TalosNode implements AsyncDisposable {
     const flags = this.#options.nodeFlags ?? [];
     const apid: ServiceDefinition = {
       id: 'apid',
-      ...(this.#options.prestartApid ? {} : { condition: fileExists(join(this.paths.apiCertsDir, 'server.crt')) }),
+      ...(this.#options.prestartApid ? {} : { condition: fileExists(join(this.paths.apiCertsDir, CertFiles.serverCrt)) }),
       runner: () =>
         createProcessRunner({
           argv: [
@@ -396,7 +396,7 @@ export class TalosNode implements AsyncDisposable {
     };
     const trustd: ServiceDefinition = {
       id: 'trustd',
-      condition: fileExists(join(this.paths.trustdCertsDir, 'server.crt')),
+      condition: fileExists(join(this.paths.trustdCertsDir, CertFiles.serverCrt)),
       runner: () =>
         controlPlane
           ? createProcessRunner({
