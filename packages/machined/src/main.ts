@@ -185,9 +185,11 @@ async function runMetal(level: LogLevel): Promise<number> {
       },
     });
     // Ctrl-Alt-Del reaches PID 1 as SIGINT; ACPI power button handlers send SIGPWR or SIGTERM.
-    process.on('SIGINT', () => node.reboot());
-    process.on('SIGTERM', () => node.shutdown());
-    process.on('SIGPWR', () => node.shutdown());
+    // As upstream, these take over whatever sequence runs.
+    const onSignalError = (err: unknown): void => say(`machined: ${(err as Error).message}`);
+    process.on('SIGINT', () => void node.reboot({ takeover: true }).catch(onSignalError));
+    process.on('SIGTERM', () => void node.shutdown().catch(onSignalError));
+    process.on('SIGPWR', () => void node.shutdown().catch(onSignalError));
     await node.start();
     const how = node.bootFailure !== undefined ? `NOT BOOTED: ${node.bootFailure}` : node.inMaintenance ? 'maintenance mode' : 'configured';
     say(`machined: node is up (${host.boot.address}, ${how})`);
