@@ -5,13 +5,13 @@ import { createLogger, type LogLevel } from '@talos-ts/cosi';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
 import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
-import { nodePaths, type NodePaths } from '@talos-ts/machinery';
+import { TALOS_API_PORT, TRUSTD_PORT, nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { writeFileAtomic } from './system/atomic-file.ts';
 
 const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN]
        machined --platform metal   (as PID 1, started by the image's /init)
 
-Starts one Talos-TS node. apid listens on IP:50000 and trustd (control plane) on IP:50001.
+Starts one Talos-TS node. apid listens on IP:${TALOS_API_PORT} and trustd (control plane) on IP:${TRUSTD_PORT}.
 With no configuration in DIR the node waits in maintenance mode for
   talosctl apply-config --insecure -n IP -f controlplane.yaml
 

@@ -341,7 +341,7 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
         // If the address is taken the group still runs: the target then fails some other way.
         await new Promise<void>((resolve) => {
           garbage.once('error', () => resolve());
-          garbage.listen(50000, '127.0.9.253', resolve);
+          garbage.listen(TALOS_API_PORT, '127.0.9.253', resolve);
         });
         try {
           const groups = [
