@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createSecureContext } from 'node:tls';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import { STATUS_OK, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
+import { CertFiles, STATUS_OK, TALOS_API_PORT, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
 import type { CallStatus, ClientCall, ClientCallHandlers, FileContents, GrpcMetadata, H2Channel, H2ChannelTls, H2Server, H2ServerOptions, H2ServerTls, MethodKind, Role, ServerCall } from '@talos-ts/machinery';
 import { proxiedMethods } from './gen/methods.ts';
 import { callerOf, certificateRoles, defaultNodeAddress, forwardMetadata, peerHost, routeOf } from './route.ts';
@@ -12,17 +12,17 @@ import { errorMessage, joinRepeated, repeatedMessages, withHostname } from './wi
 /** Every method apid proxies (as raw bytes), by gRPC path, with its streaming kind. */
 export { proxiedMethods };
 
-/** File names apid reads from its certificates directory (see NODE-CONTRACT). */
+/** File names apid reads from its certificates directory (the node contract's, in machinery). */
 export const ApidCertFiles = {
-  ca: 'ca.crt',
-  serverCrt: 'server.crt',
-  serverKey: 'server.key',
-  clientCrt: 'client.crt',
-  clientKey: 'client.key',
+  ca: CertFiles.ca,
+  serverCrt: CertFiles.serverCrt,
+  serverKey: CertFiles.serverKey,
+  clientCrt: CertFiles.clientCrt,
+  clientKey: CertFiles.clientKey,
 } as const;
 
-/** Upstream's port of apid on every node. */
-export const APID_PORT = 50000;
+/** Upstream's port of apid on every node (the node contract's). */
+export const APID_PORT = TALOS_API_PORT;
 
 /**
  * Upstream's limit of a gRPC message through apid (32 MiB): apply-config carries whole machine

@@ -5,13 +5,13 @@ import { createLogger, type LogLevel } from '@talos-ts/cosi';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
 import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
-import { nodePaths, type NodePaths } from './paths.ts';
+import { TALOS_API_PORT, TRUSTD_PORT, nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { writeFileAtomic } from './system/atomic-file.ts';
 
 const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN]
        machined --platform metal   (as PID 1, started by the image's /init)
 
-Starts one Talos-TS node. apid listens on IP:50000 and trustd (control plane) on IP:50001.
+Starts one Talos-TS node. apid listens on IP:${TALOS_API_PORT} and trustd (control plane) on IP:${TRUSTD_PORT}.
 With no configuration in DIR the node waits in maintenance mode for
   talosctl apply-config --insecure -n IP -f controlplane.yaml
 
@@ -185,9 +185,11 @@ async function runMetal(level: LogLevel): Promise<number> {
       },
     });
     // Ctrl-Alt-Del reaches PID 1 as SIGINT; ACPI power button handlers send SIGPWR or SIGTERM.
-    process.on('SIGINT', () => node.reboot());
-    process.on('SIGTERM', () => node.shutdown());
-    process.on('SIGPWR', () => node.shutdown());
+    // As upstream, these take over whatever sequence runs.
+    const onSignalError = (err: unknown): void => say(`machined: ${(err as Error).message}`);
+    process.on('SIGINT', () => void node.reboot({ takeover: true }).catch(onSignalError));
+    process.on('SIGTERM', () => void node.shutdown().catch(onSignalError));
+    process.on('SIGPWR', () => void node.shutdown().catch(onSignalError));
     await node.start();
     const how = node.bootFailure !== undefined ? `NOT BOOTED: ${node.bootFailure}` : node.inMaintenance ? 'maintenance mode' : 'configured';
     say(`machined: node is up (${host.boot.address}, ${how})`);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Code, hasCode, nullLogger } from '@talos-ts/cosi';
 import {
   ActiveMachineConfigId,
+  TALOS_API_PORT as API_PORT,
   MachineConfigType,
   MachineTypeType,
   NamespaceName,
@@ -24,7 +25,7 @@ import {
   type MachineConfigSpec,
 } from '@talos-ts/machinery';
 import { assertResources } from '@talos-ts/testkit';
-import { API_PORT, TalosNode } from './node.ts';
+import { TalosNode } from './node.ts';
 
 const Mode = machinePb.ApplyConfigurationRequest_Mode;
 

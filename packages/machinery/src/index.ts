@@ -4,6 +4,8 @@ export * from './resources/index.ts';
 export * from './role/index.ts';
 export * from './secrets/index.ts';
 export * from './client/index.ts';
+export { CertFiles, MACHINED_SOCKET_PATH, STATE_LOCK_FILE, TALOS_API_PORT, TRUSTD_PORT, nodePaths } from './contract/index.ts';
+export type { NodePaths } from './contract/index.ts';
 export * from './config/index.ts';
 export * from './discovery/index.ts';
 export { decodeMessage, encodeMessage, methodPath, registerService } from './grpc/service.ts';

@@ -5,19 +5,19 @@ import { Code, TalosError, nullLogger, systemClock } from '@talos-ts/cosi';
 import type { Clock, Logger } from '@talos-ts/cosi';
 import { createH2Server, issueCertificate, loadCertificateAuthority, parseCsr, securityPb, watchFiles } from '@talos-ts/machinery';
 import type { CertificateAuthority, FileContents, GrpcMetadata, H2Server, ServerCall } from '@talos-ts/machinery';
-import { TRUSTD_PORT as MACHINERY_TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from '@talos-ts/machinery';
+import { CertFiles, TRUSTD_PORT as MACHINERY_TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from '@talos-ts/machinery';
 import { FailedTokenLimiter, limiterSource, type FailedTokenLimiterOptions, type RefusalReport } from './limiter.ts';
 
-/** File names trustd reads from its certificates directory (see NODE-CONTRACT). */
+/** File names trustd reads from its certificates directory (the node contract's, in machinery). */
 export const TrustdFiles = {
-  ca: 'ca.crt',
-  caKey: 'ca.key',
-  serverCrt: 'server.crt',
-  serverKey: 'server.key',
-  token: 'token',
+  ca: CertFiles.ca,
+  caKey: CertFiles.caKey,
+  serverCrt: CertFiles.serverCrt,
+  serverKey: CertFiles.serverKey,
+  token: CertFiles.token,
 } as const;
 
-/** Upstream's trustd port. */
+/** Upstream's trustd port (the node contract's). */
 export const TRUSTD_PORT = MACHINERY_TRUSTD_PORT;
 
 /** The gRPC metadata key carrying the machine token (upstream's basic token credentials). */

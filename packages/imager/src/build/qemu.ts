@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { TALOS_API_PORT } from '@talos-ts/machinery';
 import { ArtifactName, KERNEL_ELF } from '../manifest.ts';
 
 /** Options of {@link bootVm}. */
@@ -58,7 +59,7 @@ export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
     '-kernel', join(imageDir, existsSync(join(imageDir, KERNEL_ELF)) ? KERNEL_ELF : ArtifactName.kernel),
     '-initrd', join(imageDir, ArtifactName.initramfs),
     '-drive', `file=${join(imageDir, ArtifactName.rootfs)},if=virtio,format=raw,readonly=on`,
-    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:50000`,
+    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:${TALOS_API_PORT}`,
     '-device', 'virtio-net-pci,netdev=n0',
     '-device', 'virtio-rng-pci',
     '-append', append,

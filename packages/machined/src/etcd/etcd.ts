@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { Code, TalosError, type Logger, sleepUnlessAborted } from '@talos-ts/cosi';
-import type { etcdPb } from '@talos-ts/machinery';
+import { CertFiles, type etcdPb } from '@talos-ts/machinery';
 import { restoreEtcdSnapshot } from '../linux/etcdctl.ts';
 import { createProcessRunner } from '../linux/process.ts';
 import { writeFileAtomic } from '../system/atomic-file.ts';
@@ -79,7 +79,7 @@ export class EtcdManager {
   definition(): ServiceDefinition {
     return {
       id: ETCD_SERVICE_ID,
-      condition: fileExists(join(this.#o.certsDir, 'server.crt')),
+      condition: fileExists(join(this.#o.certsDir, CertFiles.serverCrt)),
       runner: () => new EtcdRunner(this),
       healthCheck: { check: (signal) => this.#healthy(signal), initialDelayMs: 500, periodMs: 2000, timeoutMs: 3000 },
     };
@@ -99,7 +99,7 @@ export class EtcdManager {
     for (let attempt = 0; attempt < 5; attempt++) {
       let tls: EtcdTls;
       try {
-        const [ca, crt, key] = await Promise.all([read('ca.crt'), read('admin.crt'), read('admin.key')]);
+        const [ca, crt, key] = await Promise.all([read(CertFiles.ca), read('admin.crt'), read('admin.key')]);
         tls = { ca, crt, key };
       } catch {
         throw new TalosError(Code.FailedPrecondition, 'etcd certificates are not ready yet');
@@ -211,11 +211,11 @@ export class EtcdManager {
       `--initial-advertise-peer-urls=${this.peerUrl}`,
       `--initial-cluster=${plan.initialCluster}`,
       `--initial-cluster-state=${plan.mode === 'new' ? 'new' : 'existing'}`,
-      `--trusted-ca-file=${join(d, 'ca.crt')}`,
-      `--cert-file=${join(d, 'server.crt')}`,
-      `--key-file=${join(d, 'server.key')}`,
+      `--trusted-ca-file=${join(d, CertFiles.ca)}`,
+      `--cert-file=${join(d, CertFiles.serverCrt)}`,
+      `--key-file=${join(d, CertFiles.serverKey)}`,
       '--client-cert-auth=true',
-      `--peer-trusted-ca-file=${join(d, 'ca.crt')}`,
+      `--peer-trusted-ca-file=${join(d, CertFiles.ca)}`,
       `--peer-cert-file=${join(d, 'peer.crt')}`,
       `--peer-key-file=${join(d, 'peer.key')}`,
       '--peer-client-cert-auth=true',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, createLogger, hasCode, nullLogger, type LogRecord } from '@talos-ts/cosi';
 import { generateMachineConfigs, generateSecretsBundle, toConfigSecrets } from '@talos-ts/machinery';
-import { nodePaths } from '../paths.ts';
+import { nodePaths } from '@talos-ts/machinery';
 import { ConfigStore } from './config-store.ts';
 
 const secrets = toConfigSecrets(await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' }));

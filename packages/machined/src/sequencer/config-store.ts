@@ -1,7 +1,7 @@
 import { readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Code, TalosError, type Logger } from '@talos-ts/cosi';
-import type { NodePaths } from '../paths.ts';
+import type { NodePaths } from '@talos-ts/machinery';
 import { syncDirectory, writeFileAtomic } from '../system/atomic-file.ts';
 import { lockStateDirectory, type StateLock } from '../system/state-lock.ts';
 import { checkConfig, type CheckedConfig } from './apply.ts';

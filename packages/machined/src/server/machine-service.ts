@@ -1,7 +1,7 @@
-import { AnySchema, durationMs, timestampFromMs, type Any, type Duration } from '@bufbuild/protobuf/wkt';
-import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { durationMs, timestampFromMs, type Any, type Duration } from '@bufbuild/protobuf/wkt';
+import type { MessageInitShape } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { currentVersion, decodeConfigText, machinePb } from '@talos-ts/machinery';
+import { currentVersion, decodeConfigText, type machinePb } from '@talos-ts/machinery';
 import type { EtcdManager } from '../etcd/etcd.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { ServiceLog } from '../system/log.ts';
@@ -31,8 +31,10 @@ export interface MachineBackend {
   /** Kernel log lines, formatted; with `follow`, keeps yielding new ones until `signal` aborts. */
   kernelLog(options: { follow: boolean; onlyNew: boolean; signal: AbortSignal }): AsyncIterable<string>;
   applyConfiguration(request: { yaml: string; mode: machinePb.ApplyConfigurationRequest_Mode; dryRun: boolean; tryTimeoutMs: number }): Promise<ApplyResult>;
-  reboot(): void;
-  shutdown(): void;
+  /** Starts the reboot sequence; rejects when it may not start (another sequence holds the lock). */
+  reboot(): Promise<void>;
+  /** Starts the shutdown sequence (it takes over whatever runs). */
+  shutdown(): Promise<void>;
   /** Starts a reset; a graceful one on a control plane first leaves etcd (failures reject). */
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
   /** The local etcd member; throws Unimplemented on nodes without etcd (workers), as upstream. */
@@ -63,11 +65,6 @@ function serviceInfo(info: ServiceInfo): MessageInitShape<typeof machinePb.Servi
       ...(info.health.lastChange ? { lastChange: timestampFromMs(info.health.lastChange) } : {}),
     },
   };
-}
-
-/** Packs an event payload with upstream's type URL prefix (`talos/runtime/<type>`), which clients match on. */
-function pack<D extends DescMessage>(schema: D, value: MessageInitShape<D>): Any {
-  return create(AnySchema, { typeUrl: `talos/runtime/${schema.typeName}`, value: toBinary(schema, create(schema, value)) });
 }
 
 /** machine.MachineService handlers (those Talos-TS implements; the rest answer Unimplemented). */
@@ -149,12 +146,12 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
       });
       return { messages: [{ mode: result.mode, modeDetails: result.details, warnings: [...result.warnings] }] };
     },
-    reboot() {
-      backend.reboot();
+    async reboot() {
+      await backend.reboot();
       return { messages: [{}] };
     },
-    shutdown() {
-      backend.shutdown();
+    async shutdown() {
+      await backend.shutdown();
       return { messages: [{}] };
     },
     async reset(req) {
@@ -243,26 +240,6 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
     },
   };
 }
-
-/** Builds the typed payloads of machine events. */
-export const machineEvents = {
-  serviceState: (service: string, state: string, message: string) =>
-    pack(machinePb.ServiceStateEventSchema, {
-      service,
-      action: (machinePb.ServiceStateEvent_Action as unknown as Record<string, number>)[state.toUpperCase()] ?? 0,
-      message,
-    }),
-  sequence: (sequence: string, start: boolean, error?: string) =>
-    pack(machinePb.SequenceEventSchema, {
-      sequence,
-      action: start ? machinePb.SequenceEvent_Action.START : machinePb.SequenceEvent_Action.STOP,
-      ...(error ? { error: { message: error } } : {}),
-    }),
-  phase: (phase: string, start: boolean) =>
-    pack(machinePb.PhaseEventSchema, { phase, action: start ? machinePb.PhaseEvent_Action.START : machinePb.PhaseEvent_Action.STOP }),
-  machineStatus: (stage: machinePb.MachineStatusEvent_MachineStage, ready: boolean, unmetConditions: readonly { name: string; reason: string }[] = []) =>
-    pack(machinePb.MachineStatusEventSchema, { stage, status: { ready, unmetConditions: [...unmetConditions] } }),
-};
 
 /** Latest notAfter an X.509 certificate can carry (GeneralizedTime ends at year 9999). */
 const LAST_NOT_AFTER_MS = Date.UTC(9999, 11, 31, 23, 59, 59);

@@ -1,9 +1,10 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Code, TalosError } from '@talos-ts/cosi';
+import { STATE_LOCK_FILE } from '@talos-ts/machinery';
 
-/** The lock file's name in a state directory. */
-export const STATE_LOCK_FILE = 'machined.lock';
+/** The lock file's name in a state directory (the node contract's). */
+export { STATE_LOCK_FILE } from '@talos-ts/machinery';
 
 // State directories locked by this process. A lock file naming our own PID that is not in this set
 // is left from an earlier life of the same PID (machined is always PID 1 on metal), so it is stale.

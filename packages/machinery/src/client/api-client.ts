@@ -7,14 +7,12 @@ import { Code, TalosError, hasCode } from '@talos-ts/cosi';
 import { clientOn, type CallOpts, type ClientMethod, type GrpcClient } from '../grpc/client.ts';
 import { createH2Channel, type H2Channel, type H2ChannelOptions } from '../grpc/h2/channel.ts';
 import { metadataOf, type GrpcMetadata } from '../grpc/h2/wire.ts';
+import { TALOS_API_PORT } from '../contract/ports.ts';
 import { MachineService } from '../gen/machine/machine_pb.ts';
 import { State } from '../gen/cosi/v1alpha1/state_pb.ts';
 import { InspectService } from '../gen/inspect/inspect_pb.ts';
 import { privateKeyFromPem, privateKeyToPkcs8Pem } from '../secrets/keys.ts';
 import { contextCredentials, type TalosconfigContext } from './talosconfig.ts';
-
-/** The port apid (and the maintenance service) listens on. */
-export const TALOS_API_PORT = 50000;
 
 /** How calls pick their target nodes, as upstream's client.WithNodes / client.WithNode. */
 export type NodeTargeting =

@@ -16,9 +16,9 @@ export type {
   TalosconfigLocation,
 } from './talosconfig.ts';
 export { requestCertificate } from './trustd.ts';
-export { TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd-api.ts';
+export { TRUSTD_TOKEN_METADATA } from './trustd-api.ts';
 export type { RequestCertificateOptions, SignedCertificate } from './trustd.ts';
-export { TALOS_API_PORT, createTalosClient, normalizeEndpoint, talosClientOptionsFromContext } from './api-client.ts';
+export { createTalosClient, normalizeEndpoint, talosClientOptionsFromContext } from './api-client.ts';
 export type { NodeTargeting, TalosClient, TalosClientOptions, TalosMethod, TalosService } from './api-client.ts';
 export {
   META_NAMESPACE,

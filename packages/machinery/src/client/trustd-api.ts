@@ -1,8 +1,5 @@
 // trustd's wire constants, apart from the grpc-js client so trustd itself can use them
 // without bundling grpc-js.
 
-/** trustd's port on control-plane nodes. */
-export const TRUSTD_PORT = 50001;
-
 /** The gRPC metadata key carrying the machine token to trustd (upstream's token credentials). */
 export const TRUSTD_TOKEN_METADATA = 'token';

@@ -4,7 +4,8 @@ import { SecurityService } from '../gen/security/security_pb.ts';
 import { createGrpcClient } from '../grpc/client.ts';
 import type { H2ChannelOptions } from '../grpc/h2/channel.ts';
 
-import { TRUSTD_PORT, TRUSTD_TOKEN_METADATA } from './trustd-api.ts';
+import { TRUSTD_PORT } from '../contract/ports.ts';
+import { TRUSTD_TOKEN_METADATA } from './trustd-api.ts';
 
 /** Options of {@link requestCertificate}. */
 export interface RequestCertificateOptions {

@@ -8,7 +8,7 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { cosiStatePb, createCsr, decodeMessage, encodeMessage, generateKey, machinePb, requestCertificate, toConfigSecrets } from '@talos-ts/machinery';
+import { TALOS_API_PORT, TRUSTD_PORT, cosiStatePb, createCsr, nodePaths, decodeMessage, encodeMessage, generateKey, machinePb, requestCertificate, toConfigSecrets } from '@talos-ts/machinery';
 import type { FuzzNode } from '../host/fuzz-node.ts';
 import type { Budget } from './config-campaign.ts';
 import { applyOnce } from './config-campaign.ts';
@@ -62,11 +62,11 @@ export function fuzzMessagesInProcess(rng: Rng, report: FuzzReport, budget: Budg
 export function rawTargets(node: FuzzNode): { apidAdmin: RawTarget; apidReader: RawTarget; machined: RawTarget; trustd: RawTarget; anonymous: RawTarget } {
   const c = node.certs;
   return {
-    apidAdmin: { address: `${node.address}:50000`, caPem: c.caPem, crtPem: c.admin.crt, keyPem: c.admin.key },
-    apidReader: { address: `${node.address}:50000`, caPem: c.caPem, crtPem: c.reader.crt, keyPem: c.reader.key },
-    machined: { address: `unix:${join(node.stateDir, 'system', 'run', 'machined', 'machine.sock')}` },
-    trustd: { address: `${node.address}:50001` },
-    anonymous: { address: `${node.address}:50000` },
+    apidAdmin: { address: `${node.address}:${TALOS_API_PORT}`, caPem: c.caPem, crtPem: c.admin.crt, keyPem: c.admin.key },
+    apidReader: { address: `${node.address}:${TALOS_API_PORT}`, caPem: c.caPem, crtPem: c.reader.crt, keyPem: c.reader.key },
+    machined: { address: `unix:${nodePaths(node.stateDir).machinedSocket}` },
+    trustd: { address: `${node.address}:${TRUSTD_PORT}` },
+    anonymous: { address: `${node.address}:${TALOS_API_PORT}` },
   };
 }
 
@@ -341,11 +341,11 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
         // If the address is taken the group still runs: the target then fails some other way.
         await new Promise<void>((resolve) => {
           garbage.once('error', () => resolve());
-          garbage.listen(50000, '127.0.9.253', resolve);
+          garbage.listen(TALOS_API_PORT, '127.0.9.253', resolve);
         });
         try {
           const groups = [
-            ['127.0.0.1:1', `${node.address}:50001`, '127.0.0.1:22'],
+            ['127.0.0.1:1', `${node.address}:${TRUSTD_PORT}`, '127.0.0.1:22'],
             ['127.0.9.254', 'no-such-host.invalid', '127.0.9.253'],
           ];
           for (const targets of groups) {
@@ -370,7 +370,7 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
       }
       case 'token-flood': {
         const attempts = options.tokenAttempts ?? 200;
-        const logFile = join(node.stateDir, 'var', 'log', 'trustd.log');
+        const logFile = join(nodePaths(node.stateDir).logDir, 'trustd.log');
         const size = (): number => {
           try {
             return statSync(logFile).size;
@@ -384,7 +384,7 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
         let limited = 0;
         for (let i = 0; i < attempts; i++) {
           try {
-            await requestCertificate({ endpoints: [`${node.address}:50001`], token: `wrong.${i}`, csrPem, timeoutMs: bound });
+            await requestCertificate({ endpoints: [`${node.address}:${TRUSTD_PORT}`], token: `wrong.${i}`, csrPem, timeoutMs: bound });
           } catch (err) {
             if (err instanceof TalosError && err.code === Code.ResourceExhausted) limited++;
           }
@@ -408,7 +408,7 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
         const csrPem = createCsr(key, { subject: { commonName: 'huge' }, dnsNames: Array.from({ length: sans }, (_, i) => `n${i}.fuzz.example.com`) });
         const token = toConfigSecrets(node.bundle).trustdToken;
         try {
-          const signed = await requestCertificate({ endpoints: [`${node.address}:50001`], token, csrPem, timeoutMs: bound * 4 });
+          const signed = await requestCertificate({ endpoints: [`${node.address}:${TRUSTD_PORT}`], token, csrPem, timeoutMs: bound * 4 });
           report.fail('unbounded', category, `trustd signed a CSR with ${sans} SANs (${signed.crtPem.length} bytes of certificate)`);
         } catch (err) {
           if (err instanceof TalosError && (err.code === Code.Unknown || err.code === Code.Internal)) report.fail('wrong-status', category, err.message);
@@ -426,7 +426,7 @@ export async function hostileCalls(node: FuzzNode, mutator: ConfigMutator, rng: 
         const bad = outs.filter((o) => !o.ok && o.code !== Code.FailedPrecondition && o.code !== Code.Aborted && o.code !== Code.Unavailable);
         for (const o of bad) if (!o.ok) report.fail('wrong-status', category, `${o.code === undefined ? 'no code' : Code[o.code]}: ${o.message}`);
         await afterCase(c);
-        const stored = readFileSync(join(node.stateDir, 'config.yaml'));
+        const stored = readFileSync(nodePaths(node.stateDir).config);
         const okOnes = configs.filter((_, i) => outs[i]?.ok);
         if (!okOnes.some((b) => b.equals(stored))) {
           const failedMatch = configs.findIndex((b, i) => !outs[i]?.ok && b.equals(stored));

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  TALOS_API_PORT,
   createTalosClient,
   generateClientCertificate,
   generateMachineConfigs,
@@ -127,7 +128,7 @@ async function spawnMachined(address: string, stateDir: string, env: Record<stri
     log.end();
   };
   try {
-    if (readyMs > 0) await waitForPort(address, 50000, readyMs);
+    if (readyMs > 0) await waitForPort(address, TALOS_API_PORT, readyMs);
   } catch (err) {
     await stop();
     throw err;

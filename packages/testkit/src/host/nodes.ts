@@ -5,6 +5,7 @@ import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } fro
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TALOS_API_PORT } from '@talos-ts/machinery';
 
 // Programs are started by path: the testkit never imports daemon packages.
 const machinedBin = new URL('../../../machined/bin/machined.js', import.meta.url).pathname;
@@ -101,7 +102,7 @@ export async function startNode(address: string, dir: string, options: StartNode
     }
     log.end();
   };
-  await waitForPort(address, 50000);
+  await waitForPort(address, TALOS_API_PORT);
   return { address, dir, child, stop };
 }
 

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Controller, ControllerContext, Logger } from '@talos-ts/cosi';
 import {
+  CertFiles,
   ActiveMachineConfigId,
   ApiCertificatesId,
   ApiCertificatesType,
@@ -80,16 +81,16 @@ export class CertificateFilesController implements Controller {
       if (!api) continue;
       await ensureDir(apiCertsDir, ctx.logger);
       // Keys before certificates, so a reader that reacts to a new certificate finds its key.
-      await put(apiCertsDir, 'server.key', api.spec.server.key, ctx.logger);
-      await put(apiCertsDir, 'ca.crt', api.spec.ca, ctx.logger);
+      await put(apiCertsDir, CertFiles.serverKey, api.spec.server.key, ctx.logger);
+      await put(apiCertsDir, CertFiles.ca, api.spec.ca, ctx.logger);
       if (api.spec.client) {
-        await put(apiCertsDir, 'client.key', api.spec.client.key, ctx.logger);
-        await put(apiCertsDir, 'client.crt', api.spec.client.crt, ctx.logger);
+        await put(apiCertsDir, CertFiles.clientKey, api.spec.client.key, ctx.logger);
+        await put(apiCertsDir, CertFiles.clientCrt, api.spec.client.crt, ctx.logger);
       } else {
-        await rm(join(apiCertsDir, 'client.crt'), { force: true });
-        await rm(join(apiCertsDir, 'client.key'), { force: true });
+        await rm(join(apiCertsDir, CertFiles.clientCrt), { force: true });
+        await rm(join(apiCertsDir, CertFiles.clientKey), { force: true });
       }
-      await put(apiCertsDir, 'server.crt', api.spec.server.crt, ctx.logger);
+      await put(apiCertsDir, CertFiles.serverCrt, api.spec.server.crt, ctx.logger);
 
       const cfgRes = ctx.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
       const cfg = cfgRes ? machineConfigOf(cfgRes).config : undefined;
@@ -110,11 +111,11 @@ export class CertificateFilesController implements Controller {
         ipAddresses,
       });
       await ensureDir(trustdCertsDir, ctx.logger);
-      await put(trustdCertsDir, 'ca.key', caKey, ctx.logger);
-      await put(trustdCertsDir, 'ca.crt', caCrt, ctx.logger);
-      await put(trustdCertsDir, 'token', `${cfg.machine?.token ?? ''}\n`, ctx.logger);
-      await put(trustdCertsDir, 'server.key', privateKeyToPkcs8Pem(key), ctx.logger);
-      await put(trustdCertsDir, 'server.crt', crt, ctx.logger);
+      await put(trustdCertsDir, CertFiles.caKey, caKey, ctx.logger);
+      await put(trustdCertsDir, CertFiles.ca, caCrt, ctx.logger);
+      await put(trustdCertsDir, CertFiles.token, `${cfg.machine?.token ?? ''}\n`, ctx.logger);
+      await put(trustdCertsDir, CertFiles.serverKey, privateKeyToPkcs8Pem(key), ctx.logger);
+      await put(trustdCertsDir, CertFiles.serverCrt, crt, ctx.logger);
       trustdFor = api.spec;
     }
   }
@@ -126,7 +127,7 @@ export class CertificateFilesController implements Controller {
     if (!etcd) return;
     await ensureDir(dir, ctx.logger);
     // Keys before certificates: etcd reloads a pair on each handshake and must find them matching.
-    await put(dir, 'ca.crt', etcd.spec.ca, ctx.logger);
+    await put(dir, CertFiles.ca, etcd.spec.ca, ctx.logger);
     for (const name of ['server', 'peer', 'admin'] as const) {
       await put(dir, `${name}.key`, etcd.spec[name].key, ctx.logger);
       await put(dir, `${name}.crt`, etcd.spec[name].crt, ctx.logger);

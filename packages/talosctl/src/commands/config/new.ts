@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { isRole, parseTalosconfig, saveTalosconfig } from '@talos-ts/machinery';
+import { TALOS_API_PORT, isRole, parseTalosconfig, saveTalosconfig } from '@talos-ts/machinery';
 import { withApiClient } from '../../api.ts';
 import { CliError, listFlag, type CliIo, type CommandRegistrar } from '../../cli.ts';
 import { parseDurationSeconds } from '../events/events.ts';
@@ -48,7 +48,8 @@ export const registerConfigNew: CommandRegistrar = (parent: Command, _io: CliIo)
         const ctx = config.contexts[config.context];
         if (!ctx) throw new CliError(`the node sent a talosconfig without its context ${JSON.stringify(config.context)}`);
         // As upstream: the endpoints this command used, so the new file works at once.
-        const endpoints = s.client.endpoints.map((e) => e.replace(/:50000$/, ''));
+        const defaultPort = `:${TALOS_API_PORT}`;
+        const endpoints = s.client.endpoints.map((e) => (e.endsWith(defaultPort) ? e.slice(0, -defaultPort.length) : e));
         await saveTalosconfig(path, { ...config, contexts: { ...config.contexts, [config.context]: { ...ctx, endpoints } } });
       });
     });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { STATE_LOCK_FILE } from './system/state-lock.ts';
+import { STATE_LOCK_FILE } from './files.ts';
 
-/** Where a node keeps its files under its state directory (docs/ARCHITECTURE.md, "Files and sockets between programs"). */
+/** Where a node keeps its files under its state directory (`--state-dir`; `/system/state` on metal). */
 export interface NodePaths {
   readonly root: string;
   /** The applied machine config (STATE partition's config.yaml upstream). */
@@ -12,6 +12,7 @@ export interface NodePaths {
   readonly rejectedStagedConfig: string;
   /** machined's exclusive lock of the state directory (holds its PID). */
   readonly lock: string;
+  /** machined's API for apid (gRPC over this unix socket). */
   readonly machinedSocket: string;
   readonly apiCertsDir: string;
   readonly trustdCertsDir: string;
@@ -33,7 +34,10 @@ export interface NodePaths {
   readonly containerdConfig: string;
 }
 
-/** The layout of a node's state directory. */
+/** machined's socket relative to the state directory (apid is told the absolute path by flag). */
+export const MACHINED_SOCKET_PATH = join('system', 'run', 'machined', 'machine.sock');
+
+/** The layout of a node's state directory: pure path arithmetic, shared by every program that reads it. */
 export function nodePaths(root: string): NodePaths {
   return {
     root,
@@ -41,7 +45,7 @@ export function nodePaths(root: string): NodePaths {
     stagedConfig: join(root, 'config.staged.yaml'),
     rejectedStagedConfig: join(root, 'config.staged.yaml.rejected'),
     lock: join(root, STATE_LOCK_FILE),
-    machinedSocket: join(root, 'system', 'run', 'machined', 'machine.sock'),
+    machinedSocket: join(root, MACHINED_SOCKET_PATH),
     apiCertsDir: join(root, 'system', 'secrets', 'api'),
     trustdCertsDir: join(root, 'system', 'secrets', 'trustd'),
     etcdCertsDir: join(root, 'system', 'secrets', 'etcd'),

@@ -1,0 +1,50 @@
+import type { Runtime } from '@talos-ts/cosi';
+import type { NodePaths } from '@talos-ts/machinery';
+import { defaultHostname } from '../platform/container.ts';
+import { AffiliateMergeController } from './cluster/affiliate-merge.ts';
+import { createDiscoveryConfigController } from './cluster/config.ts';
+import { DiscoveryServiceController } from './cluster/discovery-service.ts';
+import { LocalAffiliateController } from './cluster/local-affiliate.ts';
+import { createMemberController } from './cluster/member.ts';
+import { NodeIdentityController } from './cluster/node-identity.ts';
+import { createMachineTypeController } from './config/machine-type.ts';
+import { createNodenameController } from './k8s/nodename.ts';
+import { HostnameController } from './network/hostname.ts';
+import { MountStatusController } from './runtime/mount-status.ts';
+import { ApiCertificatesController } from './secrets/api-certificates.ts';
+import { CertificateFilesController } from './secrets/certificate-files.ts';
+import { EtcdCertificatesController } from './secrets/etcd-certificates.ts';
+
+/** What the controllers of a node are configured with. */
+export interface ControllerOptions {
+  readonly platform: 'container' | 'metal';
+  readonly address: string;
+  readonly paths: NodePaths;
+  readonly defaultHostname?: string;
+  readonly apiCertLifetimeMs?: number;
+  readonly etcdCertLifetimeMs?: number;
+  readonly discoveryTtlMs?: number;
+}
+
+/**
+ * Registers every controller machined runs, in one place: adding a controller to the node is adding
+ * a line here.
+ */
+export function registerControllers(runtime: Runtime, o: ControllerOptions): void {
+  runtime.register(
+    new HostnameController({ defaultHostname: o.defaultHostname ?? defaultHostname(o.address) }),
+    createMachineTypeController(),
+    createNodenameController(),
+    new ApiCertificatesController({ addresses: [o.address], ...(o.apiCertLifetimeMs ? { lifetimeMs: o.apiCertLifetimeMs } : {}) }),
+    new EtcdCertificatesController({ addresses: [o.address], ...(o.etcdCertLifetimeMs ? { lifetimeMs: o.etcdCertLifetimeMs } : {}) }),
+    new CertificateFilesController({ apiCertsDir: o.paths.apiCertsDir, trustdCertsDir: o.paths.trustdCertsDir, etcdCertsDir: o.paths.etcdCertsDir }),
+    new NodeIdentityController({ path: o.paths.nodeIdentity }),
+    createDiscoveryConfigController(),
+    new LocalAffiliateController({ addresses: () => [o.address] }),
+    new DiscoveryServiceController(o.discoveryTtlMs !== undefined ? { ttlMs: o.discoveryTtlMs } : {}),
+    new AffiliateMergeController(),
+    createMemberController(),
+  );
+  // A container node's mount table is its host's; only a real machine publishes its own.
+  if (o.platform === 'metal') runtime.register(new MountStatusController());
+}

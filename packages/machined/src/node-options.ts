@@ -1,0 +1,45 @@
+import type { Logger } from '@talos-ts/cosi';
+import type { ControlPlanePeerSource } from './etcd/peers.ts';
+
+/** Options of {@link TalosNode}. */
+export interface NodeOptions {
+  readonly platform: 'container' | 'metal';
+  readonly stateDir: string;
+  /** The node's address; apid and trustd listen on it. */
+  readonly address: string;
+  readonly logger?: Logger;
+  /** API certificate lifetime (default 24 h); tests shorten it to watch rotation. */
+  readonly apiCertLifetimeMs?: number;
+  /** Restart interval of services (default 5 s as upstream). */
+  readonly restartIntervalMs?: number;
+  /** argv prefix starting apid and trustd; defaults to this checkout's bins under the same Node. */
+  readonly apidCommand?: readonly string[];
+  readonly trustdCommand?: readonly string[];
+  /**
+   * Starts apid's process at boot rather than once its certificates exist; it waits for them itself.
+   * Under emulation its Node start-up (seconds) then overlaps the certificate issuance (metal sets it).
+   */
+  readonly prestartApid?: boolean;
+  /** Node/V8 flags for the Node programs machined starts (metal passes its own, e.g. from talos.node.flags=). */
+  readonly nodeFlags?: readonly string[];
+  /** The etcd binary for control-plane nodes (default `etcd` on PATH) and etcdctl (snapshot restore). */
+  readonly etcdPath?: string;
+  readonly etcdctlPath?: string;
+  /** etcd certificate lifetime (default 24 h, renewed at half-life). */
+  readonly etcdCertLifetimeMs?: number;
+  /** Where a joining control plane looks for etcd members; defaults to discovery Members + the endpoint host. */
+  readonly etcdPeers?: ControlPlanePeerSource;
+  /** Called once the machine has powered off (shutdown, or reset without reboot). */
+  readonly onPowerOff?: () => void;
+  /**
+   * TTL of the affiliate data published to the discovery service (default 30 min as upstream);
+   * tests shorten it to watch a dead node expire. machined reads TALOSTS_DISCOVERY_TTL_MS.
+   */
+  readonly discoveryTtlMs?: number;
+  /** The hostname before the config names one (metal: talos.hostname= or ip=); default talos-<address>. */
+  readonly defaultHostname?: string;
+  /** containerd as a system service (metal; container mode with --containerd): its program and socket. */
+  readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
+  /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
+  readonly onReboot?: () => void;
+}

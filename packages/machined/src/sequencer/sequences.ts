@@ -1,0 +1,106 @@
+import { PhaseList } from './phases.ts';
+import type { MachineRuntime } from './runtime.ts';
+import { activateConfig, loadConfig } from './tasks/config.ts';
+import { startMachined, stopAllServices } from './tasks/machined.ts';
+import { startMaintenanceService, stopMaintenanceService } from './tasks/maintenance.ts';
+import { reboot, shutdown } from './tasks/power.ts';
+import { leaveEtcd, resetSystemDisk, sendResetSignal } from './tasks/reset.ts';
+import { startAllServices } from './tasks/services.ts';
+
+// The sequences of machined, named and ordered as upstream's v1alpha1 sequencer. A phase that
+// upstream runs and that means nothing here yet is kept, marked skipped with the reason, so the log
+// reads like upstream's and the place for its body is already there. To add a step, append a phase
+// (or a task to a phase) in the builder below; tasks live in tasks/, one concern per file.
+
+type Phases = PhaseList<MachineRuntime>;
+
+/** No kubelet runs on Talos-TS nodes yet: cordon/drain and pod cleanup have nothing to act on. */
+const noKubelet = 'no kubelet runs on this node yet';
+
+/** Options of a reset (upstream's ResetRequest, as far as it is implemented). */
+export interface ResetRequest {
+  readonly graceful: boolean;
+  readonly reboot: boolean;
+  /** Called once the reset will go ahead (after leaving etcd), so the API call can answer. */
+  readonly accepted: () => void;
+}
+
+/** Options of a shutdown: `powerOff` is false when machined itself is being stopped (tests, container stop). */
+export interface ShutdownRequest {
+  readonly powerOff: boolean;
+}
+
+/**
+ * Initialize: machined's runtime and API, then the stored config. Without one, the node serves the
+ * maintenance API and this sequence ends; the config's arrival starts Install and Boot (upstream
+ * waits inside its config phase instead; here maintenance mode holds no lock, so a reboot, reset or
+ * shutdown asked meanwhile runs at once).
+ */
+export function initializeSequence(r: MachineRuntime): Phases {
+  return new PhaseList<MachineRuntime>()
+    .append('machined', startMachined)
+    .append('config', loadConfig)
+    .appendDeferred(() => r.cycle !== undefined && r.cycle.config === undefined, 'maintenance', startMaintenanceService);
+}
+
+/**
+ * Install: writes the OS to the disk the config names (metal only). Nothing is installed yet, so a
+ * metal node asked to install says it skipped; container nodes have no install at all, as upstream.
+ */
+export function installSequence(r: MachineRuntime): Phases {
+  const list = new PhaseList<MachineRuntime>();
+  if (r.options.platform !== 'metal' || !r.cycle?.config?.config.config.machine?.install?.disk) return list;
+  return list.appendSkipped('install', 'installing to disk is not implemented yet; the node runs from its image');
+}
+
+/** Boot: leave maintenance mode if the config came that way, activate the config, start the services. */
+export function bootSequence(r: MachineRuntime): Phases {
+  return new PhaseList<MachineRuntime>()
+    .appendDeferred(() => r.cycle?.maintenance !== undefined, 'maintenance', stopMaintenanceService)
+    .append('config', activateConfig)
+    .append('startEverything', startAllServices);
+}
+
+/** Reboot: stop everything, then restart the machine (metal) or the boot in-process (container). */
+export function rebootSequence(): Phases {
+  return new PhaseList<MachineRuntime>().appendSkipped('cleanup', noKubelet).append('stopEverything', stopAllServices).append('reboot', reboot);
+}
+
+/** Shutdown: stop everything, then power off. */
+export function shutdownSequence(request: ShutdownRequest): Phases {
+  return new PhaseList<MachineRuntime>()
+    .appendSkipped('drain', noKubelet)
+    .appendSkipped('cleanup', noKubelet)
+    .append('stopEverything', stopAllServices)
+    .appendWhen(request.powerOff, 'shutdown', shutdown);
+}
+
+/**
+ * Reset: a graceful one drains (skipped) and leaves etcd; then everything stops, the state is wiped,
+ * and the node reboots into maintenance mode or powers off.
+ */
+export function resetSequence(request: ResetRequest): Phases {
+  const list = new PhaseList<MachineRuntime>();
+  if (request.graceful) list.appendSkipped('drain', noKubelet).append('leave', leaveEtcd);
+  return list
+    .append('preReset', sendResetSignal(request.accepted))
+    .append('stopEverything', stopAllServices)
+    .append('reset', resetSystemDisk)
+    .appendWhen(request.reboot, 'reboot', reboot)
+    .appendWhen(!request.reboot, 'shutdown', shutdown);
+}
+
+/**
+ * Upgrade: upstream's order. Its bodies (pull and verify the installer, write the inactive slot,
+ * point the bootloader at it once) are not written yet and no API call runs it; the list is the
+ * frame they will fill.
+ */
+export function upgradeSequence(): Phases {
+  const notYet = 'upgrades are not implemented yet';
+  return new PhaseList<MachineRuntime>()
+    .appendSkipped('drain', noKubelet)
+    .appendSkipped('cleanup', noKubelet)
+    .appendSkipped('upgrade', notYet)
+    .append('stopEverything', stopAllServices)
+    .append('reboot', reboot);
+}

@@ -1,0 +1,52 @@
+import { mkdir } from 'node:fs/promises';
+import { Code, InMemoryState, Runtime, TalosError } from '@talos-ts/cosi';
+import { TAG, newVersion, registerTalosResources } from '@talos-ts/machinery';
+import { registerControllers } from '../../controllers/register.ts';
+import { principalFromMetadata } from '../../server/authz.ts';
+import { serve } from '../../server/serve.ts';
+import { task, type Task } from '../phases.ts';
+import type { Cycle, MachineRuntime } from '../runtime.ts';
+
+/**
+ * Starts a new cycle: the state directories, the COSI state with its controllers, and machined's
+ * API on its unix socket (what apid proxies to).
+ */
+export const startMachined: Task<MachineRuntime> = task('startMachined', async ({ runtime: r }) => {
+  if (r.halted) throw new TalosError(Code.FailedPrecondition, 'node is powered off');
+  for (const dir of [r.paths.root, r.paths.logDir, r.paths.varDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  r.bootFailure = undefined;
+  const state = new InMemoryState();
+  registerTalosResources(state);
+  state.create(newVersion({ version: TAG }));
+  const runtime = new Runtime(state, { logger: r.logger });
+  registerControllers(runtime, {
+    platform: r.options.platform,
+    address: r.options.address,
+    paths: r.paths,
+    ...(r.options.defaultHostname !== undefined ? { defaultHostname: r.options.defaultHostname } : {}),
+    ...(r.options.apiCertLifetimeMs !== undefined ? { apiCertLifetimeMs: r.options.apiCertLifetimeMs } : {}),
+    ...(r.options.etcdCertLifetimeMs !== undefined ? { etcdCertLifetimeMs: r.options.etcdCertLifetimeMs } : {}),
+    ...(r.options.discoveryTtlMs !== undefined ? { discoveryTtlMs: r.options.discoveryTtlMs } : {}),
+  });
+  const abort = new AbortController();
+  const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
+  r.cycle = cycle;
+  const socket = await serve({ address: `unix:${r.paths.machinedSocket}`, services: r.hooks.served((ctx) => principalFromMetadata(ctx.metadata)) });
+  cycle.servers.push(socket);
+});
+
+/**
+ * Ends the cycle: the supervisor's services, machined's servers (the machine socket and maintenance
+ * API) and the controllers. A try-mode config's revert timer ends with it.
+ */
+export const stopAllServices: Task<MachineRuntime> = task('stopAllServices', async ({ runtime: r }) => {
+  const cycle = r.cycle;
+  r.clearTry();
+  if (!cycle) return;
+  await cycle.supervisor?.stopAll();
+  await cycle.supervisor?.[Symbol.asyncDispose]();
+  await Promise.all(cycle.servers.map((s) => s.close()));
+  cycle.abort.abort();
+  await cycle.runtimeDone;
+  if (r.cycle === cycle) r.cycle = undefined;
+});

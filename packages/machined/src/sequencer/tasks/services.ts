@@ -1,0 +1,55 @@
+import { machinePb } from '@talos-ts/machinery';
+import { createStatePeerSource } from '../../etcd/peers.ts';
+import { machineEvents } from '../../events/machine-events.ts';
+import type { ServiceDefinition } from '../../system/service.ts';
+import { apidService } from '../../system/services/apid.ts';
+import { containerdService } from '../../system/services/containerd.ts';
+import { etcdMember } from '../../system/services/etcd.ts';
+import { trustdService } from '../../system/services/trustd.ts';
+import { ServiceSupervisor } from '../../system/supervisor.ts';
+import { task, type Task } from '../phases.ts';
+import type { Cycle, MachineRuntime } from '../runtime.ts';
+
+const Stage = machinePb.MachineStatusEvent_MachineStage;
+
+/**
+ * Starts the system services the config asks for under a new supervisor: apid everywhere; trustd
+ * and etcd on control planes; containerd when the node runs it. The machine is then RUNNING.
+ */
+export const startAllServices: Task<MachineRuntime> = task('startAllServices', ({ runtime: r }) => {
+  const cycle = r.current();
+  const supervisor = new ServiceSupervisor({
+    state: cycle.state,
+    logger: r.logger,
+    logDir: r.paths.logDir,
+    ...(r.options.restartIntervalMs !== undefined ? { restartIntervalMs: r.options.restartIntervalMs } : {}),
+    onEvent: (id, e) => r.events.publish('machine.ServiceStateEvent', machineEvents.serviceState(id, e.state, e.message)),
+  });
+  cycle.supervisor = supervisor;
+  supervisor.loadAndStart(...serviceDefinitions(r, cycle));
+  r.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.RUNNING, true));
+});
+
+/** The node's service catalogue for this cycle's config. */
+function serviceDefinitions(r: MachineRuntime, cycle: Cycle): ServiceDefinition[] {
+  const o = r.options;
+  const address = o.address;
+  const controlPlane = ['controlplane', 'init'].includes(cycle.config?.config.config.machine?.type ?? '');
+  const common = { address, paths: r.paths, ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}) };
+  const services: ServiceDefinition[] = [apidService({ ...common, ...(o.apidCommand ? { command: o.apidCommand } : {}), ...(o.prestartApid ? { prestart: true } : {}) })];
+  if (controlPlane) services.push(trustdService({ ...common, controlPlane, ...(o.trustdCommand ? { command: o.trustdCommand } : {}) }));
+  if (o.containerd) services.push(containerdService(o.containerd));
+  if (!controlPlane) return services;
+  cycle.etcd = etcdMember({
+    address,
+    paths: r.paths,
+    hostname: () => r.hostname(cycle).hostname,
+    peers: o.etcdPeers ?? createStatePeerSource({ state: () => (r.cycle === cycle ? cycle.state : undefined), self: [address] }),
+    supervisor: () => cycle.supervisor,
+    logger: r.logger.child({ component: 'etcd' }),
+    ...(o.etcdPath !== undefined ? { etcdPath: o.etcdPath } : {}),
+    ...(o.etcdctlPath !== undefined ? { etcdctlPath: o.etcdctlPath } : {}),
+  });
+  return [...services, cycle.etcd.definition()];
+}
+
