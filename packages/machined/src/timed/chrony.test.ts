@@ -1,10 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hasChronyd, startChrony } from '@talos-ts/testkit';
 import { ntpExchange } from '../linux/ntp-exchange.ts';
 import { TimeSync, type AdjustableClock, type TimeSyncStatus } from './sync.ts';
 
@@ -14,16 +11,7 @@ import { TimeSync, type AdjustableClock, type TimeSyncStatus } from './sync.ts';
 const CHRONY = '127.0.24.1';
 const SILENT = '127.0.24.2';
 const PORT = 12324;
-const canRun = hasChrony();
-
-function hasChrony(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v chronyd'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const canRun = hasChronyd();
 
 /** A clock `offsetMs` away from the host's, corrected only by what timed tells it. */
 class OffsetClock implements AdjustableClock {
@@ -43,30 +31,6 @@ class OffsetClock implements AdjustableClock {
   }
 }
 
-async function startChrony(dir: string, extra: string[] = []): Promise<ChildProcess> {
-  const conf = join(dir, 'chrony.conf');
-  writeFileSync(
-    conf,
-    [`port ${PORT}`, `bindaddress ${CHRONY}`, 'allow 127.0.0.0/8', 'local stratum 3', 'cmdport 0', `pidfile ${join(dir, 'chronyd.pid')}`, ...extra].join('\n') +
-      '\n',
-  );
-  const proc = spawn('chronyd', ['-x', '-d', '-f', conf, '-u', 'root'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  // Ready once it answers a query.
-  for (let i = 0; i < 50; i++) {
-    if (proc.exitCode !== null) throw new Error(`chronyd exited: ${log}`);
-    const ok = await ntpExchange(`${CHRONY}:${PORT}`, Buffer.from([0x23, ...Buffer.alloc(47)]), { timeoutMs: 100, signal: AbortSignal.timeout(1000) }).then(
-      () => true,
-      () => false,
-    );
-    if (ok) return proc;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  proc.kill();
-  throw new Error(`chronyd did not answer: ${log}`);
-}
-
 /** A UDP socket that takes queries and never answers. */
 function silentServer(): Promise<Socket> {
   const s = createSocket('udp4');
@@ -74,15 +38,11 @@ function silentServer(): Promise<Socket> {
 }
 
 test('timed against chronyd', { skip: !canRun && 'needs chronyd', timeout: 60_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tdhcp-chrony-'));
-  const chrony = await startChrony(dir);
+  const chrony = await startChrony({ address: CHRONY, port: PORT });
   const silent = await silentServer();
   t.after(async () => {
-    const exited = new Promise((r) => chrony.once('exit', r));
-    chrony.kill('SIGTERM');
-    await exited;
+    await chrony.stop();
     silent.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   await t.test('timed: a clock five minutes slow is stepped to chrony time on the first sync', async () => {
