@@ -24,6 +24,7 @@ import {
   generateClientCertificate,
   generateKey,
   inspectPb,
+  timePb,
   machinePb,
   cosiStatePb,
   newMachineConfig,
@@ -64,6 +65,11 @@ import { formatKernelRecord, readKernelLog, readKernelLogBuffer, type KernelReco
 import { principalFromMetadata, type Principal } from './server/authz.ts';
 import { implement } from './server/implement.ts';
 import { createInspectService } from './server/inspect-service.ts';
+import { createTimeService } from './server/time-service.ts';
+import { DEFAULT_NTP_SERVER, SyncController } from './controllers/time/sync.ts';
+import { queryServer } from './timed/sync.ts';
+import { ntpExchange } from './linux/ntp-exchange.ts';
+import { kernelClock } from './linux/clock.ts';
 import { createKubeconfigService } from './server/kubeconfig-service.ts';
 import { createMachineService, machineEvents, type ApplyResult, type MachineBackend } from './server/machine-service.ts';
 import { serve, type RunningServer, type Served } from './server/serve.ts';
@@ -267,6 +273,8 @@ export class TalosNode implements AsyncDisposable {
     );
     // A container node's mount table is its host's; only a real machine publishes its own.
     if (this.#options.platform === 'metal') runtime.register(new MountStatusController());
+    // timed: the kernel clock on metal; in container mode the host keeps the clock (sync disabled).
+    runtime.register(new SyncController({ containerMode: this.#options.platform !== 'metal', adjuster: kernelClock(), exchange: ntpExchange }));
     const abort = new AbortController();
     const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
     this.#cycle = cycle;
@@ -318,6 +326,21 @@ export class TalosNode implements AsyncDisposable {
       {
         service: inspectPb.InspectService,
         implementation: implement(inspectPb.InspectService, createInspectService(() => this.#current().runtime.controllers), principal),
+      },
+      {
+        service: timePb.TimeService,
+        implementation: implement(
+          timePb.TimeService,
+          createTimeService({
+            servers: () => this.#activeConfig()?.machine?.time?.servers ?? [],
+            defaultServer: DEFAULT_NTP_SERVER,
+            check: async (server, signal) => {
+              const s = await queryServer(server, { exchange: ntpExchange, clock: { now: () => Date.now() }, signal });
+              return { localMs: s.t4, remoteMs: s.t4 + s.offsetMs };
+            },
+          }),
+          principal,
+        ),
       },
     ] as Served[];
   }

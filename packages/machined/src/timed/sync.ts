@@ -56,6 +56,25 @@ const MAX_POLL_MS = 2_048_000;
 const RETRY_POLL_MS = 1000;
 const QUERY_TIMEOUT_MS = 5000;
 
+/** Options of {@link queryServer}. */
+export interface QueryOptions {
+  readonly exchange: NtpExchange;
+  readonly clock: Pick<AdjustableClock, 'now'>;
+  readonly timeoutMs?: number;
+  readonly signal: AbortSignal;
+}
+
+/** Queries one server once and validates the reply; throws Unavailable (with kissOfDeath in details) when unusable. */
+export async function queryServer(server: string, options: QueryOptions): Promise<NtpSample> {
+  const request = encodeRequest(options.clock.now());
+  const reply = await options.exchange(server, request, { timeoutMs: options.timeoutMs ?? QUERY_TIMEOUT_MS, signal: options.signal });
+  const sample = decodeReply(reply, request, options.clock.now());
+  if (isProblem(sample)) {
+    throw new TalosError(Code.Unavailable, `${server}: ${sample.error}`, { details: sample.kissOfDeath ? { kissOfDeath: sample.kissOfDeath } : {} });
+  }
+  return sample;
+}
+
 /**
  * timed: an SNTP client for the configured servers. It queries the server that answered last, else
  * each in turn, applies the offset (step above 400 ms, slew below), and polls again after an
@@ -116,17 +135,13 @@ export class TimeSync implements AsyncDisposable {
   }
 
   /** One query to one server, without adjusting anything (what `talosctl time --check` shows). */
-  async query(server: string, signal?: AbortSignal): Promise<NtpSample> {
-    const t1 = this.#o.adjuster.now();
-    const request = encodeRequest(t1);
-    const sig = signal ? AbortSignal.any([signal, this.#abort.signal]) : this.#abort.signal;
-    const reply = await this.#o.exchange(server, request, { timeoutMs: this.#o.queryTimeoutMs ?? QUERY_TIMEOUT_MS, signal: sig });
-    const t4 = this.#o.adjuster.now();
-    const sample = decodeReply(reply, request, t4);
-    if (isProblem(sample)) {
-      throw new TalosError(Code.Unavailable, `${server}: ${sample.error}`, { details: sample.kissOfDeath ? { kissOfDeath: sample.kissOfDeath } : {} });
-    }
-    return sample;
+  query(server: string, signal?: AbortSignal): Promise<NtpSample> {
+    return queryServer(server, {
+      exchange: this.#o.exchange,
+      clock: this.#o.adjuster,
+      timeoutMs: this.#o.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+      signal: signal ? AbortSignal.any([signal, this.#abort.signal]) : this.#abort.signal,
+    });
   }
 
   /** Stops the loop. */

@@ -10,6 +10,7 @@ import { metadataOf, type GrpcMetadata } from '../grpc/h2/wire.ts';
 import { MachineService } from '../gen/machine/machine_pb.ts';
 import { State } from '../gen/cosi/v1alpha1/state_pb.ts';
 import { InspectService } from '../gen/inspect/inspect_pb.ts';
+import { TimeService } from '../gen/time/time_pb.ts';
 import { privateKeyFromPem, privateKeyToPkcs8Pem } from '../secrets/keys.ts';
 import { contextCredentials, type TalosconfigContext } from './talosconfig.ts';
 
@@ -58,6 +59,8 @@ export interface TalosClient {
   readonly resources: TalosService<typeof State>;
   /** inspect.InspectService (controller dependency graph). */
   readonly inspect: TalosService<typeof InspectService>;
+  /** time.TimeService (the node's time against an NTP server). */
+  readonly time: TalosService<typeof TimeService>;
   /** Endpoints as dialled (`host:port`). */
   readonly endpoints: readonly string[];
   /** How this view targets nodes. */
@@ -235,6 +238,7 @@ function view(ch: Channels, targeting: NodeTargeting): TalosClient {
   let machine: TalosService<typeof MachineService> | undefined;
   let resources: TalosService<typeof State> | undefined;
   let inspect: TalosService<typeof InspectService> | undefined;
+  let time: TalosService<typeof TimeService> | undefined;
   const close = (): void => {
     if (ch.closed) return;
     ch.closed = true;
@@ -249,6 +253,9 @@ function view(ch: Channels, targeting: NodeTargeting): TalosClient {
     },
     get inspect() {
       return (inspect ??= failoverService(ch, InspectService, targeting));
+    },
+    get time() {
+      return (time ??= failoverService(ch, TimeService, targeting));
     },
     endpoints: ch.endpoints,
     targeting,
