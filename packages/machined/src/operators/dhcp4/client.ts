@@ -51,6 +51,8 @@ export interface Dhcp4ClientOptions {
   readonly requestAttempts?: number;
   /** Shortest wait between retransmissions while RENEWING or REBINDING (RFC 2131 4.4.5: 60 s). */
   readonly minRenewRetryMs?: number;
+  /** Longest such wait; RFC 2131 has none (half the time left), tests cap it to see a server come back quickly. */
+  readonly maxRenewRetryMs?: number;
   /** Random source for transaction ids (tests pin it). */
   readonly random?: () => number;
 }
@@ -225,7 +227,7 @@ export class Dhcp4Client implements AsyncDisposable {
     for (let i = 0; i < 1_000_000; i++) {
       const remaining = deadlineMs - this.#clock.now();
       if (remaining <= 0) return undefined;
-      const wait = Math.max(Math.min(minRetry, remaining), remaining / 2);
+      const wait = Math.min(this.#opts.maxRenewRetryMs ?? Number.POSITIVE_INFINITY, Math.max(Math.min(minRetry, remaining), remaining / 2));
       const request = this.#build(MessageType.Request, { xid, secs: this.#secs(started), ciaddr: lease.address });
       const reply = await this.#exchange(request, broadcast ? undefined : lease.serverId, wait, xid, [MessageType.Ack, MessageType.Nak], signal);
       if (!reply) continue;

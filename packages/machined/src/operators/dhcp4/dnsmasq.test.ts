@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '@talos-ts/testkit';
@@ -58,6 +58,7 @@ function teardownNetns(): void {
 /** Real dnsmasq as the DHCP server on veth-s (no DNS: port 0). */
 class Dnsmasq {
   #proc: ChildProcess | undefined;
+  log = '';
   readonly #dir = mkdtempSync(join(tmpdir(), 'tdhcp-'));
   constructor(readonly extra: string[]) {}
 
@@ -79,14 +80,22 @@ class Dnsmasq {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.#proc = proc;
-    let log = '';
-    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     // Ready when it has announced its DHCP range.
-    for (let i = 0; i < 100 && !/DHCP, IP range/.test(log); i++) {
-      if (proc.exitCode !== null) throw new Error(`dnsmasq exited: ${log}`);
+    for (let i = 0; i < 100 && !/DHCP, IP range/.test(this.log); i++) {
+      if (proc.exitCode !== null) throw new Error(`dnsmasq exited: ${this.log}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    if (!/DHCP, IP range/.test(log)) throw new Error(`dnsmasq did not start: ${log}`);
+    if (!/DHCP, IP range/.test(this.log)) throw new Error(`dnsmasq did not start: ${this.log}`);
+  }
+
+  /** dnsmasq's lease database: `expiry mac address hostname client-id` lines. */
+  leases(): string {
+    try {
+      return readFileSync(join(this.#dir, 'leases'), 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   async stop(): Promise<void> {
@@ -171,6 +180,8 @@ test('dhcp4 against dnsmasq', { skip: !canRun && 'needs root, ip and dnsmasq', t
       // dnsmasq adds up to a second of fuzz to T1 so clients do not renew in step.
       assert.ok(lease.times.renewSeconds >= 2 && lease.times.renewSeconds <= 3, String(lease.times.renewSeconds));
       assert.equal(lease.times.rebindSeconds, 4);
+      // Our hostname (option 12) reached the server's lease database.
+      assert.match(server.leases(), new RegExp(`${lease.address.replace(/\./g, '\\.')} node-a `));
     } finally {
       await client.stop();
       await server.dispose();
@@ -191,6 +202,7 @@ test('dhcp4 against dnsmasq', { skip: !canRun && 'needs root, ip and dnsmasq', t
       },
       initialRetryMs: 500,
       minRenewRetryMs: 500,
+      maxRenewRetryMs: 1000,
     });
     try {
       client.start();
@@ -202,7 +214,7 @@ test('dhcp4 against dnsmasq', { skip: !canRun && 'needs root, ip and dnsmasq', t
       await server.stop();
       const before = events.length;
       // Past T1 with no server: the client is renewing (then rebinding), still holding the lease.
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 4500));
       assert.ok(['renewing', 'rebinding'].includes(client.state), client.state);
       assert.equal(client.lease?.address, lease.address);
       assert.ok(!events.slice(before).some((e) => e.type === 'expired'));
@@ -210,7 +222,9 @@ test('dhcp4 against dnsmasq', { skip: !canRun && 'needs root, ip and dnsmasq', t
       const back = new Dnsmasq(BASE);
       await back.start();
       try {
-        const again = await until(events, (e) => (e.type === 'renewed' ? e : undefined), 10_000, before);
+        const again = await until(events, (e) => (e.type === 'renewed' ? e : undefined), 10_000, before).catch((err: unknown) => {
+          throw new Error(`${String(err)}; state ${client.state}; dnsmasq: ${back.log}`);
+        });
         assert.equal(again.lease.address, lease.address);
       } finally {
         await client.stop();
@@ -252,6 +266,40 @@ test('dhcp4 against dnsmasq', { skip: !canRun && 'needs root, ip and dnsmasq', t
     } finally {
       await client.stop();
       await server.dispose();
+    }
+  });
+
+  await t.test('dhcp4: a server that refuses the renewal (NAK) ends the lease at once and a new one is obtained', async () => {
+    const server = new Dnsmasq(BASE);
+    await server.start();
+    const events: Dhcp4Event[] = [];
+    const client = new Dhcp4Client({
+      transport: openDhcp4Socket({ ifname: 'veth-c', hardwareAddress: mac, netnsPath }),
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'bound') ip('-n', CLI, 'addr', 'replace', e.lease.cidr, 'dev', 'veth-c');
+        if (e.type === 'expired') ip('-n', CLI, 'addr', 'del', e.lease.cidr, 'dev', 'veth-c');
+      },
+      initialRetryMs: 500,
+      minRenewRetryMs: 500,
+    });
+    // An authoritative server whose range no longer holds the address refuses it.
+    const moved = new Dnsmasq(BASE.map((l) => (l.startsWith('dhcp-range=') ? 'dhcp-range=10.24.0.150,10.24.0.199,255.255.255.0,2m' : l)));
+    try {
+      client.start();
+      const first = await until(events, (e) => (e.type === 'bound' ? e.lease : undefined), 10_000);
+      await server.stop();
+      await moved.start();
+      const lost = await until(events, (e) => (e.type === 'expired' ? e : undefined), 15_000);
+      assert.equal(lost.reason, 'nak');
+      assert.equal(lost.lease.address, first.address);
+      const next = await until(events, (e) => (e.type === 'bound' && e.lease.address !== first.address ? e.lease : undefined), 10_000);
+      assert.match(next.address, /^10\.24\.0\.1[5-9]\d$/);
+    } finally {
+      await client.stop();
+      await server.dispose();
+      await moved.dispose();
+      ip('-n', CLI, 'addr', 'flush', 'dev', 'veth-c');
     }
   });
 
