@@ -33,20 +33,47 @@ export interface Dhcp4Socket extends AsyncDisposable {
 export function openDhcp4Socket(options: Dhcp4SocketOptions): Dhcp4Socket {
   const hw = options.hardwareAddress ?? readMac(options.ifname);
   const fd = native().udpOpen(options.ifname, options.clientPort ?? 68, options.netnsPath ?? null);
-  const pollMs = options.pollMs ?? 20;
   const serverPort = options.serverPort ?? 67;
-  let closed = false;
-  const waiters = new Set<() => void>();
-
   return {
     hardwareAddress: hw,
+    ...pollingSocket(fd, options.ifname, options.pollMs ?? 20, (packet, to) => native().udpSend(fd, packet, to ?? '255.255.255.255', serverPort)),
+  };
+}
+
+/** Options of {@link openDhcp6Socket}. */
+export type Dhcp6SocketOptions = Dhcp4SocketOptions;
+
+/**
+ * The DHCPv6 client's socket: UDP [::]:546 bound to the link; without `to` it sends to
+ * All_DHCP_Relay_Agents_and_Servers (ff02::1:2) port 547 from the link-local address.
+ */
+export function openDhcp6Socket(options: Dhcp6SocketOptions): Dhcp4Socket {
+  const hw = options.hardwareAddress ?? readMac(options.ifname);
+  const fd = native().udp6Open(options.ifname, options.clientPort ?? 546, options.netnsPath ?? null);
+  const serverPort = options.serverPort ?? 547;
+  return {
+    hardwareAddress: hw,
+    ...pollingSocket(fd, options.ifname, options.pollMs ?? 20, (packet, to) => native().udp6Send(fd, packet, to ?? 'ff02::1:2', serverPort)),
+  };
+}
+
+/** Send and a receive that polls the non-blocking descriptor only while someone waits. */
+function pollingSocket(
+  fd: number,
+  ifname: string,
+  pollMs: number,
+  sendTo: (packet: Buffer, to: string | undefined) => void,
+): Omit<Dhcp4Socket, 'hardwareAddress'> {
+  let closed = false;
+  const waiters = new Set<() => void>();
+  return {
     send(packet: Buffer, to?: string): Promise<void> {
       if (closed) return Promise.reject(new TalosError(Code.FailedPrecondition, 'dhcp socket closed'));
       try {
-        native().udpSend(fd, packet, to ?? '255.255.255.255', serverPort);
+        sendTo(packet, to);
         return Promise.resolve();
       } catch (err) {
-        return Promise.reject(new TalosError(Code.Unavailable, `dhcp send on ${options.ifname}: ${(err as Error).message}`, { cause: err }));
+        return Promise.reject(new TalosError(Code.Unavailable, `dhcp send on ${ifname}: ${(err as Error).message}`, { cause: err }));
       }
     },
     receive(signal: AbortSignal): Promise<Buffer> {
@@ -69,7 +96,7 @@ export function openDhcp4Socket(options: Dhcp4SocketOptions): Dhcp4Socket {
             got = native().udpRecv(fd);
           } catch (err) {
             finish();
-            reject(new TalosError(Code.Unavailable, `dhcp receive on ${options.ifname}: ${(err as Error).message}`, { cause: err }));
+            reject(new TalosError(Code.Unavailable, `dhcp receive on ${ifname}: ${(err as Error).message}`, { cause: err }));
             return;
           }
           if (got) {

@@ -37,6 +37,9 @@ export interface NativeAddon {
   clockStep(offsetNs: string): void;
   /** Has the kernel slew the clock by the offset (adjtimex ADJ_OFFSET_SINGLESHOT). */
   clockSlew(offsetUs: number): void;
+  /** As udpOpen, for IPv6 ([::]:port). */
+  udp6Open(ifname: string | null, port: number, netnsPath?: string | null): number;
+  udp6Send(fd: number, data: Buffer, address: string, port: number): void;
 }
 
 /** mount(2) flags we use. */

@@ -504,6 +504,96 @@ static napi_value js_clock_slew(napi_env env, napi_callback_info info) {
 }
 
 
+/* udp6Open(ifname|null, port, netnsPath|null): as udpOpen, for IPv6 ([::]:port, v6 only). Sends to
+ * link-local or multicast destinations leave through the bound link, so no scope id is needed. */
+static napi_value js_udp6_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *ifname = NULL, *ns = NULL;
+  int32_t port = 0;
+  napi_valuetype t;
+  if (argc > 0 && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_string && get_string(env, argv[0], &ifname) != 0) return NULL;
+  if (argc > 1) CHECK(napi_get_value_int32(env, argv[1], &port));
+  if (argc > 2 && napi_typeof(env, argv[2], &t) == napi_ok && t == napi_string && get_string(env, argv[2], &ns) != 0) {
+    free(ifname);
+    return NULL;
+  }
+  int err = 0, fd = -1, self = -1, target = -1;
+  if (ns) {
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    target = open(ns, O_RDONLY | O_CLOEXEC);
+    if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
+      err = errno;
+      if (self >= 0) close(self);
+      if (target >= 0) close(target);
+      free(ns);
+      free(ifname);
+      return throw_errno(env, "setns", err);
+    }
+  }
+  fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  err = errno;
+  if (ns) {
+    if (setns(self, CLONE_NEWNET) != 0) abort();
+    close(self);
+    close(target);
+  }
+  free(ns);
+  if (fd < 0) {
+    free(ifname);
+    return throw_errno(env, "socket(AF_INET6)", err);
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0) {
+    err = errno;
+    free(ifname);
+    close(fd);
+    return throw_errno(env, "SO_BINDTODEVICE", err);
+  }
+  free(ifname);
+  struct sockaddr_in6 sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons((uint16_t)port);
+  sa.sin6_addr = in6addr_any;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "bind(udp6)", err);
+  }
+  return int_value(env, fd);
+}
+
+/* udp6Send(fd, buffer, address, port): one datagram to [address]:port. */
+static napi_value js_udp6_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, port;
+  void *data;
+  size_t len;
+  char *addr = NULL;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  if (get_string(env, argv[2], &addr) != 0) return NULL;
+  CHECK(napi_get_value_int32(env, argv[3], &port));
+  struct sockaddr_in6 sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons((uint16_t)port);
+  int ok = addr ? inet_pton(AF_INET6, addr, &sa.sin6_addr) : 0;
+  free(addr);
+  if (ok != 1) return throw_errno(env, "inet_pton", EINVAL);
+  if (sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) return throw_errno(env, "sendto", errno);
+  return undefined(env);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -526,6 +616,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"udpRecv", NULL, js_udp_recv, NULL, NULL, NULL, napi_enumerable, NULL},
       {"clockStep", NULL, js_clock_step, NULL, NULL, NULL, napi_enumerable, NULL},
       {"clockSlew", NULL, js_clock_slew, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udp6Open", NULL, js_udp6_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udp6Send", NULL, js_udp6_send, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
