@@ -18,7 +18,7 @@ export interface Dhcp4SocketOptions {
   readonly serverPort?: number;
 }
 
-/** The DHCP client's way onto a link: a UDP socket on port 68 bound to the interface (SO_BINDTODEVICE). */
+/** The DHCP client's way onto a link: sends through a UDP socket on port 68 bound to the interface, receives through a packet socket. */
 export interface Dhcp4Socket extends AsyncDisposable {
   readonly hardwareAddress: Buffer;
   send(packet: Buffer, to?: string): Promise<void>;
@@ -26,18 +26,43 @@ export interface Dhcp4Socket extends AsyncDisposable {
 }
 
 /**
- * Opens the socket. Broadcasts go out the named link even when it has no address, and the client
- * asks for broadcast replies until it has one, so no packet socket is needed. Datagrams are read by
- * polling the non-blocking descriptor only while someone waits, so no thread is parked on it.
+ * Opens the sockets. Broadcasts go out the named link even when it has no address (SO_BINDTODEVICE);
+ * replies are read from an AF_PACKET socket filtered to UDP port 68, because the IP stack drops a
+ * broadcast reply on a link without an address when reverse-path filtering is strict. Datagrams are
+ * read by polling the non-blocking descriptors only while someone waits, so no thread is parked.
  */
 export function openDhcp4Socket(options: Dhcp4SocketOptions): Dhcp4Socket {
   const hw = options.hardwareAddress ?? readMac(options.ifname);
   const fd = native().udpOpen(options.ifname, options.clientPort ?? 68, options.netnsPath ?? null);
+  let raw: number;
+  try {
+    raw = native().packetOpen(options.ifname, options.netnsPath ?? null);
+  } catch (err) {
+    native().close(fd);
+    throw err;
+  }
   const serverPort = options.serverPort ?? 67;
   return {
     hardwareAddress: hw,
-    ...pollingSocket(fd, options.ifname, options.pollMs ?? 20, (packet, to) => native().udpSend(fd, packet, to ?? '255.255.255.255', serverPort)),
+    ...pollingSocket({
+      fd,
+      recvFd: raw,
+      unwrap: udpPayload,
+      ifname: options.ifname,
+      pollMs: options.pollMs ?? 20,
+      sendTo: (packet, to) => native().udpSend(fd, packet, to ?? '255.255.255.255', serverPort),
+    }),
   };
+}
+
+/** The UDP payload of an IPv4 datagram as the packet socket hands it over (IP header first). */
+export function udpPayload(b: Buffer): Buffer | null {
+  if (b.length < 28 || b[0]! >> 4 !== 4) return null;
+  const ihl = (b[0]! & 0xf) * 4;
+  if (b[9] !== 17 || b.length < ihl + 8) return null;
+  const udpLength = b.readUInt16BE(ihl + 4);
+  if (udpLength < 8 || ihl + udpLength > b.length) return null;
+  return b.subarray(ihl + 8, ihl + udpLength);
 }
 
 /** Options of {@link openDhcp6Socket}. */
@@ -53,17 +78,31 @@ export function openDhcp6Socket(options: Dhcp6SocketOptions): Dhcp4Socket {
   const serverPort = options.serverPort ?? 547;
   return {
     hardwareAddress: hw,
-    ...pollingSocket(fd, options.ifname, options.pollMs ?? 20, (packet, to) => native().udp6Send(fd, packet, to ?? 'ff02::1:2', serverPort)),
+    ...pollingSocket({
+      fd,
+      recvFd: fd,
+      unwrap: (b) => b,
+      ifname: options.ifname,
+      pollMs: options.pollMs ?? 20,
+      sendTo: (packet, to) => native().udp6Send(fd, packet, to ?? 'ff02::1:2', serverPort),
+    }),
   };
 }
 
-/** Send and a receive that polls the non-blocking descriptor only while someone waits. */
-function pollingSocket(
-  fd: number,
-  ifname: string,
-  pollMs: number,
-  sendTo: (packet: Buffer, to: string | undefined) => void,
-): Omit<Dhcp4Socket, 'hardwareAddress'> {
+/**
+ * Send and a receive that polls the non-blocking descriptor only while someone waits. With a packet
+ * socket for receiving, the UDP socket only sends; what queues on it (the same replies, when the
+ * kernel delivers them) is drained and dropped.
+ */
+function pollingSocket(o: {
+  fd: number;
+  recvFd: number;
+  unwrap: (b: Buffer) => Buffer | null;
+  ifname: string;
+  pollMs: number;
+  sendTo: (packet: Buffer, to: string | undefined) => void;
+}): Omit<Dhcp4Socket, 'hardwareAddress'> {
+  const { fd, recvFd, unwrap, ifname, pollMs, sendTo } = o;
   let closed = false;
   const waiters = new Set<() => void>();
   return {
@@ -91,9 +130,14 @@ function pollingSocket(
         const poll = (): void => {
           timer = undefined;
           if (closed) return onAbort();
-          let got: Buffer | null;
+          let got: Buffer | null = null;
           try {
-            got = native().udpRecv(fd);
+            for (let i = 0; i < 64 && recvFd !== fd && native().udpRecv(fd); i++);
+            for (let i = 0; i < 64 && !got; i++) {
+              const b = native().udpRecv(recvFd);
+              if (!b) break;
+              got = unwrap(b);
+            }
           } catch (err) {
             finish();
             reject(new TalosError(Code.Unavailable, `dhcp receive on ${ifname}: ${(err as Error).message}`, { cause: err }));
@@ -117,6 +161,7 @@ function pollingSocket(
         closed = true;
         for (const w of [...waiters]) w();
         native().close(fd);
+        if (recvFd !== fd) native().close(recvFd);
       }
       return Promise.resolve();
     },

@@ -40,6 +40,8 @@ export interface NativeAddon {
   /** As udpOpen, for IPv6 ([::]:port). */
   udp6Open(ifname: string | null, port: number, netnsPath?: string | null): number;
   udp6Send(fd: number, data: Buffer, address: string, port: number): void;
+  /** An AF_PACKET socket on the link receiving IPv4 UDP datagrams to port 68 (from the IP header on). */
+  packetOpen(ifname: string, netnsPath?: string | null): number;
 }
 
 /** mount(2) flags we use. */

@@ -594,6 +594,83 @@ static napi_value js_udp6_send(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* packetOpen(ifname, netnsPath|null): a non-blocking AF_PACKET socket on the link that sees the IPv4
+ * UDP datagrams for port 68 (a BPF filter drops the rest in the kernel). A DHCP client reads its
+ * replies here: unlike a UDP socket, it gets them before the link has an address and whatever
+ * rp_filter says. Each datagram starts at the IP header. */
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+static napi_value js_packet_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *ifname = NULL, *ns = NULL;
+  if (get_string(env, argv[0], &ifname) != 0) return NULL;
+  if (!ifname) return throw_errno(env, "packetOpen needs a link", EINVAL);
+  if (argc > 1 && get_string(env, argv[1], &ns) != 0) {
+    free(ifname);
+    return NULL;
+  }
+  int err = 0, fd = -1, self = -1, target = -1;
+  unsigned int ifindex = 0;
+  if (ns) {
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    target = open(ns, O_RDONLY | O_CLOEXEC);
+    if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
+      err = errno;
+      if (self >= 0) close(self);
+      if (target >= 0) close(target);
+      free(ns);
+      free(ifname);
+      return throw_errno(env, "setns", err);
+    }
+  }
+  ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) err = errno;
+  else {
+    fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IP));
+    if (fd < 0) err = errno;
+  }
+  if (ns) {
+    if (setns(self, CLONE_NEWNET) != 0) abort();
+    close(self);
+    close(target);
+  }
+  free(ns);
+  free(ifname);
+  if (fd < 0) return throw_errno(env, ifindex == 0 ? "if_nametoindex" : "socket(AF_PACKET)", err);
+  /* udp and dst port 68 and not a fragment, from the IP header on */
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 6),
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),
+      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 68, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "SO_ATTACH_FILTER", err);
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_IP);
+  sll.sll_ifindex = (int)ifindex;
+  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_PACKET)", err);
+  }
+  return int_value(env, fd);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -618,6 +695,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"clockSlew", NULL, js_clock_slew, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udp6Open", NULL, js_udp6_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udp6Send", NULL, js_udp6_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetOpen", NULL, js_packet_open, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -39,6 +39,9 @@ function setupNetns(): Buffer {
   ip('-n', SRV, 'link', 'set', 'lo', 'up');
   // The crafted-reply responder broadcasts through a plain socket, which needs a route for 255.255.255.255.
   ip('-n', SRV, 'route', 'add', '255.255.255.255/32', 'dev', 'veth-s');
+  // Strict reverse-path filtering on the client side: replies to a link without an address must
+  // still arrive (the IP stack would drop them; the client reads them from a packet socket).
+  for (const k of ['all', 'default', 'veth-c']) execFileSync('ip', ['netns', 'exec', CLI, 'sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=1`]);
   ip('-n', CLI, 'link', 'set', 'veth-c', 'up');
   ip('-n', CLI, 'link', 'set', 'lo', 'up');
   const link = JSON.parse(ip('-n', CLI, '-j', 'link', 'show', 'veth-c')) as { address: string }[];
