@@ -66,3 +66,15 @@ test('SyncController: machine.time.disabled and container mode leave the clock a
   assert.equal(clock.offsetMs, -60_000);
   assert.equal(clock2.offsetMs, -60_000);
 });
+
+test('SyncController: past machine.time.bootTimeout the clock counts as synced even though no server answered', async () => {
+  const clock = offsetClock(-60_000);
+  await using suite = startControllerSuite({
+    controllers: [new SyncController({ containerMode: false, adjuster: clock, exchange: ntpExchange, queryTimeoutMs: 100, defaultServers: ['127.0.24.4:12326'] })],
+  });
+  const started = Date.now();
+  suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: config(`machine:\n  time:\n    bootTimeout: 400ms\n    servers: ['127.0.24.4:12326']\n`) }));
+  await assertResources<TimeStatusSpec>(suite.state, kind, { ids: ['node'], check: (r) => assert.deepEqual(r.spec, { synced: true, epoch: 0, syncDisabled: false }) });
+  assert.ok(Date.now() - started >= 300, String(Date.now() - started));
+  assert.equal(clock.offsetMs, -60_000);
+});

@@ -49,6 +49,7 @@ export class SyncController implements Controller {
     let syncDisabled: boolean | undefined;
     let latest: TimeSyncStatus | undefined;
     let current = '';
+    const bootMs = ctx.clock.now();
     try {
       for await (const _ of ctx.changes()) {
         const cfg = ctx.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
@@ -80,10 +81,18 @@ export class SyncController implements Controller {
         } else if (sync && changedServers) {
           sync.setServers(servers);
         }
+        // machine.time.bootTimeout: past it, boot stops waiting and the clock counts as synced.
+        let timedOut = false;
+        const timeoutMs = time?.bootTimeout ? goDurationMs(time.bootTimeout) : 0;
+        if (timeoutMs > 0 && !latest?.synced) {
+          const left = bootMs + timeoutMs - ctx.clock.now();
+          if (left <= 0) timedOut = true;
+          else ctx.requeueAfter(left);
+        }
         // With sync disabled the clock counts as synced, as upstream.
         const spec: TimeStatusSpec = disabled
           ? { synced: true, epoch: 0, syncDisabled: true }
-          : { synced: latest?.synced ?? false, epoch: latest?.epoch ?? 0, syncDisabled: false };
+          : { synced: (latest?.synced ?? false) || timedOut, epoch: latest?.epoch ?? 0, syncDisabled: false };
         ctx.modify<TimeStatusSpec>({ namespace: NamespaceName.runtime, type: TimeStatusType, id: TimeStatusId }, spec, (d) => {
           d.spec = spec;
         });
@@ -92,4 +101,16 @@ export class SyncController implements Controller {
       await sync?.stop();
     }
   }
+}
+
+/** A Go duration ("2m", "1m30s", "500ms") in milliseconds; 0 when it does not parse (validation reports it). */
+function goDurationMs(text: string): number {
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(m[1]) * (unit[m[2]!] ?? 0);
+    consumed += m[0].length;
+  }
+  return consumed === text.length ? total : 0;
 }
