@@ -67,6 +67,9 @@ class Dnsmasq6 {
         'dhcp-authoritative',
         `dhcp-leasefile=${join(this.#dir, 'leases')}`,
         'dhcp-range=fd24::100,fd24::1ff,64,2m',
+        // Router advertisements: the managed flag and the on-link prefix (the kernel applies them).
+        'enable-ra',
+        'ra-param=veth-s,3',
         'dhcp-option=option6:dns-server,[fd24::53]',
         'dhcp-option=option6:domain-search,example.test',
         'dhcp-option=option6:ntp-server,[fd24::123]',
@@ -151,6 +154,39 @@ test('dhcp6 against dnsmasq', { skip: !canRun && 'needs root, ip and dnsmasq', t
     for (let i = 0; i < 50 && !/DHCPRELEASE/.test(server.log); i++) await new Promise((r) => setTimeout(r, 20));
     assert.match(server.log, /DHCPRELEASE/);
     await server.dispose();
+  });
+
+  await t.test('dhcp6: with the router advertisement, the leased address has the on-link prefix and a default route', async () => {
+    const server = new Dnsmasq6();
+    await server.start();
+    const events: Dhcp6Event[] = [];
+    const client = new Dhcp6Client({
+      transport: openDhcp6Socket({ ifname: 'veth-c', hardwareAddress: mac, netnsPath }),
+      onEvent: (e) => {
+        events.push(e);
+        // What the address spec would do with the lease.
+        if (e.type === 'bound') ip('-n', CLI, 'addr', 'replace', e.lease.cidr, 'dev', 'veth-c', 'nodad');
+      },
+    });
+    try {
+      client.start();
+      const lease = await until(events, (e) => (e.type === 'bound' ? e.lease : undefined), 10_000);
+      // The RA gives the on-link prefix and a default route through the router (bounded wait).
+      let routes = '';
+      for (let i = 0; i < 100 && !/fd24::\/64/.test(routes); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        routes = ip('-n', CLI, '-6', 'route', 'show');
+      }
+      // The prefix route from the RA's prefix information expires with it.
+      assert.match(routes, /fd24::\/64 dev veth-c .*expires/, routes);
+      assert.match(routes, /default via fe80::.* proto ra/, routes);
+      const via = ip('-n', CLI, '-6', 'route', 'get', 'fd24::1', 'from', lease.address);
+      assert.match(via, /dev veth-c/, via);
+    } finally {
+      await client.stop();
+      await server.dispose();
+      ip('-n', CLI, 'addr', 'flush', 'dev', 'veth-c', 'scope', 'global');
+    }
   });
 
   await t.test('dhcp6: with dnsmasq gone, renew then rebind fail and the lease expiry is reported', async () => {
