@@ -50,7 +50,7 @@ test('SyncController: the servers of machine.time are used; TimeStatus turns syn
   });
   await assertResources<TimeStatusSpec>(suite.state, kind, { ids: ['node'], check: (r) => assert.deepEqual(r.spec, { synced: false, epoch: 0, syncDisabled: false }) });
   // The first server never answers (nothing listens there); the second is chrony.
-  suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: config(`machine:\n  time:\n    servers: ['127.0.24.4:12326', '${chrony.server}']\n`) }));
+  suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: config(`machine:\n  time:\n    servers: [127.0.24.4:12326, ${chrony.server}]\n`) }));
   await assertResources<TimeStatusSpec>(suite.state, kind, { ids: ['node'], check: (r) => assert.deepEqual(r.spec, { synced: true, epoch: 0, syncDisabled: false }) });
   assert.ok(Math.abs(clock.offsetMs) < 50, String(clock.offsetMs));
 });
