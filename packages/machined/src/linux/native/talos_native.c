@@ -350,7 +350,7 @@ static napi_value js_sync(napi_env env, napi_callback_info info) {
 
 /* Opens a socket in the network namespace at `path` (a /run/netns entry): the calling thread enters
  * it just for socket(2) and returns; a socket keeps the namespace it was made in. */
-static int socket_in_netns(const char *path, int type, int *err) {
+static int socket_in_netns(const char *path, int family, int type, int *err) {
   int self = -1, target = -1, fd = -1;
   if (path) {
     self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -362,7 +362,7 @@ static int socket_in_netns(const char *path, int type, int *err) {
       return -1;
     }
   }
-  fd = socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   *err = errno;
   if (path) {
     if (setns(self, CLONE_NEWNET) != 0) abort(); /* never leave the main thread in another namespace */
@@ -388,7 +388,7 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int err = 0;
-  int fd = socket_in_netns(ns, SOCK_DGRAM, &err);
+  int fd = socket_in_netns(ns, AF_INET, SOCK_DGRAM, &err);
   free(ns);
   if (fd < 0) {
     free(ifname);
@@ -519,26 +519,8 @@ static napi_value js_udp6_open(napi_env env, napi_callback_info info) {
     free(ifname);
     return NULL;
   }
-  int err = 0, fd = -1, self = -1, target = -1;
-  if (ns) {
-    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    target = open(ns, O_RDONLY | O_CLOEXEC);
-    if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
-      err = errno;
-      if (self >= 0) close(self);
-      if (target >= 0) close(target);
-      free(ns);
-      free(ifname);
-      return throw_errno(env, "setns", err);
-    }
-  }
-  fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  err = errno;
-  if (ns) {
-    if (setns(self, CLONE_NEWNET) != 0) abort();
-    close(self);
-    close(target);
-  }
+  int err = 0;
+  int fd = socket_in_netns(ns, AF_INET6, SOCK_DGRAM, &err);
   free(ns);
   if (fd < 0) {
     free(ifname);
