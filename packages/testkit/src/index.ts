@@ -34,3 +34,5 @@ export { runFaults, FAULTS } from './fuzz/faults.ts';
 export type { Fault, FaultOptions } from './fuzz/faults.ts';
 export { startSecondMachined } from './host/fuzz-node.ts';
 export type { SecondInstance } from './host/fuzz-node.ts';
+export { startChrony, hasChronyd } from './host/chrony.ts';
+export type { ChronyServer } from './host/chrony.ts';

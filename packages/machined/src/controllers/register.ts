@@ -14,6 +14,9 @@ import { MountStatusController } from './runtime/mount-status.ts';
 import { ApiCertificatesController } from './secrets/api-certificates.ts';
 import { CertificateFilesController } from './secrets/certificate-files.ts';
 import { EtcdCertificatesController } from './secrets/etcd-certificates.ts';
+import { SyncController } from './time/sync.ts';
+import { kernelClock } from '../linux/clock.ts';
+import { ntpExchange } from '../linux/ntp-exchange.ts';
 
 /** What the controllers of a node are configured with. */
 export interface ControllerOptions {
@@ -47,4 +50,6 @@ export function registerControllers(runtime: Runtime, o: ControllerOptions): voi
   );
   // A container node's mount table is its host's; only a real machine publishes its own.
   if (o.platform === 'metal') runtime.register(new MountStatusController());
+  // timed: the kernel clock on metal; in container mode the host keeps the clock (sync disabled).
+  runtime.register(new SyncController({ containerMode: o.platform !== 'metal', adjuster: kernelClock(), exchange: ntpExchange }));
 }

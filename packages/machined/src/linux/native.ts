@@ -28,6 +28,20 @@ export interface NativeAddon {
   /** The kernel log buffer as syslog(2) READ_ALL returns it (`<prio>[  secs] message` lines). */
   klogReadAll(): string;
   sync(): void;
+  /** A non-blocking UDP socket on 0.0.0.0:port, bound to the link when named, made in the netns at the path when given. */
+  udpOpen(ifname: string | null, port: number, netnsPath?: string | null): number;
+  udpSend(fd: number, data: Buffer, address: string, port: number): void;
+  /** The next datagram, or null when none is waiting. */
+  udpRecv(fd: number): Buffer | null;
+  /** Moves CLOCK_REALTIME by the offset (nanoseconds, decimal string) at once. */
+  clockStep(offsetNs: string): void;
+  /** Has the kernel slew the clock by the offset (adjtimex ADJ_OFFSET_SINGLESHOT). */
+  clockSlew(offsetUs: number): void;
+  /** As udpOpen, for IPv6 ([::]:port). */
+  udp6Open(ifname: string | null, port: number, netnsPath?: string | null): number;
+  udp6Send(fd: number, data: Buffer, address: string, port: number): void;
+  /** An AF_PACKET socket on the link receiving IPv4 UDP datagrams to port 68 (from the IP header on). */
+  packetOpen(ifname: string, netnsPath?: string | null): number;
 }
 
 /** mount(2) flags we use. */

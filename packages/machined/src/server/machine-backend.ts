@@ -1,7 +1,9 @@
 import { Code, TalosError } from '@talos-ts/cosi';
-import { cosiStatePb, fqdn, generateClientCertificate, inspectPb, machinePb, newTalosconfig, serializeTalosconfig, type CallContext } from '@talos-ts/machinery';
+import { cosiStatePb, fqdn, generateClientCertificate, inspectPb, machinePb, newTalosconfig, serializeTalosconfig, timePb, type CallContext } from '@talos-ts/machinery';
+import { DEFAULT_NTP_SERVER } from '../controllers/time/sync.ts';
 import { kernelLogLines } from '../linux/kmsg.ts';
 import { readMemInfo } from '../linux/meminfo.ts';
+import { ntpExchange } from '../linux/ntp-exchange.ts';
 import { containerPlatform } from '../platform/container.ts';
 import { metalPlatform } from '../platform/metal.ts';
 import type { ApplyRequest } from '../sequencer/apply-config.ts';
@@ -13,6 +15,8 @@ import { createKubeconfigService } from './kubeconfig-service.ts';
 import { createMachineService, type ApplyResult, type MachineBackend } from './machine-service.ts';
 import type { Served } from './serve.ts';
 import { createStateService } from './state-service.ts';
+import { createTimeService } from './time-service.ts';
+import { queryServer } from '../timed/sync.ts';
 
 /** The node's actions the API starts (they run sequences); everything else the backend reads from the runtime. */
 export interface MachineActions {
@@ -69,6 +73,21 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
     {
       service: inspectPb.InspectService,
       implementation: implement(inspectPb.InspectService, createInspectService(() => r.current().runtime.controllers), principal),
+    },
+    {
+      service: timePb.TimeService,
+      implementation: implement(
+        timePb.TimeService,
+        createTimeService({
+          servers: () => r.activeConfig()?.machine?.time?.servers ?? [],
+          defaultServer: DEFAULT_NTP_SERVER,
+          check: async (server, signal) => {
+            const s = await queryServer(server, { exchange: ntpExchange, clock: { now: () => Date.now() }, signal });
+            return { localMs: s.t4, remoteMs: s.t4 + s.offsetMs };
+          },
+        }),
+        principal,
+      ),
     },
   ] as Served[];
 }

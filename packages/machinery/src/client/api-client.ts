@@ -11,6 +11,7 @@ import { TALOS_API_PORT } from '../contract/ports.ts';
 import { MachineService } from '../gen/machine/machine_pb.ts';
 import { State } from '../gen/cosi/v1alpha1/state_pb.ts';
 import { InspectService } from '../gen/inspect/inspect_pb.ts';
+import { TimeService } from '../gen/time/time_pb.ts';
 import { privateKeyFromPem, privateKeyToPkcs8Pem } from '../secrets/keys.ts';
 import { contextCredentials, type TalosconfigContext } from './talosconfig.ts';
 
@@ -56,6 +57,8 @@ export interface TalosClient {
   readonly resources: TalosService<typeof State>;
   /** inspect.InspectService (controller dependency graph). */
   readonly inspect: TalosService<typeof InspectService>;
+  /** time.TimeService (the node's time against an NTP server). */
+  readonly time: TalosService<typeof TimeService>;
   /** Endpoints as dialled (`host:port`). */
   readonly endpoints: readonly string[];
   /** How this view targets nodes. */
@@ -233,6 +236,7 @@ function view(ch: Channels, targeting: NodeTargeting): TalosClient {
   let machine: TalosService<typeof MachineService> | undefined;
   let resources: TalosService<typeof State> | undefined;
   let inspect: TalosService<typeof InspectService> | undefined;
+  let time: TalosService<typeof TimeService> | undefined;
   const close = (): void => {
     if (ch.closed) return;
     ch.closed = true;
@@ -247,6 +251,9 @@ function view(ch: Channels, targeting: NodeTargeting): TalosClient {
     },
     get inspect() {
       return (inspect ??= failoverService(ch, InspectService, targeting));
+    },
+    get time() {
+      return (time ??= failoverService(ch, TimeService, targeting));
     },
     endpoints: ch.endpoints,
     targeting,

@@ -25,4 +25,6 @@ export { MemberType, newMember, memberDefinition } from './cluster/member.ts';
 export type { MemberSpec } from './cluster/member.ts';
 export { DiscoveryConfigType, DiscoveryConfigId, newDiscoveryConfig, discoveryConfigDefinition } from './cluster/config.ts';
 export type { DiscoveryConfigSpec } from './cluster/config.ts';
+export { TimeStatusType, TimeStatusId, newTimeStatus, timeStatusDefinition } from './time/status.ts';
+export type { TimeStatusSpec } from './time/status.ts';
 export { talosResourceDefinitions, registerTalosResources } from './registry.ts';

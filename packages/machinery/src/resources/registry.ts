@@ -13,6 +13,7 @@ import { identityDefinition } from './cluster/identity.ts';
 import { affiliateDefinition } from './cluster/affiliate.ts';
 import { memberDefinition } from './cluster/member.ts';
 import { discoveryConfigDefinition } from './cluster/config.ts';
+import { timeStatusDefinition } from './time/status.ts';
 
 /** Every Talos resource type this build knows. */
 export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
@@ -29,6 +30,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   affiliateDefinition,
   memberDefinition,
   discoveryConfigDefinition,
+  timeStatusDefinition,
 ];
 
 /** Registers the meta types, every Talos namespace and every Talos resource definition. */

@@ -335,6 +335,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => [(await import('./support/support.ts')).registerSupport],
   },
   {
+    name: 'time',
+    summary: 'Gets current server time',
+    group: 'talos',
+    load: async () => [(await import('./time/time.ts')).registerTime],
+  },
+  {
     name: 'usage',
     aliases: ['du'],
     summary: 'Retrieve a disk usage',

@@ -340,6 +340,319 @@ static napi_value js_sync(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* ---- dhcp helper: UDP sockets for DHCP/NTP on a link, and the clock (steps and slews). ---- */
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/timex.h>
+#include <time.h>
+
+/* Opens a socket in the network namespace at `path` (a /run/netns entry): the calling thread enters
+ * it just for socket(2) and returns; a socket keeps the namespace it was made in. */
+static int socket_in_netns(const char *path, int family, int type, int *err) {
+  int self = -1, target = -1, fd = -1;
+  if (path) {
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    target = open(path, O_RDONLY | O_CLOEXEC);
+    if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
+      *err = errno;
+      if (self >= 0) close(self);
+      if (target >= 0) close(target);
+      return -1;
+    }
+  }
+  fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  *err = errno;
+  if (path) {
+    if (setns(self, CLONE_NEWNET) != 0) abort(); /* never leave the main thread in another namespace */
+    close(self);
+    close(target);
+  }
+  return fd;
+}
+
+/* udpOpen(ifname|null, port, netnsPath|null): a non-blocking UDP socket bound to 0.0.0.0:port,
+ * tied to the link (SO_BINDTODEVICE) so it sends and receives there without an address. */
+static napi_value js_udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *ifname = NULL, *ns = NULL;
+  int32_t port = 0;
+  napi_valuetype t;
+  if (argc > 0 && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_string && get_string(env, argv[0], &ifname) != 0) return NULL;
+  if (argc > 1) CHECK(napi_get_value_int32(env, argv[1], &port));
+  if (argc > 2 && napi_typeof(env, argv[2], &t) == napi_ok && t == napi_string && get_string(env, argv[2], &ns) != 0) {
+    free(ifname);
+    return NULL;
+  }
+  int err = 0;
+  int fd = socket_in_netns(ns, AF_INET, SOCK_DGRAM, &err);
+  free(ns);
+  if (fd < 0) {
+    free(ifname);
+    return throw_errno(env, "socket(AF_INET)", err);
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+  if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0) {
+    err = errno;
+    free(ifname);
+    close(fd);
+    return throw_errno(env, "SO_BINDTODEVICE", err);
+  }
+  free(ifname);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  sa.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "bind(udp)", err);
+  }
+  return int_value(env, fd);
+}
+
+/* udpSend(fd, buffer, address, port): one datagram to address:port. */
+static napi_value js_udp_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, port;
+  void *data;
+  size_t len;
+  char *addr = NULL;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  if (get_string(env, argv[2], &addr) != 0) return NULL;
+  CHECK(napi_get_value_int32(env, argv[3], &port));
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  int ok = inet_pton(AF_INET, addr, &sa.sin_addr);
+  free(addr);
+  if (ok != 1) return throw_errno(env, "inet_pton", EINVAL);
+  if (sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) return throw_errno(env, "sendto", errno);
+  return undefined(env);
+}
+
+/* udpRecv(fd): the next datagram, or null when none is waiting (the socket never blocks). */
+static napi_value js_udp_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  static char buf[65536];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      napi_value nul;
+      CHECK(napi_get_null(env, &nul));
+      return nul;
+    }
+    return throw_errno(env, "recv(udp)", errno);
+  }
+  napi_value out;
+  CHECK(napi_create_buffer_copy(env, (size_t)n, buf, NULL, &out));
+  return out;
+}
+
+/* clockStep(offsetNs as a decimal string): moves CLOCK_REALTIME by the offset at once. */
+static napi_value js_clock_step(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *s = NULL;
+  if (get_string(env, argv[0], &s) != 0) return NULL;
+  long long off = strtoll(s, NULL, 10);
+  free(s);
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return throw_errno(env, "clock_gettime", errno);
+  long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec + off;
+  ts.tv_sec = (time_t)(ns / 1000000000LL);
+  ts.tv_nsec = (long)(ns % 1000000000LL);
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000L;
+    ts.tv_sec -= 1;
+  }
+  if (clock_settime(CLOCK_REALTIME, &ts) != 0) return throw_errno(env, "clock_settime", errno);
+  return undefined(env);
+}
+
+/* clockSlew(offsetUs): has the kernel slew the clock by the offset (adjtime-style, 0.5 ms/s). */
+static napi_value js_clock_slew(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t us;
+  CHECK(napi_get_value_int64(env, argv[0], &us));
+  struct timex tx;
+  memset(&tx, 0, sizeof tx);
+  tx.modes = ADJ_OFFSET_SINGLESHOT;
+  tx.offset = (long)us;
+  if (adjtimex(&tx) < 0) return throw_errno(env, "adjtimex", errno);
+  return undefined(env);
+}
+
+
+/* udp6Open(ifname|null, port, netnsPath|null): as udpOpen, for IPv6 ([::]:port, v6 only). Sends to
+ * link-local or multicast destinations leave through the bound link, so no scope id is needed. */
+static napi_value js_udp6_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *ifname = NULL, *ns = NULL;
+  int32_t port = 0;
+  napi_valuetype t;
+  if (argc > 0 && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_string && get_string(env, argv[0], &ifname) != 0) return NULL;
+  if (argc > 1) CHECK(napi_get_value_int32(env, argv[1], &port));
+  if (argc > 2 && napi_typeof(env, argv[2], &t) == napi_ok && t == napi_string && get_string(env, argv[2], &ns) != 0) {
+    free(ifname);
+    return NULL;
+  }
+  int err = 0;
+  int fd = socket_in_netns(ns, AF_INET6, SOCK_DGRAM, &err);
+  free(ns);
+  if (fd < 0) {
+    free(ifname);
+    return throw_errno(env, "socket(AF_INET6)", err);
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0) {
+    err = errno;
+    free(ifname);
+    close(fd);
+    return throw_errno(env, "SO_BINDTODEVICE", err);
+  }
+  free(ifname);
+  struct sockaddr_in6 sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons((uint16_t)port);
+  sa.sin6_addr = in6addr_any;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "bind(udp6)", err);
+  }
+  return int_value(env, fd);
+}
+
+/* udp6Send(fd, buffer, address, port): one datagram to [address]:port. */
+static napi_value js_udp6_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, port;
+  void *data;
+  size_t len;
+  char *addr = NULL;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  if (get_string(env, argv[2], &addr) != 0) return NULL;
+  CHECK(napi_get_value_int32(env, argv[3], &port));
+  struct sockaddr_in6 sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons((uint16_t)port);
+  int ok = addr ? inet_pton(AF_INET6, addr, &sa.sin6_addr) : 0;
+  free(addr);
+  if (ok != 1) return throw_errno(env, "inet_pton", EINVAL);
+  if (sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) return throw_errno(env, "sendto", errno);
+  return undefined(env);
+}
+
+/* packetOpen(ifname, netnsPath|null): a non-blocking AF_PACKET socket on the link that sees the IPv4
+ * UDP datagrams for port 68 (a BPF filter drops the rest in the kernel). A DHCP client reads its
+ * replies here: unlike a UDP socket, it gets them before the link has an address and whatever
+ * rp_filter says. Each datagram starts at the IP header. */
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+static napi_value js_packet_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *ifname = NULL, *ns = NULL;
+  if (get_string(env, argv[0], &ifname) != 0) return NULL;
+  if (!ifname) return throw_errno(env, "packetOpen needs a link", EINVAL);
+  if (argc > 1 && get_string(env, argv[1], &ns) != 0) {
+    free(ifname);
+    return NULL;
+  }
+  int err = 0, fd = -1, self = -1, target = -1;
+  unsigned int ifindex = 0;
+  if (ns) {
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    target = open(ns, O_RDONLY | O_CLOEXEC);
+    if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
+      err = errno;
+      if (self >= 0) close(self);
+      if (target >= 0) close(target);
+      free(ns);
+      free(ifname);
+      return throw_errno(env, "setns", err);
+    }
+  }
+  ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) err = errno;
+  else {
+    fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IP));
+    if (fd < 0) err = errno;
+  }
+  if (ns) {
+    if (setns(self, CLONE_NEWNET) != 0) abort();
+    close(self);
+    close(target);
+  }
+  free(ns);
+  free(ifname);
+  if (fd < 0) return throw_errno(env, ifindex == 0 ? "if_nametoindex" : "socket(AF_PACKET)", err);
+  /* udp and dst port 68 and not a fragment, from the IP header on */
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 6),
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),
+      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 68, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "SO_ATTACH_FILTER", err);
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_IP);
+  sll.sll_ifindex = (int)ifindex;
+  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_PACKET)", err);
+  }
+  return int_value(env, fd);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -357,6 +670,14 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"klogReadAll", NULL, js_klog_read_all, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpOpen", NULL, js_udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSend", NULL, js_udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpRecv", NULL, js_udp_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"clockStep", NULL, js_clock_step, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"clockSlew", NULL, js_clock_slew, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udp6Open", NULL, js_udp6_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udp6Send", NULL, js_udp6_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetOpen", NULL, js_packet_open, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
