@@ -15,6 +15,7 @@ export { ProcessRunner, createProcessRunner } from './linux/process.ts';
 export { TalosNode, API_PORT, TRUSTD_LISTEN_PORT } from './node.ts';
 export type { NodeOptions } from './node.ts';
 export { nodePaths } from './paths.ts';
+export { createStateService } from './server/state-service.ts';
 export type { NodePaths } from './paths.ts';
 export { EventBus } from './events/bus.ts';
 export type { MachineEvent, SubscribeOptions } from './events/bus.ts';
