@@ -19,3 +19,5 @@ export { createStateService } from './server/state-service.ts';
 export type { NodePaths } from './paths.ts';
 export { EventBus } from './events/bus.ts';
 export type { MachineEvent, SubscribeOptions } from './events/bus.ts';
+export { KubeSpanKernel, KubeSpanKernelState, kubeSpanRules, kubeSpanNftPlan } from './linux/kubespan.ts';
+export type { KubeSpanKernelOptions } from './linux/kubespan.ts';

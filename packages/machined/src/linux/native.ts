@@ -28,6 +28,8 @@ export interface NativeAddon {
   /** The kernel log buffer as syslog(2) READ_ALL returns it (`<prio>[  secs] message` lines). */
   klogReadAll(): string;
   sync(): void;
+  /** netlinkOpen, but the socket is made inside the network namespace at `nsPath` (tests, netns nodes). */
+  netlinkOpenInNetns(nsPath: string, protocol: number): number;
 }
 
 /** mount(2) flags we use. */

@@ -340,6 +340,8 @@ static napi_value js_sync(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -357,9 +359,56 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"klogReadAll", NULL, js_klog_read_all, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkOpenInNetns", NULL, js_netlink_open_in_netns, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+
+/* netlinkOpenInNetns(nsPath, protocol): a netlink socket (as netlinkOpen) created inside the network
+ * namespace at nsPath (e.g. /var/run/netns/x). Only this thread switches, and it switches back before
+ * returning; the socket stays bound to the namespace it was made in. */
+static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t plen;
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen));
+  int32_t protocol = 0;
+  CHECK(napi_get_value_int32(env, argv[1], &protocol));
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) return throw_errno(env, "open own netns", errno);
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int err = errno;
+    close(self);
+    return throw_errno(env, "open netns", err);
+  }
+  const long newnet = 0x40000000; /* CLONE_NEWNET */
+  if (syscall(SYS_setns, target, newnet) != 0) {
+    int err = errno;
+    close(self);
+    close(target);
+    return throw_errno(env, "setns", err);
+  }
+  close(target);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  int sock_err = fd < 0 ? errno : 0;
+  if (syscall(SYS_setns, self, newnet) != 0) abort(); /* a thread left in the wrong namespace is worse than a crash */
+  close(self);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", sock_err);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return int_value(env, fd);
+}
