@@ -1,0 +1,36 @@
+import type { Controller } from '@talos-ts/cosi';
+import { join } from 'node:path';
+import { createKubeSpanConfigController } from './config.ts';
+import { KubeSpanEndpointController } from './endpoint.ts';
+import { KUBESPAN_IDENTITY_FILENAME, KubeSpanIdentityController } from './identity.ts';
+import { KubeSpanPeerSpecController } from './peer-spec.ts';
+
+export { createKubeSpanConfigController } from './config.ts';
+export { KubeSpanEndpointController } from './endpoint.ts';
+export { KubeSpanIdentityController, HardwareAddrType, FirstHardwareAddrId, KUBESPAN_IDENTITY_FILENAME } from './identity.ts';
+export type { KubeSpanIdentityControllerOptions } from './identity.ts';
+export { KubeSpanPeerSpecController } from './peer-spec.ts';
+export { kubeSpanAddress, kubeSpanSubnet } from './address.ts';
+export { generateWireGuardKeyPair, wireGuardPublicKey, parseWireGuardKey } from './keys.ts';
+export { peerState, pickNextEndpoint, shouldChangeEndpoint, PEER_DOWN_INTERVAL_MS, ENDPOINT_CONNECTION_TIMEOUT_MS, PEER_RECONCILE_INTERVAL_MS } from './peer-state.ts';
+export { derivePeerSpecs } from './peers.ts';
+
+/** What {@link kubespanControllers} needs. */
+export interface KubeSpanControllersOptions {
+  /** The node's STATE directory; the identity is cached there as kubespan-identity.yaml. */
+  readonly stateDir: string;
+}
+
+/**
+ * The KubeSpan controllers that need no WireGuard link: config, identity, peer specs and endpoint
+ * publication. The identity waits for a `HardwareAddresses.net.talos.dev` `first` resource in
+ * `network` (upstream's first MAC) to derive the node's address.
+ */
+export function kubespanControllers(options: KubeSpanControllersOptions): Controller[] {
+  return [
+    createKubeSpanConfigController(),
+    new KubeSpanIdentityController({ path: join(options.stateDir, KUBESPAN_IDENTITY_FILENAME) }),
+    new KubeSpanPeerSpecController(),
+    new KubeSpanEndpointController(),
+  ];
+}
