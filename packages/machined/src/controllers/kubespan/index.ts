@@ -4,6 +4,7 @@ import { createKubeSpanConfigController } from './config.ts';
 import { KubeSpanEndpointController } from './endpoint.ts';
 import { KUBESPAN_IDENTITY_FILENAME, KubeSpanIdentityController } from './identity.ts';
 import { KubeSpanPeerSpecController } from './peer-spec.ts';
+import { KubeSpanManagerController, kernelFirewall, type KubeSpanFirewall, type KubeSpanLink } from './manager.ts';
 
 export { createKubeSpanConfigController } from './config.ts';
 export { KubeSpanEndpointController } from './endpoint.ts';
@@ -14,16 +15,25 @@ export { kubeSpanAddress, kubeSpanSubnet } from './address.ts';
 export { generateWireGuardKeyPair, wireGuardPublicKey, parseWireGuardKey } from './keys.ts';
 export { peerState, pickNextEndpoint, shouldChangeEndpoint, PEER_DOWN_INTERVAL_MS, ENDPOINT_CONNECTION_TIMEOUT_MS, PEER_RECONCILE_INTERVAL_MS } from './peer-state.ts';
 export { derivePeerSpecs } from './peers.ts';
+export { KubeSpanManagerController, kernelFirewall, ZERO_TIME } from './manager.ts';
+export type { KubeSpanLink, KubeSpanFirewall, WireGuardObservation, KubeSpanManagerControllerOptions } from './manager.ts';
 
 /** What {@link kubespanControllers} needs. */
 export interface KubeSpanControllersOptions {
   /** The node's STATE directory; the identity is cached there as kubespan-identity.yaml. */
   readonly stateDir: string;
+  /**
+   * The `kubespan` WireGuard link. When given, the manager runs too (peer statuses, endpoint
+   * rotation, nftables and policy rules); none exists yet on hosts without WireGuard.
+   */
+  readonly link?: KubeSpanLink;
+  /** Defaults to the kernel's nftables and rules in the node's own network namespace. */
+  readonly firewall?: KubeSpanFirewall;
 }
 
 /**
- * The KubeSpan controllers that need no WireGuard link: config, identity, peer specs and endpoint
- * publication. The identity waits for a `HardwareAddresses.net.talos.dev` `first` resource in
+ * The KubeSpan controllers: config, identity, peer specs and endpoint publication, plus the manager
+ * when a link is given. The identity waits for a `HardwareAddresses.net.talos.dev` `first` resource in
  * `network` (upstream's first MAC) to derive the node's address.
  */
 export function kubespanControllers(options: KubeSpanControllersOptions): Controller[] {
@@ -32,5 +42,6 @@ export function kubespanControllers(options: KubeSpanControllersOptions): Contro
     new KubeSpanIdentityController({ path: join(options.stateDir, KUBESPAN_IDENTITY_FILENAME) }),
     new KubeSpanPeerSpecController(),
     new KubeSpanEndpointController(),
+    ...(options.link ? [new KubeSpanManagerController({ link: options.link, firewall: options.firewall ?? kernelFirewall() })] : []),
   ];
 }
