@@ -5,6 +5,7 @@ import { native } from './native.ts';
 export const NetlinkProtocol = { ROUTE: 0, NETFILTER: 12, GENERIC: 16 } as const;
 
 const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
 const NLMSG_HDRLEN = 16;
 
 /** An acknowledgement or error the kernel sent for one request (errno 0 = success). */
@@ -25,6 +26,13 @@ export function parseAcks(reply: Buffer): NetlinkAck[] {
     off += (len + 3) & ~3;
   }
   return out;
+}
+
+/** A request the kernel refused; `errno` says why (e.g. 19 ENODEV, 95 EOPNOTSUPP). */
+export class NetlinkError extends TalosError {
+  constructor(readonly errno: number) {
+    super(Code.Internal, `netlink request failed: errno ${errno}`);
+  }
 }
 
 /** Options of {@link NetlinkSocket}. */
@@ -67,6 +75,47 @@ export class NetlinkSocket implements Disposable {
       if (acks.some((a) => a.seq === lastSeq)) return errors;
     }
     throw new TalosError(Code.Internal, `netlink: no answer for request ${lastSeq}`);
+  }
+
+  /** Sends a request (stamped with `seq`) and returns the first answer that is not an ack; errors throw. */
+  query(request: Buffer, seq: number): Buffer {
+    const [first] = this.#collect(request, seq, true);
+    if (!first) throw new TalosError(Code.Internal, `netlink: request ${seq} got only an ack`);
+    return first;
+  }
+
+  /**
+   * Sends a dump request (stamped with `seq`) and returns the messages of the answer until
+   * NLMSG_DONE; an error answer throws with its errno in `errno`.
+   */
+  dump(request: Buffer, seq: number): Buffer[] {
+    return this.#collect(request, seq, false);
+  }
+
+  #collect(request: Buffer, seq: number, firstOnly: boolean): Buffer[] {
+    native().netlinkSend(this.#fd, request);
+    const out: Buffer[] = [];
+    // Bounded: a dump ends with NLMSG_DONE, and a silent kernel makes recv throw after 5 s.
+    for (let datagrams = 0; datagrams < 100_000; datagrams++) {
+      const reply = native().netlinkRecv(this.#fd);
+      for (let off = 0; off + NLMSG_HDRLEN <= reply.length; ) {
+        const len = reply.readUInt32LE(off);
+        if (len < NLMSG_HDRLEN || off + len > reply.length) break;
+        const type = reply.readUInt16LE(off + 4);
+        if (reply.readUInt32LE(off + 8) === seq) {
+          if (type === NLMSG_DONE) return out;
+          if (type === NLMSG_ERROR) {
+            const errno = -reply.readInt32LE(off + NLMSG_HDRLEN);
+            if (errno === 0) return out;
+            throw new NetlinkError(errno);
+          }
+          out.push(Buffer.from(reply.subarray(off, off + len)));
+          if (firstOnly) return out;
+        }
+        off += (len + 3) & ~3;
+      }
+    }
+    throw new TalosError(Code.Internal, `netlink: answer to ${seq} did not end`);
   }
 
   [Symbol.dispose](): void {

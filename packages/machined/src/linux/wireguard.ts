@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { ipToBytes } from '@talos-ts/machinery';
+import { bytesToIp, ipToBytes } from '@talos-ts/machinery';
 import { nla, nest } from './nftables.ts';
 
 // WireGuard's generic netlink API (uapi linux/wireguard.h). The family id is assigned at module
@@ -157,4 +157,72 @@ export function parseGenlFamilyId(reply: Buffer): number | undefined {
     off += (len + 3) & ~3;
   }
   return undefined;
+}
+
+const NLM_F_DUMP = 0x300;
+const WGPEER_A_LAST_HANDSHAKE_TIME = 6;
+const WGPEER_A_RX_BYTES = 7;
+const WGPEER_A_TX_BYTES = 8;
+
+/** WG_CMD_GET_DEVICE for the named device, as a dump (the kernel may split peers over messages). */
+export function wgGetDeviceMessage(familyId: number, seq: number, ifname: string): Buffer {
+  const msg = genl(familyId, seq, WgCmd.GET_DEVICE, WG_GENL_VERSION, [nla(WGDEVICE_A_IFNAME, Buffer.from(`${ifname}\0`))]);
+  msg.writeUInt16LE(NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, 6);
+  return msg;
+}
+
+/** A peer as WG_CMD_GET_DEVICE reports it. */
+export interface WireGuardPeerInfo {
+  readonly publicKey: string;
+  /** `ip:port`, '' when the peer has none yet. */
+  readonly endpoint: string;
+  /** Epoch ms; undefined when there never was a handshake (the kernel reports 0). */
+  readonly lastHandshakeMs: number | undefined;
+  readonly receiveBytes: number;
+  readonly transmitBytes: number;
+}
+
+function* attrs(buf: Buffer, start: number, end: number): Generator<{ type: number; value: Buffer }> {
+  for (let off = start; off + 4 <= end; ) {
+    const len = buf.readUInt16LE(off);
+    if (len < 4 || off + len > end) return;
+    yield { type: buf.readUInt16LE(off + 2) & 0x3fff, value: buf.subarray(off + 4, off + len) };
+    off += (len + 3) & ~3;
+  }
+}
+
+function endpointText(sa: Buffer): string {
+  if (sa.length >= 16 && sa.readUInt16LE(0) === AF_INET) return `${[...sa.subarray(4, 8)].join('.')}:${sa.readUInt16BE(2)}`;
+  if (sa.length >= 28 && sa.readUInt16LE(0) === AF_INET6) return `[${bytesToIp(sa.subarray(8, 24))}]:${sa.readUInt16BE(2)}`;
+  return '';
+}
+
+/** The peers in the messages of a WG_CMD_GET_DEVICE dump. */
+export function parseWgDevicePeers(messages: readonly Buffer[]): WireGuardPeerInfo[] {
+  const out: WireGuardPeerInfo[] = [];
+  for (const m of messages) {
+    const end = Math.min(m.length, m.readUInt32LE(0));
+    for (const a of attrs(m, 20, end)) {
+      if (a.type !== WGDEVICE_A_PEERS) continue;
+      for (const p of attrs(a.value, 0, a.value.length)) {
+        let publicKey = '';
+        let endpoint = '';
+        let lastHandshakeMs: number | undefined;
+        let receiveBytes = 0;
+        let transmitBytes = 0;
+        for (const f of attrs(p.value, 0, p.value.length)) {
+          if (f.type === WGPEER_A_PUBLIC_KEY && f.value.length === 32) publicKey = f.value.toString('base64');
+          else if (f.type === WGPEER_A_ENDPOINT) endpoint = endpointText(f.value);
+          else if (f.type === WGPEER_A_LAST_HANDSHAKE_TIME && f.value.length >= 16) {
+            // struct __kernel_timespec: s64 seconds, s64 nanoseconds.
+            const ms = Number(f.value.readBigInt64LE(0)) * 1000 + Math.floor(Number(f.value.readBigInt64LE(8)) / 1e6);
+            lastHandshakeMs = ms === 0 ? undefined : ms;
+          } else if (f.type === WGPEER_A_RX_BYTES && f.value.length >= 8) receiveBytes = Number(f.value.readBigUInt64LE(0));
+          else if (f.type === WGPEER_A_TX_BYTES && f.value.length >= 8) transmitBytes = Number(f.value.readBigUInt64LE(0));
+        }
+        if (publicKey !== '') out.push({ publicKey, endpoint, lastHandshakeMs, receiveBytes, transmitBytes });
+      }
+    }
+  }
+  return out;
 }

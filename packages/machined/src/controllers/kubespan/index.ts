@@ -23,8 +23,8 @@ export interface KubeSpanControllersOptions {
   /** The node's STATE directory; the identity is cached there as kubespan-identity.yaml. */
   readonly stateDir: string;
   /**
-   * The `kubespan` WireGuard link. When given, the manager runs too (peer statuses, endpoint
-   * rotation, nftables and policy rules); none exists yet on hosts without WireGuard.
+   * The `kubespan` WireGuard link (on a node: `new WireGuardLink()` from linux/kubespan-link.ts).
+   * When given, the manager runs too: peer statuses, endpoint rotation, nftables and policy rules.
    */
   readonly link?: KubeSpanLink;
   /** Defaults to the kernel's nftables and rules in the node's own network namespace. */

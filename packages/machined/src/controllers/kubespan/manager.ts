@@ -38,8 +38,11 @@ export interface WireGuardObservation {
 export interface KubeSpanLink {
   /** Peers by public key; undefined while the link does not exist. */
   peers(): Promise<ReadonlyMap<string, WireGuardObservation> | undefined>;
-  /** Sets the device to exactly this configuration (peers not listed are dropped). */
-  configure(device: WireGuardDeviceConfig): Promise<void>;
+  /**
+   * Sets the device to exactly this configuration (peers not listed are dropped), with the node's
+   * KubeSpan address (CIDR, the subnet's length) and MTU on the link.
+   */
+  configure(device: WireGuardDeviceConfig, link: { readonly address: string; readonly mtu: number }): Promise<void>;
   /** KubeSpan was turned off: forget the device. */
   remove(): Promise<void>;
 }
@@ -200,6 +203,9 @@ export class KubeSpanManagerController implements Controller {
         firewallMark: KubeSpanKernel.firewallMark,
         replacePeers: true,
         peers: peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1)),
+      }, {
+        address: `${identity.spec.address.split('/')[0]}/${identity.spec.subnet.split('/')[1] ?? '64'}`,
+        mtu: cfg.spec.mtu || KubeSpanKernel.linkMtu,
       });
     }
   }
