@@ -70,7 +70,10 @@ test('KubeSpanKernelState: chains, sets, rules and routes applied in a netns rea
     assert.match(text, /ip daddr \{ 10\.5\.0\.3, 10\.244\.1\.0\/24 \} meta mark set meta mark & 0xffffffdf \| 0x00000040 accept/);
     assert.match(text, /ip6 daddr \{ fd00::3 \} meta mark set meta mark & 0xffffffdf \| 0x00000040 accept/);
     assert.match(text, /chain kubespan_outgoing \{[^}]*oifname "lo" accept/);
-    assert.equal(objs.filter((o) => o.rule).length, 7, 'prerouting: bypass, v4, v6; outgoing: bypass, lo, v4, v6');
+    assert.equal(objs.filter((o) => o.rule).length, 9, 'prerouting: bypass, v4, v6; outgoing: bypass, lo, clamp v4, clamp v6, v4, v6');
+    // MSS clamp for the default 1420 MTU: 1420 - 20 - 20 - 12 over IPv4, 1420 - 40 - 20 - 12 over IPv6.
+    assert.match(text, /ip daddr \{ 10\.5\.0\.3, 10\.244\.1\.0\/24 \} tcp flags syn \/ syn,rst tcp option maxseg size > 1368 tcp option maxseg size set 1368\n/);
+    assert.match(text, /ip6 daddr \{ fd00::3 \} tcp flags syn \/ syn,rst tcp option maxseg size > 1348 tcp option maxseg size set 1348\n/);
 
     for (const family of ['-4', '-6'] as const) {
       assert.deepEqual(ourRules(family).map((r) => ({ table: r.table, fwmark: r.fwmark, fwmask: r.fwmask })), [{ table: '180', fwmark: '0x40', fwmask: '0x60' }]);
@@ -86,7 +89,7 @@ test('KubeSpanKernelState: chains, sets, rules and routes applied in a netns rea
     const updated = inNs('nft', 'list', 'ruleset');
     assert.doesNotMatch(updated, /10\.244\.1\.0/);
     assert.match(updated, /10\.103\.231\.1/);
-    assert.equal((updated.match(/10\.10[0-3]\.\d+\.1\b/g) ?? []).length, 2000, 'every address in both chains');
+    assert.equal((updated.match(/10\.10[0-3]\.\d+\.1\b/g) ?? []).length, 3000, 'every address in the three rules that match peers');
 
     k.teardown(index);
     assert.deepEqual(ruleset(), []);

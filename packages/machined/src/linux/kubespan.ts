@@ -22,6 +22,9 @@ export const KubeSpanKernel = {
   outgoingChain: 'kubespan_outgoing',
 } as const;
 
+/** Send buffer of the nf_tables socket: room for a transaction of about 40,000 IPv4 peer ranges. */
+const NFT_SEND_BUFFER_BYTES = 8 << 20;
+
 const chains: readonly NftChain[] = [
   { name: KubeSpanKernel.preroutingChain, type: 'filter', hook: NfHook.PREROUTING, priority: 0 },
   { name: KubeSpanKernel.outgoingChain, type: 'route', hook: NfHook.OUTPUT, priority: 0 },
@@ -40,25 +43,28 @@ function daddrIn(set: NftAddressSet): (Buffer | { set: NftAddressSet })[] {
  * addresses get the force mark (keeping other mark bits) so the policy rule routes them into the
  * KubeSpan table. `routed` holds the addresses of peers traffic is routed to.
  */
-export function kubeSpanRules(routed: readonly { family: 4 | 6; first: bigint; last: bigint }[]): NftRule[] {
+export function kubeSpanRules(routed: readonly { family: 4 | 6; first: bigint; last: bigint }[], mtu: number = KubeSpanKernel.linkMtu): NftRule[] {
   const sets: NftAddressSet[] = [4, 6]
     .map((family) => ({ family: family as 4 | 6, ranges: routed.filter((r) => r.family === family) }))
     .filter((s) => s.ranges.length > 0);
   const { firewallMask, firewallMark, forceFirewallMark } = KubeSpanKernel;
   const bypass = [...Expr.markMatch(firewallMask, firewallMark), Expr.accept()];
   const force = (set: NftAddressSet) => [...daddrIn(set), ...Expr.markSet(~firewallMask >>> 0, forceFirewallMark), Expr.accept()];
+  // MSS = MTU minus IP (20 or 40), TCP (20) and typical options (12), as upstream reckons it.
+  const clamp = (set: NftAddressSet) => [...daddrIn(set), ...Expr.clampMss(mtu - (set.family === 4 ? 20 : 40) - 20 - 12)];
   return [
     { chain: KubeSpanKernel.preroutingChain, exprs: bypass },
     ...sets.map((s) => ({ chain: KubeSpanKernel.preroutingChain, exprs: force(s) })),
     { chain: KubeSpanKernel.outgoingChain, exprs: bypass },
     { chain: KubeSpanKernel.outgoingChain, exprs: [...Expr.oifname('lo'), Expr.accept()] },
+    ...sets.map((s) => ({ chain: KubeSpanKernel.outgoingChain, exprs: clamp(s) })),
     ...sets.map((s) => ({ chain: KubeSpanKernel.outgoingChain, exprs: force(s) })),
   ];
 }
 
 /** The nf_tables plan that installs (rules given) or removes (rules omitted) the KubeSpan chains. */
-export function kubeSpanNftPlan(routed?: readonly { family: 4 | 6; first: bigint; last: bigint }[]): NftBatchPlan {
-  return { table: KubeSpanKernel.nftTable, chains, ...(routed ? { rules: kubeSpanRules(routed) } : {}) };
+export function kubeSpanNftPlan(routed?: readonly { family: 4 | 6; first: bigint; last: bigint }[], mtu?: number): NftBatchPlan {
+  return { table: KubeSpanKernel.nftTable, chains, ...(routed ? { rules: kubeSpanRules(routed, mtu) } : {}) };
 }
 
 const RTM_NEWROUTE = 24;
@@ -141,7 +147,8 @@ export class KubeSpanKernelState implements Disposable {
   readonly #route: NetlinkSocket;
 
   constructor(options: KubeSpanKernelOptions = {}) {
-    this.#nft = new NetlinkSocket(NetlinkProtocol.NETFILTER, options);
+    // A transaction with thousands of peer ranges is several hundred KiB, past the default buffer.
+    this.#nft = new NetlinkSocket(NetlinkProtocol.NETFILTER, { ...options, sendBufferBytes: NFT_SEND_BUFFER_BYTES });
     try {
       this.#route = new NetlinkSocket(NetlinkProtocol.ROUTE, options);
     } catch (err) {
@@ -150,9 +157,9 @@ export class KubeSpanKernelState implements Disposable {
     }
   }
 
-  /** Replaces the KubeSpan chains' rules in one transaction (routed: the addresses to mark). */
-  applyFirewall(routed: readonly { family: 4 | 6; first: bigint; last: bigint }[]): void {
-    const { datagram, lastSeq } = nftBatch(kubeSpanNftPlan(routed), () => this.#nft.nextSeq());
+  /** Replaces the KubeSpan chains' rules in one transaction (routed: the addresses to mark; mtu: the link's, for the MSS clamp). */
+  applyFirewall(routed: readonly { family: 4 | 6; first: bigint; last: bigint }[], mtu: number = KubeSpanKernel.linkMtu): void {
+    const { datagram, lastSeq } = nftBatch(kubeSpanNftPlan(routed, mtu), () => this.#nft.nextSeq());
     const errors = this.#nft.exchange(datagram, lastSeq);
     if (errors.length > 0) throw nftError(errors);
   }

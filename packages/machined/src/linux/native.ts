@@ -30,6 +30,8 @@ export interface NativeAddon {
   sync(): void;
   /** netlinkOpen, but the socket is made inside the network namespace at `nsPath` (tests, netns nodes). */
   netlinkOpenInNetns(nsPath: string, protocol: number): number;
+  /** Raises a socket's send buffer (SO_SNDBUFFORCE, else SO_SNDBUF); returns the size granted. */
+  socketSendBuffer(fd: number, bytes: number): number;
 }
 
 /** mount(2) flags we use. */

@@ -39,6 +39,8 @@ export class NetlinkError extends TalosError {
 export interface NetlinkSocketOptions {
   /** Open the socket inside this network namespace (a path such as /var/run/netns/x). */
   readonly netnsPath?: string;
+  /** Send buffer to ask for: the largest datagram (one nf_tables transaction) it can carry. */
+  readonly sendBufferBytes?: number;
 }
 
 /**
@@ -53,6 +55,14 @@ export class NetlinkSocket implements Disposable {
 
   constructor(protocol: number, options: NetlinkSocketOptions = {}) {
     this.#fd = options.netnsPath === undefined ? native().netlinkOpen(protocol) : native().netlinkOpenInNetns(options.netnsPath, protocol);
+    if (options.sendBufferBytes !== undefined) {
+      try {
+        native().socketSendBuffer(this.#fd, options.sendBufferBytes);
+      } catch (err) {
+        native().close(this.#fd);
+        throw err;
+      }
+    }
   }
 
   /** The next sequence number (to stamp messages with before {@link exchange}). */

@@ -26,6 +26,12 @@ const NFT_REG_1 = 1;
 const NFT_META_MARK = 3;
 const NFT_META_OIFNAME = 7;
 const NFT_META_NFPROTO = 15;
+const NFT_META_L4PROTO = 16;
+const NFT_CMP_GT = 4;
+const NFT_PAYLOAD_TRANSPORT_HEADER = 2;
+const NFT_EXTHDR_OP_TCPOPT = 1;
+const TCPOPT_MAXSEG = 2;
+const IPPROTO_TCP = 6;
 const NFT_CMP_EQ = 0;
 const NFT_PAYLOAD_NETWORK_HEADER = 1;
 const NFT_SET_ANONYMOUS = 0x1;
@@ -107,6 +113,35 @@ export const Expr = {
   markMatch: (mask: number, value: number): Buffer[] => [Expr.metaLoad(NFT_META_MARK), Expr.bitwise(mask, 0), Expr.cmpEq(host32(value))],
   /** meta mark = (meta mark & mask) ^ xor. */
   markSet: (mask: number, xor: number): Buffer[] => [Expr.metaLoad(NFT_META_MARK), Expr.bitwise(mask, xor), Expr.metaSet(NFT_META_MARK)],
+  /** Exthdr: the 2-byte value of the TCP MSS option → reg 1, or reg 1 → it (write). */
+  tcpMss: (write: boolean): Buffer =>
+    expr(
+      'exthdr',
+      nla(write ? 7 /* SREG */ : 1 /* DREG */, be32(NFT_REG_1)),
+      nla(2 /* TYPE */, Buffer.from([TCPOPT_MAXSEG])),
+      nla(3 /* OFFSET */, be32(2)),
+      nla(4 /* LEN */, be32(2)),
+      nla(6 /* OP */, be32(NFT_EXTHDR_OP_TCPOPT)),
+    ),
+  /**
+   * Upstream's MSS clamp: a TCP SYN whose MSS option exceeds `mss` gets `mss` written into it, so
+   * connections through the tunnel never send segments the link would have to fragment.
+   */
+  clampMss: (mss: number): Buffer[] => {
+    const be16 = Buffer.alloc(2);
+    be16.writeUInt16BE(mss);
+    return [
+      Expr.metaLoad(NFT_META_L4PROTO),
+      Expr.cmpEq(Buffer.from([IPPROTO_TCP])),
+      expr('payload', nla(1, be32(NFT_REG_1)), nla(2, be32(NFT_PAYLOAD_TRANSPORT_HEADER)), nla(3, be32(13)), nla(4, be32(1))),
+      expr('bitwise', nla(1, be32(NFT_REG_1)), nla(2, be32(NFT_REG_1)), nla(3, be32(1)), dataValue(4, Buffer.from([0x06])), dataValue(5, Buffer.from([0x00]))),
+      Expr.cmpEq(Buffer.from([0x02])),
+      Expr.tcpMss(false),
+      expr('cmp', nla(1, be32(NFT_REG_1)), nla(2, be32(NFT_CMP_GT)), dataValue(3, be16)),
+      expr('immediate', nla(1, be32(NFT_REG_1)), nest(2, nla(1, be16))),
+      Expr.tcpMss(true),
+    ];
+  },
   /** meta nfproto == family. */
   nfproto: (family: number): Buffer[] => [Expr.metaLoad(NFT_META_NFPROTO), Expr.cmpEq(Buffer.from([family]))],
   /** meta oifname == name (padded to IFNAMSIZ as the kernel compares it). */

@@ -8,6 +8,7 @@ import {
   type KubeSpanConfigSpec,
   type MachineConfigSpec,
 } from '@talos-ts/machinery';
+import { KubeSpanKernel } from '../../linux/kubespan.ts';
 import { machineConfigOf } from '../config/parse.ts';
 
 /**
@@ -32,7 +33,8 @@ export function createKubeSpanConfigController(): Controller {
         // Upstream: allowDownPeerBypass unset means traffic to peers is always forced to the link.
         forceRouting: ks?.allowDownPeerBypass !== true,
         advertiseKubernetesNetworks: ks?.advertiseKubernetesNetworks === true,
-        mtu: ks?.mtu ?? 0,
+        // Upstream's MTU() getter: unset or 0 is the link default.
+        mtu: ks?.mtu || KubeSpanKernel.linkMtu,
         endpointFilters: [...(ks?.filters?.endpoints ?? [])],
         harvestExtraEndpoints: ks?.harvestExtraEndpoints === true,
         extraEndpoints: [],

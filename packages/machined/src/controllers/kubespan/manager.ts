@@ -49,7 +49,7 @@ export interface KubeSpanLink {
 
 /** The nftables chains and policy rules that steer peer traffic into the link. */
 export interface KubeSpanFirewall {
-  apply(routed: readonly IpRange[]): void;
+  apply(routed: readonly IpRange[], mtu: number): void;
   teardown(): void;
 }
 
@@ -58,8 +58,8 @@ export function kernelFirewall(options: KubeSpanKernelOptions = {}): KubeSpanFir
   let kernel: KubeSpanKernelState | undefined;
   const open = (): KubeSpanKernelState => (kernel ??= new KubeSpanKernelState(options));
   return {
-    apply(routed) {
-      open().applyFirewall(routed);
+    apply(routed, mtu) {
+      open().applyFirewall(routed, mtu);
       open().applyRules();
     },
     teardown() {
@@ -191,22 +191,23 @@ export class KubeSpanManagerController implements Controller {
         }
       }
       for (const id of previous.keys()) if (!specs.some((s) => s.metadata.id === id)) ctx.destroy({ ...statusKind, id });
-      const routedKey = routed.prefixes().join(',');
+      const mtu = cfg.spec.mtu || KubeSpanKernel.linkMtu;
+      const routedKey = `${mtu} ${routed.prefixes().join(',')}`;
       if (routedKey !== appliedRouted) {
-        firewall.apply(routed.ranges);
+        firewall.apply(routed.ranges, mtu);
         appliedRouted = routedKey;
       }
-      await link.configure({
+      const device = {
         ifname: KubeSpanKernel.linkName,
         privateKey: identity.spec.privateKey,
         listenPort: KubeSpanKernel.port,
         firewallMark: KubeSpanKernel.firewallMark,
         replacePeers: true,
         peers: peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1)),
-      }, {
-        address: `${identity.spec.address.split('/')[0]}/${identity.spec.subnet.split('/')[1] ?? '64'}`,
-        mtu: cfg.spec.mtu || KubeSpanKernel.linkMtu,
-      });
+      };
+      // The address carries the subnet's length, so the whole KubeSpan /64 is on-link.
+      const address = `${identity.spec.address.split('/')[0]}/${identity.spec.subnet.split('/')[1] ?? '64'}`;
+      await link.configure(device, { address, mtu });
     }
   }
 }

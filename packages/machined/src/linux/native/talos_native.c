@@ -341,6 +341,7 @@ static napi_value js_sync(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info);
+static napi_value js_socket_send_buffer(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -360,6 +361,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"klogReadAll", NULL, js_klog_read_all, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netlinkOpenInNetns", NULL, js_netlink_open_in_netns, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketSendBuffer", NULL, js_socket_send_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
@@ -411,4 +413,23 @@ static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info
   struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return int_value(env, fd);
+}
+
+/* socketSendBuffer(fd, bytes): raises a socket's send buffer past the sysctl cap (SO_SNDBUFFORCE,
+ * needs CAP_NET_ADMIN), falling back to SO_SNDBUF; returns the size the kernel granted. A netlink
+ * datagram larger than the send buffer is refused, and an nf_tables transaction is one datagram. */
+static napi_value js_socket_send_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = 0, bytes = 0;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &bytes));
+  if (setsockopt(fd, SOL_SOCKET, 32 /* SO_SNDBUFFORCE */, &bytes, sizeof bytes) != 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0)
+    return throw_errno(env, "setsockopt(SO_SNDBUF)", errno);
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &granted, &len);
+  return int_value(env, granted);
 }

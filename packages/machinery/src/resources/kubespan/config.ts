@@ -15,7 +15,7 @@ export interface KubeSpanConfigSpec {
   /** `!allowDownPeerBypass`: traffic for a down peer still goes to the link (and is dropped). */
   readonly forceRouting: boolean;
   readonly advertiseKubernetesNetworks: boolean;
-  /** 0 means the default (1420). */
+  /** The link MTU (1420 unless configured). */
   readonly mtu: number;
   /** CIDRs, `!`-negated ones exclude. */
   readonly endpointFilters: readonly string[];
