@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { KubeSpanKernel, KubeSpanKernelState, kubeSpanRuleMessage } from './kubespan.ts';
+import { NetlinkProtocol, NetlinkSocket } from './netlink-socket.ts';
+import { NfHook, nftBatch } from './nftables.ts';
 
 // Real kernel, in a network namespace of our own (prefix tks-): nftables and policy routing are
 // applied over netlink by our code and read back with nft and ip.
@@ -100,5 +102,21 @@ test('KubeSpanKernelState: chains, sets, rules and routes applied in a netns rea
     k.teardown(index); // nothing there: still fine
   } finally {
     run('ip', 'netns', 'del', ns);
+  }
+});
+
+test('nftBatch: a transaction the kernel refuses reports the failing message and changes nothing', () => {
+  const bad = `tks-bad-${process.pid}`;
+  run('ip', 'netns', 'add', bad);
+  try {
+    using sock = new NetlinkSocket(NetlinkProtocol.NETFILTER, { netnsPath: `/var/run/netns/${bad}` });
+    // A chain type the kernel does not know: NEWCHAIN fails, so the whole batch is aborted.
+    const { datagram, lastSeq } = nftBatch({ table: 'talos', chains: [{ name: 'c', type: 'bogus' as 'filter', hook: NfHook.OUTPUT, priority: 0 }], rules: [] }, () => sock.nextSeq());
+    const errors = sock.exchange(datagram, lastSeq);
+    // Messages: begin, NEWTABLE, NEWCHAIN, DELRULE (last, acked), end: the chain is the culprit.
+    assert.ok(errors.some((e) => e.seq === lastSeq - 1 && e.errno > 0), JSON.stringify(errors));
+    assert.equal(run('ip', 'netns', 'exec', bad, 'nft', 'list', 'ruleset'), '', 'the table made earlier in the batch was rolled back');
+  } finally {
+    run('ip', 'netns', 'del', bad);
   }
 });
