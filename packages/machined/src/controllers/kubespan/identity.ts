@@ -12,7 +12,7 @@ import {
 } from '@talos-ts/machinery';
 import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../../system/atomic-file.ts';
-import { kubeSpanAddress } from './address.ts';
+import { kubeSpanAddress, parseMac } from './address.ts';
 import { generateWireGuardKeyPair, parseWireGuardKey, wireGuardPublicKey, type WireGuardKeyPair } from './keys.ts';
 
 /** Upstream's HardwareAddr type; id `first` is the node's first physical link's MAC. */
@@ -56,6 +56,11 @@ export class KubeSpanIdentityController implements Controller {
       const mac = ctx.find<{ hardwareAddr?: string }>({ namespace: NamespaceName.network, type: HardwareAddrType, id: FirstHardwareAddrId });
       if (!cfg?.spec.enabled || !mac?.spec.hardwareAddr) {
         if (ctx.find(pointer)) ctx.destroy(pointer);
+        continue;
+      }
+      if (!parseMac(mac.spec.hardwareAddr)) {
+        // Retrying cannot fix the MAC: wait for the next change instead of failing the controller.
+        ctx.logger.warn('cannot derive the KubeSpan address from the first MAC', { mac: mac.spec.hardwareAddr.slice(0, 64) });
         continue;
       }
       const keys = await this.#keys(ctx);
