@@ -20,7 +20,7 @@ case "$profile" in
   cluster) debs=("${cluster[@]}") ;;
   image) debs=("${image[@]}") ;;
   qemu) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86) ;;
-  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony)
+  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony nftables)
     # kubectl for the kubeconfig test (Debian ships it as kubernetes-client)
     command -v kubectl >/dev/null || debs+=(kubernetes-client) ;;
   *)

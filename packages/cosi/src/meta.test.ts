@@ -84,3 +84,15 @@ test('meta: a malformed type or an alias clash is refused', () => {
   );
   registerResourceDefinition(s, { type: 'Services.v1alpha1.talos.dev', aliases: ['svc'], defaultNamespace: 'runtime' });
 });
+
+test('meta: shared derived initials go to the type registered first; declared aliases still clash', () => {
+  const s = setup();
+  registerResourceDefinition(s, { type: 'KubeSpanPeerSpecs.kubespan.talos.dev', displayType: 'KubeSpanPeerSpec', defaultNamespace: 'kubespan' });
+  registerResourceDefinition(s, { type: 'KubeSpanPeerStatuses.kubespan.talos.dev', displayType: 'KubeSpanPeerStatus', defaultNamespace: 'kubespan' });
+  assert.equal(resolveResourceDefinition(s, 'ksps').type, 'KubeSpanPeerSpecs.kubespan.talos.dev');
+  assert.equal(resolveResourceDefinition(s, 'kubespanpeerstatus').type, 'KubeSpanPeerStatuses.kubespan.talos.dev');
+  assert.throws(
+    () => registerResourceDefinition(s, { type: 'KubeSpanThings.kubespan.talos.dev', displayType: 'KubeSpanThing', aliases: ['ksps'], defaultNamespace: 'kubespan' }),
+    (e) => hasCode(e, Code.AlreadyExists),
+  );
+});

@@ -58,10 +58,15 @@ export function allAliases(type: string, displayType: string, aliases: readonly 
   out.add(type.toLowerCase());
   out.add((type.split('.')[0] ?? type).toLowerCase());
   out.add(displayType.toLowerCase());
-  const capitals = displayType.match(/[A-Z]/g) ?? [];
-  if (capitals.length >= 2) out.add(capitals.join('').toLowerCase());
+  const initials = derivedInitials(displayType);
+  if (initials !== undefined) out.add(initials);
   for (const a of aliases) out.add(a.toLowerCase());
   return [...out];
+}
+
+function derivedInitials(displayType: string): string | undefined {
+  const capitals = displayType.match(/[A-Z]/g) ?? [];
+  return capitals.length >= 2 ? capitals.join('').toLowerCase() : undefined;
 }
 
 /** Validates a definition and computes its spec. */
@@ -94,7 +99,13 @@ export const metaDefinitions: readonly ResourceDefinitionInput[] = [
 
 /** Creates or replaces the definition resource for a type. */
 export function registerResourceDefinition(state: State, input: ResourceDefinitionInput): Resource<ResourceDefinitionSpec> {
-  const spec = resourceDefinitionSpec(input);
+  let spec = resourceDefinitionSpec(input);
+  // Initials are derived, not chosen, so two types may share them (KubeSpanPeerSpec and
+  // KubeSpanPeerStatus are both "ksps"): the type registered first keeps the abbreviation.
+  const initials = derivedInitials(spec.displayType);
+  if (initials !== undefined && !spec.aliases.map((a) => a.toLowerCase()).includes(initials) && findByAlias(state, [initials], spec.type)) {
+    spec = { ...spec, allAliases: spec.allAliases.filter((a) => a !== initials) };
+  }
   const clash = findByAlias(state, spec.allAliases, spec.type);
   if (clash) {
     throw new TalosError(Code.AlreadyExists, `resource type ${spec.type}: alias "${clash.alias}" is already used by ${clash.type}`);

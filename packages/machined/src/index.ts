@@ -14,5 +14,8 @@ export type { SupervisorOptions } from './system/supervisor.ts';
 export { ProcessRunner, createProcessRunner } from './linux/process.ts';
 export { TalosNode } from './node.ts';
 export type { NodeOptions } from './node.ts';
+export { createStateService } from './server/state-service.ts';
 export { EventBus } from './events/bus.ts';
 export type { MachineEvent, SubscribeOptions } from './events/bus.ts';
+export { KubeSpanKernel, KubeSpanKernelState, kubeSpanRules, kubeSpanNftPlan } from './linux/kubespan.ts';
+export type { KubeSpanKernelOptions } from './linux/kubespan.ts';

@@ -94,3 +94,13 @@ test('generateMachineConfigs: cluster discovery can be turned off or pointed at 
   assert.equal(local.worker.config.cluster?.discovery?.enabled, true);
   assert.equal(local.worker.config.cluster?.discovery?.registries?.service?.endpoint, 'http://10.5.0.1:3000/');
 });
+
+test('generateMachineConfigs: withKubeSpan enables machine.network.kubespan on both roles, with discovery on', () => {
+  const plain = generateMachineConfigs(input);
+  assert.equal(plain.worker.config.machine.network?.kubespan, undefined);
+  const ks = generateMachineConfigs({ ...input, withKubeSpan: true });
+  for (const c of [ks.controlplane, ks.worker]) {
+    assert.deepEqual(c.config.machine.network?.kubespan, { enabled: true });
+    assert.equal(c.config.cluster?.discovery?.enabled, true);
+  }
+});

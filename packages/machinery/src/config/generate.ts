@@ -71,6 +71,8 @@ export interface GenerateInput {
   readonly withClusterDiscovery?: boolean;
   /** Discovery service endpoint; upstream's public service when unset. */
   readonly discoveryEndpoint?: string;
+  /** machine.network.kubespan.enabled (upstream's --with-kubespan); KubeSpan also needs discovery on. */
+  readonly withKubeSpan?: boolean;
   readonly secrets: ConfigSecrets;
 }
 
@@ -136,6 +138,8 @@ export function generateMachineConfigs(input: GenerateInput): GeneratedConfigs {
     podSubnets: [...(input.podSubnets ?? DEFAULT_POD_SUBNETS)],
     serviceSubnets: [...(input.serviceSubnets ?? DEFAULT_SERVICE_SUBNETS)],
   };
+  // Upstream writes the legacy machine.network.kubespan for this config version, only when asked.
+  const machineNetwork = (): NonNullable<V1Alpha1Config['machine']['network']> => (input.withKubeSpan ? { kubespan: { enabled: true } } : {});
   const discovery = {
     enabled: input.withClusterDiscovery ?? true,
     registries: { kubernetes: { disabled: true }, service: input.discoveryEndpoint ? { endpoint: input.discoveryEndpoint } : {} },
@@ -151,7 +155,7 @@ export function generateMachineConfigs(input: GenerateInput): GeneratedConfigs {
       ca: { crt: s.os.crt, key: s.os.key },
       certSANs: [...sans],
       kubelet: { ...kubelet },
-      network: {},
+      network: machineNetwork(),
       install: { ...install },
       registries: {},
       features: features(),
@@ -196,7 +200,7 @@ export function generateMachineConfigs(input: GenerateInput): GeneratedConfigs {
       ca: { crt: s.os.crt, key: '' },
       certSANs: [...sans],
       kubelet: { ...kubelet },
-      network: {},
+      network: machineNetwork(),
       install: { ...install },
       registries: {},
       features: features(),

@@ -193,10 +193,11 @@ const network = obj('NetworkConfig', {
       advertiseKubernetesNetworks: opt(bool(), 'route pod networks over KubeSpan'),
       allowDownPeerBypass: opt(bool(), 'bypass peers that are down instead of dropping traffic'),
       harvestExtraEndpoints: opt(bool(), 'learn extra peer endpoints from other peers'),
-      mtu: opt(int({ min: 0 }), 'MTU of the KubeSpan link'),
+      mtu: opt(int({ min: 0 }), 'MTU of the KubeSpan link (1420 when unset; at least 1280 when KubeSpan is enabled)'),
       filters: opt(
         obj('KubeSpanFilters', {
           endpoints: opt(list(str({ format: 'subnet-filter' })), 'which peer endpoints may be used (CIDRs, !negated)'),
+          excludeAdvertisedNetworks: opt(list(str({ format: 'cidr' })), 'networks this node does not route over KubeSpan'),
         }),
         'endpoint filters',
       ),

@@ -117,6 +117,29 @@ test('validateConfig: KubeSpan needs discovery', () => {
   assert.deepEqual(paths(c).errors, ['machine.network.kubespan.enabled']);
 });
 
+test('validateConfig: an explicit KubeSpan MTU under 1280 is an error, unset (1420) is not', () => {
+  const c = cfg('worker.yaml');
+  c.config.machine.network = { kubespan: { enabled: true, mtu: 1279 } };
+  assert.deepEqual(paths(c).errors, ['machine.network.kubespan.mtu']);
+  c.config.machine.network = { kubespan: { enabled: true, mtu: 1280 } };
+  assert.deepEqual(paths(c).errors, []);
+  c.config.machine.network = { kubespan: { enabled: true } };
+  assert.deepEqual(paths(c).errors, []);
+  // Disabled KubeSpan does not use the MTU, as upstream.
+  c.config.machine.network = { kubespan: { enabled: false, mtu: 100 } };
+  assert.deepEqual(paths(c).errors, []);
+});
+
+test('loadConfig: KubeSpan filters must be (negated) subnets and excluded networks CIDRs', () => {
+  const c = cfg('worker.yaml');
+  c.config.machine.network = { kubespan: { enabled: true, filters: { endpoints: ['0.0.0.0/0', '!192.168.0.0/16'], excludeAdvertisedNetworks: ['10.0.0.0/8'] } } };
+  assert.ok(loadConfig(c.toYaml(), { filename: 'w.yaml' }).value);
+  c.config.machine.network = { kubespan: { enabled: true, filters: { endpoints: ['nope'] } } };
+  assert.match(loadConfig(c.toYaml(), { filename: 'w.yaml' }).error?.message ?? '', /machine\.network\.kubespan\.filters\.endpoints\[0\]/);
+  c.config.machine.network = { kubespan: { enabled: true, filters: { excludeAdvertisedNetworks: ['bad'] } } };
+  assert.match(loadConfig(c.toYaml(), { filename: 'w.yaml' }).error?.message ?? '', /machine\.network\.kubespan\.filters\.excludeAdvertisedNetworks\[0\]/);
+});
+
 test('formatIssue: issues of a loaded file point at their line', () => {
   const c = cfg('worker.yaml', (t) => t.replace('https://192.168.1.100:6443', 'https://192.168.1.100'));
   const [issue] = validateConfig(c, { mode: 'metal' }).errors;

@@ -38,6 +38,8 @@ export const VALIDATION_MODES: readonly ValidationMode[] = ['metal', 'container'
 
 const MTU_MIN = 576;
 const MTU_MAX = 9216;
+/** WireGuard over IPv6 needs this much (upstream's KubeSpanLinkMinimumMTU). */
+const KUBESPAN_MTU_MIN = 1280;
 const hostnameRe = /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 class Collector {
@@ -186,6 +188,11 @@ function checkNetwork(c: Collector, conf: V1Alpha1Config): void {
   });
   if (net.kubespan?.enabled && conf.cluster?.discovery?.enabled !== true) {
     c.error('machine.network.kubespan.enabled', 'KubeSpan needs cluster discovery (cluster.discovery.enabled: true)');
+  }
+  // Upstream reads an unset (0) MTU as 1420, so only an explicit small one fails.
+  const ksMtu = net.kubespan?.mtu;
+  if (net.kubespan?.enabled && ksMtu !== undefined && ksMtu !== 0 && ksMtu < KUBESPAN_MTU_MIN) {
+    c.error('machine.network.kubespan.mtu', `KubeSpan link MTU must be at least ${KUBESPAN_MTU_MIN}, got ${ksMtu}`);
   }
 }
 

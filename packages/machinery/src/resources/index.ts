@@ -27,4 +27,14 @@ export { DiscoveryConfigType, DiscoveryConfigId, newDiscoveryConfig, discoveryCo
 export type { DiscoveryConfigSpec } from './cluster/config.ts';
 export { TimeStatusType, TimeStatusId, newTimeStatus, timeStatusDefinition } from './time/status.ts';
 export type { TimeStatusSpec } from './time/status.ts';
+export { KubeSpanConfigType, KubeSpanConfigId, newKubeSpanConfig, kubeSpanConfigDefinition } from './kubespan/config.ts';
+export type { KubeSpanConfigSpec } from './kubespan/config.ts';
+export { KubeSpanIdentityType, KubeSpanLocalIdentityId, newKubeSpanIdentity, kubeSpanIdentityDefinition } from './kubespan/identity.ts';
+export type { KubeSpanIdentitySpec } from './kubespan/identity.ts';
+export { KubeSpanPeerSpecType, newKubeSpanPeerSpec, kubeSpanPeerSpecDefinition } from './kubespan/peer-spec.ts';
+export type { KubeSpanPeerSpecSpec } from './kubespan/peer-spec.ts';
+export { KubeSpanPeerStatusType, newKubeSpanPeerStatus, kubeSpanPeerStatusDefinition } from './kubespan/peer-status.ts';
+export type { KubeSpanPeerStatusSpec, KubeSpanPeerState } from './kubespan/peer-status.ts';
+export { KubeSpanEndpointType, newKubeSpanEndpoint, kubeSpanEndpointDefinition } from './kubespan/endpoint.ts';
+export type { KubeSpanEndpointSpec } from './kubespan/endpoint.ts';
 export { talosResourceDefinitions, registerTalosResources } from './registry.ts';

@@ -12,6 +12,7 @@ export const NamespaceName = {
   k8s: 'k8s',
   etcd: 'etcd',
   v1alpha1: 'v1alpha1',
+  kubespan: 'kubespan',
 } as const;
 
 /** Every Talos namespace with the description `talosctl get ns` shows. */
@@ -25,4 +26,5 @@ export const talosNamespaces: readonly (NamespaceSpec & { readonly name: string 
   { name: NamespaceName.k8s, description: 'Kubernetes all node types resources.' },
   { name: NamespaceName.etcd, description: 'etcd resources.' },
   { name: NamespaceName.v1alpha1, description: 'Talos v1alpha1 subsystems glue resources.' },
+  { name: NamespaceName.kubespan, description: 'KubeSpan resources.' },
 ];

@@ -22,6 +22,13 @@ test('registry: every Talos type registers without alias clashes and resolves by
     ['identities', 'Identities.cluster.talos.dev'],
     ['identity', 'Identities.cluster.talos.dev'],
     ['discoveryconfigs', 'DiscoveryConfigs.cluster.talos.dev'],
+    ['kubespanidentities', 'KubeSpanIdentities.kubespan.talos.dev'],
+    ['kubespanidentity', 'KubeSpanIdentities.kubespan.talos.dev'],
+    ['kubespanpeerspecs', 'KubeSpanPeerSpecs.kubespan.talos.dev'],
+    ['kubespanpeerstatuses', 'KubeSpanPeerStatuses.kubespan.talos.dev'],
+    ['kubespanpeerstatus', 'KubeSpanPeerStatuses.kubespan.talos.dev'],
+    ['kubespanendpoints', 'KubeSpanEndpoints.kubespan.talos.dev'],
+    ['kubespanconfigs', 'KubeSpanConfigs.kubespan.talos.dev'],
     ['rd', 'ResourceDefinitions.meta.cosi.dev'],
     ['ns', 'Namespaces.meta.cosi.dev'],
   ];
@@ -34,6 +41,9 @@ test('registry: secret-bearing types are sensitive', () => {
   assert.equal(resolveResourceDefinition(s, 'mc').sensitivity, 'sensitive');
   assert.equal(resolveResourceDefinition(s, 'ApiCertificates.secrets.talos.dev').sensitivity, 'sensitive');
   assert.equal(resolveResourceDefinition(s, 'discoveryconfigs').sensitivity, 'sensitive');
+  assert.equal(resolveResourceDefinition(s, 'kubespanidentities').sensitivity, 'sensitive');
+  assert.equal(resolveResourceDefinition(s, 'kubespanconfigs').sensitivity, 'sensitive');
+  assert.equal(resolveResourceDefinition(s, 'kubespanpeerstatuses').sensitivity, 'non-sensitive');
   assert.equal(resolveResourceDefinition(s, 'svc').sensitivity, 'non-sensitive');
   assert.equal(resolveResourceDefinition(s, 'members').sensitivity, 'non-sensitive');
 });

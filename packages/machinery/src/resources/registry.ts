@@ -14,6 +14,11 @@ import { affiliateDefinition } from './cluster/affiliate.ts';
 import { memberDefinition } from './cluster/member.ts';
 import { discoveryConfigDefinition } from './cluster/config.ts';
 import { timeStatusDefinition } from './time/status.ts';
+import { kubeSpanConfigDefinition } from './kubespan/config.ts';
+import { kubeSpanIdentityDefinition } from './kubespan/identity.ts';
+import { kubeSpanPeerSpecDefinition } from './kubespan/peer-spec.ts';
+import { kubeSpanPeerStatusDefinition } from './kubespan/peer-status.ts';
+import { kubeSpanEndpointDefinition } from './kubespan/endpoint.ts';
 
 /** Every Talos resource type this build knows. */
 export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
@@ -31,6 +36,11 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   memberDefinition,
   discoveryConfigDefinition,
   timeStatusDefinition,
+  kubeSpanConfigDefinition,
+  kubeSpanIdentityDefinition,
+  kubeSpanPeerSpecDefinition,
+  kubeSpanPeerStatusDefinition,
+  kubeSpanEndpointDefinition,
 ];
 
 /** Registers the meta types, every Talos namespace and every Talos resource definition. */

@@ -5,6 +5,7 @@ import {
   DiscoveryConfigId,
   DiscoveryConfigType,
   IdentityType,
+  KubeSpanEndpointType,
   LocalIdentityId,
   NamespaceName,
   TAG,
@@ -14,7 +15,9 @@ import {
   type AffiliateSpec,
   type DiscoveredAffiliate,
   type DiscoveryConfigSpec,
+  type EndpointInit,
   type IdentitySpec,
+  type KubeSpanEndpointSpec,
   type MachineKind,
 } from '@talos-ts/machinery';
 
@@ -60,8 +63,28 @@ export function affiliateMessage(spec: AffiliateSpec): AffiliateInit {
     nodename: spec.nodename,
     machineType: spec.machineType,
     operatingSystem: spec.operatingSystem,
+    ...(spec.kubespan
+      ? {
+          kubespan: {
+            publicKey: spec.kubespan.publicKey,
+            address: bytesOrNothing(spec.kubespan.address)[0] ?? new Uint8Array(),
+            additionalAddresses: spec.kubespan.additionalAddresses.flatMap((p) => {
+              const [ip = '', bits = ''] = p.split('/');
+              return bytesOrNothing(ip).map((b) => ({ ip: b, bits: Number(bits) }));
+            }),
+          },
+        }
+      : {}),
     ...(spec.controlPlane ? { controlPlane: { apiServerPort: spec.controlPlane.port } } : {}),
   };
+}
+
+/** `ip:port` / `[ip6]:port` texts as discovery Endpoint messages (malformed ones dropped). */
+export function endpointMessages(endpoints: readonly string[]): EndpointInit[] {
+  return endpoints.flatMap((e) => {
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(e) ?? /^([^:]+):(\d+)$/.exec(e);
+    return m ? bytesOrNothing(m[1] ?? '').map((ip) => ({ ip, port: Number(m[2]) })) : [];
+  });
 }
 
 /** A decrypted remote member as an Affiliate spec (unreadable addresses are skipped). */
@@ -115,6 +138,8 @@ export class DiscoveryServiceController implements Controller {
     { namespace: NamespaceName.cluster, type: IdentityType, id: LocalIdentityId, kind: 'weak' as const },
     // The local affiliate; its id is the node id, only known at run time, so we watch the kind.
     { namespace: NamespaceName.cluster, type: AffiliateType, kind: 'weak' as const },
+    // Endpoints that worked for KubeSpan peers, published on those peers' behalf.
+    { namespace: NamespaceName.kubespan, type: KubeSpanEndpointType, kind: 'weak' as const },
   ];
   readonly outputs = [{ type: AffiliateType, kind: 'shared' as const }];
   readonly #options: DiscoveryServiceControllerOptions;
@@ -144,9 +169,15 @@ export class DiscoveryServiceController implements Controller {
         session ??= this.#open(ctx, key, wanted, identity.spec.nodeId);
         // Publish only on change: our own update echoes back through the watch and would loop.
         const message = affiliateMessage(local.spec);
-        const fingerprint = JSON.stringify(message, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+        const endpoints = endpointMessages(local.spec.kubespan?.endpoints ?? []);
+        const others = new Map<string, string[]>();
+        for (const e of ctx.list<KubeSpanEndpointSpec>({ namespace: NamespaceName.kubespan, type: KubeSpanEndpointType })) {
+          others.set(e.spec.affiliateID, [...(others.get(e.spec.affiliateID) ?? []), e.spec.endpoint]);
+        }
+        const otherEndpoints = [...others].map(([affiliateId, list]) => ({ affiliateId, endpoints: endpointMessages(list) }));
+        const fingerprint = JSON.stringify([message, endpoints, otherEndpoints], (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
         if (fingerprint !== session.published) {
-          session.client.setLocalData(message);
+          session.client.setLocalData(message, endpoints, otherEndpoints);
           session.published = fingerprint;
         }
         this.#mirror(ctx, session.client.affiliates());

@@ -6,6 +6,10 @@ import {
   HostnameId,
   HostnameStatusType,
   IdentityType,
+  KubeSpanConfigId,
+  KubeSpanConfigType,
+  KubeSpanIdentityType,
+  KubeSpanLocalIdentityId,
   LocalIdentityId,
   MachineTypeId,
   MachineTypeType,
@@ -18,9 +22,12 @@ import {
   type DiscoveryConfigSpec,
   type HostnameStatusSpec,
   type IdentitySpec,
+  type KubeSpanConfigSpec,
+  type KubeSpanIdentitySpec,
   type MachineTypeSpec,
   type NodenameSpec,
 } from '@talos-ts/machinery';
+import { localKubeSpanAffiliate } from '../kubespan/local-data.ts';
 
 /** The Kubernetes API server port control planes announce (upstream's default). */
 export const DEFAULT_API_SERVER_PORT = 6443;
@@ -49,6 +56,8 @@ export class LocalAffiliateController implements Controller {
     { namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId, kind: 'weak' as const },
     { namespace: NamespaceName.k8s, type: NodenameType, id: NodenameId, kind: 'weak' as const },
     { namespace: NamespaceName.config, type: MachineTypeType, id: MachineTypeId, kind: 'weak' as const },
+    { namespace: NamespaceName.config, type: KubeSpanConfigType, id: KubeSpanConfigId, kind: 'weak' as const },
+    { namespace: NamespaceName.kubespan, type: KubeSpanIdentityType, id: KubeSpanLocalIdentityId, kind: 'weak' as const },
   ];
   readonly outputs = [{ type: AffiliateType, kind: 'shared' as const }];
   readonly #options: LocalAffiliateControllerOptions;
@@ -82,13 +91,19 @@ export class LocalAffiliateController implements Controller {
     if (!cfg?.spec.discoveryEnabled || !identity || !hostname || !nodename || !machineType) return undefined;
     const kind = machineType.spec.machineType;
     const controlPlane = kind === 'controlplane' || kind === 'init';
+    const addresses = [...this.#options.addresses()];
+    // KubeSpan data only once the mesh identity exists (KubeSpan enabled and the address derived).
+    const ksConfig = ctx.find<KubeSpanConfigSpec>({ namespace: NamespaceName.config, type: KubeSpanConfigType, id: KubeSpanConfigId });
+    const ksIdentity = ctx.find<KubeSpanIdentitySpec>({ namespace: NamespaceName.kubespan, type: KubeSpanIdentityType, id: KubeSpanLocalIdentityId });
+    const kubespan = ksConfig?.spec.enabled && ksIdentity ? localKubeSpanAffiliate(ksIdentity.spec, ksConfig.spec, addresses) : undefined;
     return {
       nodeId: identity.spec.nodeId,
-      addresses: [...this.#options.addresses()],
+      addresses: kubespan ? addresses.filter((a) => a !== kubespan.address) : addresses,
       hostname: fqdn(hostname.spec),
       nodename: nodename.spec.nodename,
       operatingSystem: this.#options.operatingSystem ?? `Talos (${TAG})`,
       machineType: kind,
+      ...(kubespan ? { kubespan } : {}),
       ...(controlPlane ? { controlPlane: { port: this.#options.apiServerPort ?? DEFAULT_API_SERVER_PORT } } : {}),
     };
   }

@@ -348,27 +348,34 @@ static napi_value js_sync(napi_env env, napi_callback_info info) {
 #include <sys/timex.h>
 #include <time.h>
 
-/* Opens a socket in the network namespace at `path` (a /run/netns entry): the calling thread enters
- * it just for socket(2) and returns; a socket keeps the namespace it was made in. */
-static int socket_in_netns(const char *path, int family, int type, int *err) {
-  int self = -1, target = -1, fd = -1;
-  if (path) {
-    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    target = open(path, O_RDONLY | O_CLOEXEC);
-    if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
-      *err = errno;
-      if (self >= 0) close(self);
-      if (target >= 0) close(target);
-      return -1;
-    }
+/* Moves the calling thread into the network namespace at `path` (a /run/netns entry) and returns a
+ * descriptor of the namespace it came from, for leave_netns; -1 with *err set when it cannot. A socket
+ * keeps the namespace it was made in, so the thread only stays for the socket(2) call. */
+static int enter_netns(const char *path, int *err) {
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
+    *err = errno;
+    if (self >= 0) close(self);
+    if (target >= 0) close(target);
+    return -1;
   }
-  fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  close(target);
+  return self;
+}
+
+static void leave_netns(int self) {
+  if (setns(self, CLONE_NEWNET) != 0) abort(); /* never leave the main thread in another namespace */
+  close(self);
+}
+
+/* socket(2) in the network namespace at `path` (NULL: this one); -1 with *err set on failure. */
+static int socket_in_netns(const char *path, int family, int type, int protocol, int *err) {
+  int self = -1;
+  if (path && (self = enter_netns(path, err)) < 0) return -1;
+  int fd = socket(family, type, protocol);
   *err = errno;
-  if (path) {
-    if (setns(self, CLONE_NEWNET) != 0) abort(); /* never leave the main thread in another namespace */
-    close(self);
-    close(target);
-  }
+  if (path) leave_netns(self);
   return fd;
 }
 
@@ -388,7 +395,7 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int err = 0;
-  int fd = socket_in_netns(ns, AF_INET, SOCK_DGRAM, &err);
+  int fd = socket_in_netns(ns, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, &err);
   free(ns);
   if (fd < 0) {
     free(ifname);
@@ -520,7 +527,7 @@ static napi_value js_udp6_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int err = 0;
-  int fd = socket_in_netns(ns, AF_INET6, SOCK_DGRAM, &err);
+  int fd = socket_in_netns(ns, AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, &err);
   free(ns);
   if (fd < 0) {
     free(ifname);
@@ -594,19 +601,12 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
     free(ifname);
     return NULL;
   }
-  int err = 0, fd = -1, self = -1, target = -1;
+  int err = 0, fd = -1, self = -1;
   unsigned int ifindex = 0;
-  if (ns) {
-    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    target = open(ns, O_RDONLY | O_CLOEXEC);
-    if (self < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
-      err = errno;
-      if (self >= 0) close(self);
-      if (target >= 0) close(target);
-      free(ns);
-      free(ifname);
-      return throw_errno(env, "setns", err);
-    }
+  if (ns && (self = enter_netns(ns, &err)) < 0) {
+    free(ns);
+    free(ifname);
+    return throw_errno(env, "setns", err);
   }
   ifindex = if_nametoindex(ifname);
   if (ifindex == 0) err = errno;
@@ -614,11 +614,7 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
     fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IP));
     if (fd < 0) err = errno;
   }
-  if (ns) {
-    if (setns(self, CLONE_NEWNET) != 0) abort();
-    close(self);
-    close(target);
-  }
+  if (ns) leave_netns(self);
   free(ns);
   free(ifname);
   if (fd < 0) return throw_errno(env, ifindex == 0 ? "if_nametoindex" : "socket(AF_PACKET)", err);
@@ -652,6 +648,8 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
   }
   return int_value(env, fd);
 }
+static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info);
+static napi_value js_socket_send_buffer(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -678,9 +676,58 @@ static napi_value init(napi_env env, napi_value exports) {
       {"udp6Open", NULL, js_udp6_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udp6Send", NULL, js_udp6_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"packetOpen", NULL, js_packet_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkOpenInNetns", NULL, js_netlink_open_in_netns, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketSendBuffer", NULL, js_socket_send_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+
+/* netlinkOpenInNetns(nsPath, protocol): a netlink socket (as netlinkOpen) created inside the network
+ * namespace at nsPath (e.g. /var/run/netns/x). Only this thread switches, and it switches back before
+ * returning; the socket stays bound to the namespace it was made in. */
+static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t plen;
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen));
+  int32_t protocol = 0;
+  CHECK(napi_get_value_int32(env, argv[1], &protocol));
+  int sock_err = 0;
+  int fd = socket_in_netns(path, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol, &sock_err);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", sock_err);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return int_value(env, fd);
+}
+
+/* socketSendBuffer(fd, bytes): raises a socket's send buffer past the sysctl cap (SO_SNDBUFFORCE,
+ * needs CAP_NET_ADMIN), falling back to SO_SNDBUF; returns the size the kernel granted. A netlink
+ * datagram larger than the send buffer is refused, and an nf_tables transaction is one datagram. */
+static napi_value js_socket_send_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = 0, bytes = 0;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &bytes));
+  if (setsockopt(fd, SOL_SOCKET, 32 /* SO_SNDBUFFORCE */, &bytes, sizeof bytes) != 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) != 0)
+    return throw_errno(env, "setsockopt(SO_SNDBUF)", errno);
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &granted, &len);
+  return int_value(env, granted);
+}

@@ -12,6 +12,8 @@ export interface KubeSpanAffiliateSpec {
   readonly additionalAddresses: readonly string[];
   /** `ip:port` (IPv6 as `[ip]:port`). */
   readonly endpoints: readonly string[];
+  /** Networks the node does not want routed to it over KubeSpan (its filters.excludeAdvertisedNetworks). */
+  readonly excludeAdvertisedNetworks?: readonly string[];
 }
 
 /** Control plane data of an affiliate. */

@@ -125,3 +125,15 @@ test('gen config: refuses to overwrite without --force, and rejects a bad endpoi
   assert.match((await run('gen', 'config', 'demo', 'http://10.5.0.2', '-o', join(dir, 'x'))).err, /https URL with a port/);
   assert.match((await run('gen', 'config', 'demo', 'https://10.5.0.2:6443', '-t', 'bogus', '-o', join(dir, 'y'))).err, /invalid output type "bogus"/);
 });
+
+test('gen config --with-kubespan: both configs enable KubeSpan and stay valid; the default leaves it out', async () => {
+  const s = await secrets();
+  const on = await run('gen', 'config', 'demo', 'https://10.5.0.2:6443', '--with-secrets', s, '-t', 'worker', '-o', '-', '--with-kubespan');
+  assert.equal(on.code, 0, on.err);
+  const doc = parse(on.out) as { machine: { network: { kubespan?: { enabled: boolean } } }; cluster: { discovery: { enabled: boolean } } };
+  assert.deepEqual(doc.machine.network.kubespan, { enabled: true });
+  assert.equal(doc.cluster.discovery.enabled, true);
+  const off = await run('gen', 'config', 'demo', 'https://10.5.0.2:6443', '--with-secrets', s, '-t', 'worker', '-o', '-', '--with-kubespan=false');
+  assert.equal(off.code, 0, off.err);
+  assert.equal((parse(off.out) as { machine: { network: { kubespan?: unknown } } }).machine.network.kubespan, undefined);
+});

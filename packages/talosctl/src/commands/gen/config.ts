@@ -55,6 +55,7 @@ interface Flags {
   additionalSans: string[];
   dnsDomain: string;
   withClusterDiscovery: boolean;
+  withKubespan?: boolean;
   force?: boolean;
 }
 
@@ -102,6 +103,7 @@ export const registerGenConfig: CommandRegistrar = (parent: Command, io: CliIo) 
     .option('--dns-domain <domain>', 'the dns domain to use for cluster', DEFAULT_DNS_DOMAIN)
     .option('--with-cluster-discovery', 'enable cluster discovery feature (default)', true)
     .option('--no-with-cluster-discovery', 'disable cluster discovery feature')
+    .option('--with-kubespan', 'enable KubeSpan feature')
     .option('--with-docs', 'renders all machine configs adding the documentation for each field', true)
     // Upstream also writes commented examples; ours has none yet, so the flag is accepted (scripts
     // pass it, often as =false) and changes nothing.
@@ -137,6 +139,7 @@ export const registerGenConfig: CommandRegistrar = (parent: Command, io: CliIo) 
         additionalSans: flags.additionalSans,
         dnsDomain: flags.dnsDomain,
         withClusterDiscovery: flags.withClusterDiscovery,
+        withKubeSpan: flags.withKubespan === true,
         secrets: toConfigSecrets(bundle),
       });
 
