@@ -36,8 +36,16 @@ export function ntpExchange(server: string, packet: Buffer, options: { timeoutMs
     options.signal.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (err) => finish(new TalosError(Code.Unavailable, `ntp ${server}: ${err.message}`, { cause: err })));
     sock.on('message', (msg) => finish(undefined, msg));
-    sock.connect(port, host, () => {
-      if (!done) sock.send(packet);
-    });
+    // A name that does not resolve reaches this callback with the error (and no 'error' event);
+    // sending then would throw out of the event loop.
+    const connected = (err?: Error): void => {
+      if (err) return finish(new TalosError(Code.Unavailable, `ntp ${server}: ${err.message}`, { cause: err }));
+      if (!done) sock.send(packet, (sendErr) => sendErr && finish(new TalosError(Code.Unavailable, `ntp ${server}: ${sendErr.message}`, { cause: sendErr })));
+    };
+    try {
+      sock.connect(port, host, connected as () => void);
+    } catch (err) {
+      finish(new TalosError(Code.InvalidArgument, `ntp server ${JSON.stringify(server)}: ${(err as Error).message}`, { cause: err }));
+    }
   });
 }
