@@ -94,7 +94,13 @@ export const metaDefinitions: readonly ResourceDefinitionInput[] = [
 
 /** Creates or replaces the definition resource for a type. */
 export function registerResourceDefinition(state: State, input: ResourceDefinitionInput): Resource<ResourceDefinitionSpec> {
-  const spec = resourceDefinitionSpec(input);
+  let spec = resourceDefinitionSpec(input);
+  // The capital-letter short form is a convenience: AddressSpec and AddressStatus both make "as";
+  // the type registered first keeps it and the other goes without, instead of failing.
+  const abbreviation = (spec.displayType.match(/[A-Z]/g) ?? []).join('').toLowerCase();
+  if (abbreviation.length >= 2 && !spec.aliases.some((a) => a.toLowerCase() === abbreviation) && findByAlias(state, [abbreviation], spec.type)) {
+    spec = { ...spec, allAliases: spec.allAliases.filter((a) => a !== abbreviation) };
+  }
   const clash = findByAlias(state, spec.allAliases, spec.type);
   if (clash) {
     throw new TalosError(Code.AlreadyExists, `resource type ${spec.type}: alias "${clash.alias}" is already used by ${clash.type}`);
