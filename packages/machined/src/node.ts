@@ -46,7 +46,8 @@ import { NodeIdentityController } from './controllers/cluster/node-identity.ts';
 import { createMachineTypeController } from './controllers/config/machine-type.ts';
 import { machineConfigOf } from './controllers/config/parse.ts';
 import { createNodenameController } from './controllers/k8s/nodename.ts';
-import { HostnameController } from './controllers/network/hostname.ts';
+import { networkControllers } from './controllers/network/index.ts';
+import { hostNetworkOptions } from './linux/network-host.ts';
 import { ApiCertificatesController } from './controllers/secrets/api-certificates.ts';
 import { CertificateFilesController } from './controllers/secrets/certificate-files.ts';
 import { EtcdCertificatesController } from './controllers/secrets/etcd-certificates.ts';
@@ -123,6 +124,11 @@ export interface NodeOptions {
   readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
   /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
   readonly onReboot?: () => void;
+  /**
+   * machined owns the network namespace it runs in, so the network controllers may change links,
+   * addresses and routes there (always so on metal; off by default in container mode, which only reads).
+   */
+  readonly ownsNetwork?: boolean;
 }
 
 interface Cycle {
@@ -245,8 +251,15 @@ export class TalosNode implements AsyncDisposable {
     registerTalosResources(state);
     state.create(newVersion({ version: TAG }));
     const runtime = new Runtime(state, { logger: this.#logger });
+    const network = await hostNetworkOptions({
+      platform: this.#options.platform,
+      ownsNetwork: this.#options.ownsNetwork ?? false,
+      defaultHostname: this.#options.defaultHostname ?? defaultHostname(this.#options.address),
+      etcDir: join(this.paths.root, 'system', 'etc'),
+      logger: this.#logger,
+    });
     runtime.register(
-      new HostnameController({ defaultHostname: this.#options.defaultHostname ?? defaultHostname(this.#options.address) }),
+      ...networkControllers(network),
       createMachineTypeController(),
       createNodenameController(),
       new ApiCertificatesController({

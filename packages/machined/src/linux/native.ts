@@ -28,6 +28,13 @@ export interface NativeAddon {
   /** The kernel log buffer as syslog(2) READ_ALL returns it (`<prio>[  secs] message` lines). */
   klogReadAll(): string;
   sync(): void;
+  /** A netlink socket made inside the network namespace at `netnsPath` ('' = ours), 8 MiB receive buffer. */
+  netlinkOpenIn(protocol: number, groups: number, netnsPath: string): number;
+  /** One datagram, or null when none is waiting. */
+  netlinkRecvNonBlocking(fd: number): Buffer | null;
+  /** Calls `onReadable(status)` on the event loop while `fd` is readable; undo with fdUnwatch. */
+  fdWatch(fd: number, onReadable: (status: number) => void): object;
+  fdUnwatch(handle: object): void;
 }
 
 /** mount(2) flags we use. */

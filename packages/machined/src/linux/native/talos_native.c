@@ -340,6 +340,164 @@ static napi_value js_sync(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* --- networking: netlink sockets inside a network namespace, and readiness of a non-blocking fd --- */
+#include <sched.h>
+#include <uv.h>
+
+/* netlinkOpenIn(protocol, groups, netnsPath): like netlinkOpen, with the socket made inside the named
+ * network namespace ('' = ours) and a large receive buffer for bursts of multicast notifications. Only
+ * the calling thread switches namespaces, and back before returning; the socket stays bound to the
+ * namespace it was made in. */
+static napi_value js_netlink_open_in(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t protocol = 0;
+  uint32_t groups = 0;
+  char path[512] = "";
+  CHECK(napi_get_value_int32(env, argv[0], &protocol));
+  if (argc > 1) napi_get_value_uint32(env, argv[1], &groups);
+  if (argc > 2) napi_get_value_string_utf8(env, argv[2], path, sizeof path, NULL);
+  int self = -1;
+  if (path[0] != '\0') {
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0) return throw_errno(env, "open own netns", errno);
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      int err = errno;
+      close(self);
+      return throw_errno(env, "open netns", err);
+    }
+    int rc = setns(target, CLONE_NEWNET);
+    int err = errno;
+    close(target);
+    if (rc != 0) {
+      close(self);
+      return throw_errno(env, "setns", err);
+    }
+  }
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  int err = errno;
+  if (self >= 0) {
+    if (setns(self, CLONE_NEWNET) != 0) abort(); /* this thread must never stay in a foreign namespace */
+    close(self);
+  }
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", err);
+  int size = 8 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = groups;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return int_value(env, fd);
+}
+
+/* netlinkRecvNonBlocking(fd): one datagram, or null when none is waiting (MSG_DONTWAIT). */
+static napi_value js_netlink_recv_nonblocking(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  static char buf[65536];
+  ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      napi_value nul;
+      CHECK(napi_get_null(env, &nul));
+      return nul;
+    }
+    return throw_errno(env, "netlink recv", errno);
+  }
+  napi_value out;
+  CHECK(napi_create_buffer_copy(env, (size_t)n, buf, NULL, &out));
+  return out;
+}
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  int stopped;
+} fd_watch;
+
+static void fd_watch_event(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  fd_watch *w = handle->data;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(w->env, &scope) != napi_ok) return;
+  napi_value cb, recv, arg, result;
+  napi_get_reference_value(w->env, w->callback, &cb);
+  napi_get_global(w->env, &recv); /* MakeCallback needs an object receiver */
+  napi_create_int32(w->env, status, &arg);
+  if (napi_make_callback(w->env, w->async, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(w->env, &exc);
+    napi_fatal_exception(w->env, exc);
+  }
+  napi_close_handle_scope(w->env, scope);
+}
+
+static void fd_watch_closed(uv_handle_t *handle) {
+  fd_watch *w = handle->data;
+  napi_delete_reference(w->env, w->callback);
+  napi_async_destroy(w->env, w->async);
+  free(w);
+}
+
+/* fdWatch(fd, callback): calls callback(status) on the event loop whenever fd is readable (uv_poll);
+ * returns a handle for fdUnwatch. The loop stays alive while a watch is active. */
+static napi_value js_fd_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  fd_watch *w = calloc(1, sizeof *w);
+  w->env = env;
+  w->poll.data = w;
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "talos:fdWatch", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &w->async));
+  CHECK(napi_create_reference(env, argv[1], 1, &w->callback));
+  int rc = uv_poll_init(loop, &w->poll, fd);
+  if (rc == 0) rc = uv_poll_start(&w->poll, UV_READABLE, fd_watch_event);
+  if (rc != 0) {
+    napi_delete_reference(env, w->callback);
+    napi_async_destroy(env, w->async);
+    free(w);
+    return throw_errno(env, "uv_poll", -rc);
+  }
+  napi_value out;
+  CHECK(napi_create_external(env, w, NULL, NULL, &out));
+  return out;
+}
+
+/* fdUnwatch(handle): stops a watch made by fdWatch (idempotent); the fd is not closed. */
+static napi_value js_fd_unwatch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  fd_watch *w;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&w));
+  if (!w->stopped) {
+    w->stopped = 1;
+    uv_poll_stop(&w->poll);
+    uv_close((uv_handle_t *)&w->poll, fd_watch_closed);
+  }
+  return undefined(env);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -357,6 +515,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"klogReadAll", NULL, js_klog_read_all, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkOpenIn", NULL, js_netlink_open_in, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkRecvNonBlocking", NULL, js_netlink_recv_nonblocking, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fdWatch", NULL, js_fd_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fdUnwatch", NULL, js_fd_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
