@@ -10,11 +10,15 @@ import {
   MachineTypeId,
   MachineTypeType,
   NamespaceName,
+  NodeAddressId,
+  NodeAddressType,
   NodenameId,
   NodenameType,
   TAG,
   fqdn,
+  nodeIps,
   type AffiliateSpec,
+  type NodeAddressSpec,
   type DiscoveryConfigSpec,
   type HostnameStatusSpec,
   type IdentitySpec,
@@ -28,8 +32,8 @@ export const DEFAULT_API_SERVER_PORT = 6443;
 /** Options of {@link LocalAffiliateController}. */
 export interface LocalAffiliateControllerOptions {
   /**
-   * The node's addresses. The container platform has no address resources yet, so the node passes
-   * its --address here.
+   * Addresses the node is told it has (its --address); NodeAddress `routed` adds the ones found on
+   * its links, so other nodes learn every address they can reach it on.
    */
   readonly addresses: () => readonly string[];
   readonly apiServerPort?: number;
@@ -49,6 +53,7 @@ export class LocalAffiliateController implements Controller {
     { namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId, kind: 'weak' as const },
     { namespace: NamespaceName.k8s, type: NodenameType, id: NodenameId, kind: 'weak' as const },
     { namespace: NamespaceName.config, type: MachineTypeType, id: MachineTypeId, kind: 'weak' as const },
+    { namespace: NamespaceName.network, type: NodeAddressType, id: NodeAddressId.routed, kind: 'weak' as const },
   ];
   readonly outputs = [{ type: AffiliateType, kind: 'shared' as const }];
   readonly #options: LocalAffiliateControllerOptions;
@@ -79,12 +84,13 @@ export class LocalAffiliateController implements Controller {
     const hostname = ctx.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
     const nodename = ctx.find<NodenameSpec>({ namespace: NamespaceName.k8s, type: NodenameType, id: NodenameId });
     const machineType = ctx.find<MachineTypeSpec>({ namespace: NamespaceName.config, type: MachineTypeType, id: MachineTypeId });
+    const routed = ctx.find<NodeAddressSpec>({ namespace: NamespaceName.network, type: NodeAddressType, id: NodeAddressId.routed });
     if (!cfg?.spec.discoveryEnabled || !identity || !hostname || !nodename || !machineType) return undefined;
     const kind = machineType.spec.machineType;
     const controlPlane = kind === 'controlplane' || kind === 'init';
     return {
       nodeId: identity.spec.nodeId,
-      addresses: [...this.#options.addresses()],
+      addresses: [...new Set([...this.#options.addresses(), ...(routed ? nodeIps(routed.spec) : [])])],
       hostname: fqdn(hostname.spec),
       nodename: nodename.spec.nodename,
       operatingSystem: this.#options.operatingSystem ?? `Talos (${TAG})`,
