@@ -18,3 +18,7 @@ export { nodePaths } from './paths.ts';
 export type { NodePaths } from './paths.ts';
 export { EventBus } from './events/bus.ts';
 export type { MachineEvent, SubscribeOptions } from './events/bus.ts';
+export { networkControllers } from './controllers/network/index.ts';
+export type { NetworkControllersOptions } from './controllers/network/index.ts';
+export { Rtnl, RtnlMonitor, RtnlGroups, openNetworkKernel } from './linux/rtnetlink.ts';
+export type { NetworkKernel, KernelLink, KernelAddress, KernelRoute } from './linux/rtnetlink.ts';
