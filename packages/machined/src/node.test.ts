@@ -385,3 +385,27 @@ test('TalosNode: a second node on the same state directory is refused, naming th
   assert.match(stderr, new RegExp(`state directory ${n.dir} is in use by machined PID ${process.pid}`));
   assert.equal(readFileSync(n.node.paths.lock, 'utf8'), `${process.pid}\n`);
 });
+
+test('TalosNode: network resources answer through the API with upstream field names; the container node writes its /etc files into the state dir only', async (t) => {
+  const n = await booted(t);
+  const { state, md } = n.socket('os:reader');
+  const yamlOf = async (type: string, id: string): Promise<string> => {
+    for (let i = 0; ; i++) {
+      try {
+        return (await state.get({ namespace: 'network', type, id }, { metadata: md, timeoutMs: 5000 })).resource?.spec?.yamlSpec ?? '';
+      } catch (err) {
+        if (i >= 100 || !hasCode(err, Code.NotFound)) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  const lo = await yamlOf('LinkStatuses.net.talos.dev', 'lo');
+  assert.match(lo, /^type: loopback$/m);
+  assert.match(lo, /^operationalState: \w+$/m);
+  assert.match(await yamlOf('ResolverStatuses.net.talos.dev', 'resolvers'), /dnsServers:\n\s+- 1\.1\.1\.1/);
+  assert.match(await yamlOf('TimeServerStatuses.net.talos.dev', 'timeservers'), /timeServers:\n\s+- time\.cloudflare\.com/);
+  assert.match(await yamlOf('NetworkStatuses.net.talos.dev', 'status'), /hostnameReady: true/);
+  assert.match(await yamlOf('NodeAddresses.net.talos.dev', 'current'), /sortAlgorithm: v1/);
+  await until('etc files', () => existsSync(join(n.dir, 'system', 'etc', 'resolv.conf')) && existsSync(join(n.dir, 'system', 'etc', 'hosts')));
+  assert.match(readFileSync(join(n.dir, 'system', 'etc', 'resolv.conf'), 'utf8'), /^nameserver 1\.1\.1\.1$/m);
+});
