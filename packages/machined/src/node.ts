@@ -129,6 +129,8 @@ export interface NodeOptions {
    * addresses and routes there (always so on metal; off by default in container mode, which only reads).
    */
   readonly ownsNetwork?: boolean;
+  /** The network namespace the network controllers work in (a `/run/netns/<name>` file); default machined's own. */
+  readonly netnsPath?: string;
 }
 
 interface Cycle {
@@ -254,6 +256,7 @@ export class TalosNode implements AsyncDisposable {
     const network = await hostNetworkOptions({
       platform: this.#options.platform,
       ownsNetwork: this.#options.ownsNetwork ?? false,
+      ...(this.#options.netnsPath ? { netnsPath: this.#options.netnsPath } : {}),
       defaultHostname: this.#options.defaultHostname ?? defaultHostname(this.#options.address),
       etcDir: join(this.paths.root, 'system', 'etc'),
       logger: this.#logger,

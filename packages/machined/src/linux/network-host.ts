@@ -11,6 +11,8 @@ export interface HostNetworkOptions {
   readonly platform: 'container' | 'metal';
   /** machined owns the network namespace it runs in (always true on metal). */
   readonly ownsNetwork: boolean;
+  /** The namespace to observe and configure; default machined's own. */
+  readonly netnsPath?: string;
   readonly defaultHostname: string;
   /** Where /etc files go in container mode (`<state>/system/etc`); metal uses /system/etc. */
   readonly etcDir: string;
@@ -40,7 +42,7 @@ export async function hostNetworkOptions(options: HostNetworkOptions): Promise<N
   return {
     defaultHostname: options.defaultHostname,
     cmdline: metal ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : '',
-    ...(observe ? { openKernel: () => openNetworkKernel() } : {}),
+    ...(observe ? { openKernel: () => openNetworkKernel(options.netnsPath ? { netnsPath: options.netnsPath } : {}) } : {}),
     ownsNetwork: observe && (metal || options.ownsNetwork),
     ...(metal ? { setKernelHostname: (name: string) => native().sethostname(name) } : {}),
     writeEtcFile: async (name, content) => {
