@@ -464,7 +464,8 @@ export class Rtnl implements Disposable {
     const seq = this.#seq++;
     native().netlinkSend(this.#fd, nlmsg(type, NLM_F_REQUEST | NLM_F_DUMP, seq, body));
     const out: Buffer[] = [];
-    for (;;) {
+    // Each datagram carries many entries; a million of them is far past any real table.
+    for (let datagrams = 0; datagrams < 1_000_000; datagrams++) {
       for (const m of parseMessages(native().netlinkRecv(this.#fd))) {
         if (m.seq !== seq) continue;
         if (m.type === NLMSG_DONE) return out;
@@ -477,6 +478,7 @@ export class Rtnl implements Disposable {
         if ((m.flags & NLM_F_MULTI) === 0) return out;
       }
     }
+    throw new TalosError(Code.ResourceExhausted, 'netlink dump did not end');
   }
 
   /** Every link. */
@@ -601,12 +603,11 @@ export class RtnlMonitor implements Disposable {
       let buf: Buffer | null;
       try {
         buf = native().netlinkRecvNonBlocking(this.#fd);
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ENOBUFS') {
-          ev.overflow = true;
-          continue;
-        }
-        throw err;
+      } catch {
+        // ENOBUFS: the kernel dropped notifications. Any other error cannot be thrown from here
+        // (it would reach the event loop); either way the reader re-reads the whole state.
+        ev.overflow = true;
+        break;
       }
       if (buf === null) break;
       for (const m of parseMessages(buf)) {
