@@ -136,6 +136,13 @@ test('network controllers in a netns: the config reaches the kernel, statuses fo
     },
   });
 
+  // v1 leaves the bridge when the config no longer names it as a member.
+  suite.state.update({
+    ...suite.state.get({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId }),
+    spec: { yaml: configYaml(interfaces(['10.23.5.2/24']).replace('interfaces: [v1]', 'interfaces: []')) },
+  });
+  await eventually(() => assert.doesNotMatch(ipIn(ns.name, 'link', 'show', 'v1'), /master br0/));
+
   // An address removed by hand that the config still names comes back.
   // The kernel flushes the route through it as well; both return.
   ipIn(ns.name, 'addr', 'del', '10.23.5.2/24', 'dev', 'v0');

@@ -32,9 +32,11 @@ export class LinkSpecController implements Controller {
       const specs = ctx.list<LinkSpecSpec>({ namespace: NamespaceName.network, type: LinkSpecType });
       // Masters before members, parents before VLANs: logical links first.
       const ordered = [...specs].sort((a, b) => rank(a.spec) - rank(b.spec));
+      const logical = new Set(specs.filter((r) => r.spec.logical && r.metadata.phase === 'running').map((r) => r.spec.name));
+      const managedMasters = new Set(kernel.links().filter((l) => logical.has(l.name)).map((l) => l.index));
       for (const r of ordered) {
         try {
-          this.#apply(ctx, kernel, r);
+          this.#apply(ctx, kernel, r, managedMasters);
           failed.delete(r.metadata.id);
         } catch (err) {
           report(ctx, failed, r.metadata.id, (err as Error).message);
@@ -43,7 +45,7 @@ export class LinkSpecController implements Controller {
     }
   }
 
-  #apply(ctx: ControllerContext, kernel: NetworkKernel, r: Resource<LinkSpecSpec>): void {
+  #apply(ctx: ControllerContext, kernel: NetworkKernel, r: Resource<LinkSpecSpec>, managedMasters: ReadonlySet<number>): void {
     const spec = r.spec;
     const p = { namespace: r.metadata.namespace, type: r.metadata.type, id: r.metadata.id };
     const byName = (): Map<string, KernelLink> => new Map(kernel.links().map((l) => [l.name, l]));
@@ -51,7 +53,10 @@ export class LinkSpecController implements Controller {
     let link = links.get(spec.name);
     if (r.metadata.phase === 'tearingDown') {
       if (link && spec.logical) kernel.deleteLink(link.index);
-      else if (link && spec.name !== 'lo' && link.up) kernel.setLink(link.index, { up: false });
+      else if (link && spec.name !== 'lo') {
+        if (link.masterIndex !== 0 && managedMasters.has(link.masterIndex)) kernel.setLink(link.index, { masterIndex: 0 });
+        if (link.up) kernel.setLink(link.index, { up: false });
+      }
       if (r.metadata.finalizers.includes(FINALIZER)) ctx.removeFinalizer(p, FINALIZER);
       return;
     }
@@ -74,6 +79,10 @@ export class LinkSpecController implements Controller {
       if (!link) throw new Error(`link ${spec.name} was created but is not listed`);
     }
     const masterName = spec.masterName ?? spec.bridgeSlave?.masterName;
+    if (masterName === undefined && link.masterIndex !== 0 && managedMasters.has(link.masterIndex)) {
+      // Taken out of a bond or bridge we manage: release it.
+      kernel.setLink(link.index, { masterIndex: 0 });
+    }
     if (masterName !== undefined) {
       const master = links.get(masterName);
       if (!master) throw new Error(`link ${spec.name}: master ${masterName} does not exist`);
