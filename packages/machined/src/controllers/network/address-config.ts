@@ -13,7 +13,7 @@ export function addressConfigs(inputs: ConfigInputs): LayeredConfig<AddressSpecS
     if (!c) continue;
     out.push({ id: addressId(l.linkName, c.cidr), spec: { address: c.cidr, linkName: l.linkName, family: c.family, scope: 'global', flags: 'permanent', layer: 'cmdline' } });
   }
-  for (const link of configuredLinks(inputs.config)) {
+  for (const link of configuredLinks(inputs.config, inputs.links)) {
     for (const a of link.addresses) {
       const c = toCidr(a);
       if (!c) continue;

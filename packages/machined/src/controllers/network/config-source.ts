@@ -11,6 +11,7 @@ import {
 } from '@talos-ts/machinery';
 import { machineConfigOf } from '../config/parse.ts';
 import { parseCmdlineNetworking, type CmdlineNetworking } from './cmdline.ts';
+import type { SelectableLink } from './devices.ts';
 
 /** Options every per-source config controller takes. */
 export interface ConfigSourceOptions {
@@ -22,6 +23,8 @@ export interface ConfigSourceOptions {
 export interface ConfigInputs {
   readonly config: MachineConfig | undefined;
   readonly cmdline: CmdlineNetworking | undefined;
+  /** The kernel's links, for device selectors. */
+  readonly links: readonly SelectableLink[];
 }
 
 /** One produced config: its id without the layer prefix, and its spec (which carries the layer). */
@@ -73,16 +76,17 @@ export function createConfigSourceController<S extends { readonly layer: ConfigL
 function readInputs(ctx: ControllerContext, cmdlineText: string): ConfigInputs {
   const mc = ctx.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
   const config = mc ? machineConfigOf(mc) : undefined;
+  const statuses = ctx.list<LinkStatusSpec>({ namespace: NamespaceName.network, type: LinkStatusType });
+  const links: SelectableLink[] = statuses.map((l) => ({ name: l.metadata.id, hardwareAddr: l.spec.hardwareAddr, physical: l.spec.type === 'ether' && l.spec.kind === '' }));
   let cmdline: CmdlineNetworking | undefined;
   if (cmdlineText.trim() !== '') {
-    const links = ctx
-      .list<LinkStatusSpec>({ namespace: NamespaceName.network, type: LinkStatusType })
+    const names = statuses
       .filter((l) => l.spec.type !== 'loopback' && l.spec.kind === '')
       .map((l) => l.metadata.id)
       .sort();
-    const parsed = parseCmdlineNetworking(cmdlineText, links);
+    const parsed = parseCmdlineNetworking(cmdlineText, names);
     if ('error' in parsed) ctx.logger.warn('ignoring the network settings of the kernel command line', { error: parsed.error });
     else cmdline = parsed.value;
   }
-  return { config, cmdline };
+  return { config, cmdline, links };
 }

@@ -62,8 +62,8 @@ const ether = (index: number): LinkStatusSpec => ({
 
 function start(cmdline = ''): ReturnType<typeof startControllerSuite> {
   const suite = startControllerSuite({ controllers: networkControllers({ defaultHostname: 'talos-default', cmdline }) });
-  suite.state.create(newLinkStatus('eth0', ether(2)));
-  suite.state.create(newLinkStatus('eth1', ether(3)));
+  suite.state.create(newLinkStatus('eth0', { ...ether(2), hardwareAddr: '52:54:00:00:00:02' }));
+  suite.state.create(newLinkStatus('eth1', { ...ether(3), hardwareAddr: '52:54:00:00:00:03' }));
   return suite;
 }
 
@@ -186,4 +186,11 @@ test('OperatorConfigController: ip=dhcp yields a DHCPv4 operator on the first li
     exact: true,
     check: (r) => r.metadata.id === 'dhcp6/eth1' && assert.equal(r.spec.dhcp6?.routeMetric, 100),
   });
+});
+
+test('AddressConfigController: an interface picked by deviceSelector gets its addresses on the matching link', async () => {
+  await using suite = start();
+  const yaml = configYaml('machine:\n  network:\n    interfaces:\n      - deviceSelector:\n          hardwareAddr: "52:54:00:00:00:03"\n        addresses: [10.8.0.2/24]\n');
+  suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml }));
+  await assertResources<AddressSpecSpec>(suite.state, net(AddressSpecType), { ids: ['lo/127.0.0.1/8', 'eth1/10.8.0.2/24'], exact: true });
 });

@@ -1,5 +1,31 @@
 import { isIP } from 'node:net';
-import type { MachineConfig, NetworkDevice, NetworkRoute } from '@talos-ts/machinery';
+import type { MachineConfig, NetworkDevice, NetworkDeviceSelector, NetworkRoute } from '@talos-ts/machinery';
+
+/** What a device selector can be matched against: the kernel's links (from LinkStatus). */
+export interface SelectableLink {
+  readonly name: string;
+  readonly hardwareAddr: string;
+  /** Physical: an ethernet link that is not a logical kind (vlan, bond, bridge, veth, …). */
+  readonly physical: boolean;
+}
+
+function glob(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return re.test(value);
+}
+
+/**
+ * The first link (by name) a selector matches; every field given must match. Only `hardwareAddr`
+ * (glob) and `physical` can be evaluated: we do not collect bus paths, PCI ids, drivers or permanent
+ * addresses yet, so a selector naming one of those matches nothing rather than the wrong link.
+ */
+export function selectLink(selector: NetworkDeviceSelector, links: readonly SelectableLink[]): string | undefined {
+  if (selector.busPath !== undefined || selector.pciID !== undefined || selector.driver !== undefined || selector.permanentAddr !== undefined) return undefined;
+  if (selector.hardwareAddr === undefined && selector.physical === undefined) return undefined;
+  return [...links]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .find((l) => (selector.hardwareAddr === undefined || glob(selector.hardwareAddr, l.hardwareAddr)) && (selector.physical === undefined || selector.physical === l.physical))?.name;
+}
 
 /** A link the machine config configures: the interface itself or one of its VLANs. */
 export interface ConfiguredLink {
@@ -16,16 +42,18 @@ export interface ConfiguredLink {
 }
 
 /**
- * The links `machine.network.interfaces[]` configures, VLANs as `<parent>.<id>`. Entries without an
- * interface name (deviceSelector) and entries marked `ignore` are left out: selectors need the link
- * hardware data we do not collect yet.
+ * The links `machine.network.interfaces[]` configures, VLANs as `<parent>.<id>`. An entry with a
+ * deviceSelector names the link the selector picks among `links` (see {@link selectLink}); entries
+ * that name no link and entries marked `ignore` are left out.
  */
-export function configuredLinks(config: MachineConfig | undefined): ConfiguredLink[] {
+export function configuredLinks(config: MachineConfig | undefined, links: readonly SelectableLink[] = []): ConfiguredLink[] {
   const out: ConfiguredLink[] = [];
-  for (const d of config?.config.machine.network?.interfaces ?? []) {
-    if (!d.interface || d.ignore) continue;
+  for (const entry of config?.config.machine.network?.interfaces ?? []) {
+    const name = entry.interface ?? (entry.deviceSelector ? selectLink(entry.deviceSelector, links) : undefined);
+    if (!name || entry.ignore) continue;
+    const d: NetworkDevice = { ...entry, interface: name };
     out.push({
-      linkName: d.interface,
+      linkName: name,
       addresses: [...(d.addresses ?? []), ...(d.cidr ? [d.cidr] : [])],
       routes: d.routes ?? [],
       dhcp: d.dhcp === true,

@@ -14,7 +14,7 @@ export function linkConfigs(inputs: ConfigInputs): LayeredConfig<LinkSpecSpec>[]
   const out: LayeredConfig<LinkSpecSpec>[] = [{ id: 'lo', spec: { ...base, name: 'lo', type: 'loopback', layer: 'default' } }];
   for (const l of inputs.cmdline?.links ?? []) out.push({ id: l.linkName, spec: { ...base, name: l.linkName, layer: 'cmdline' } });
   const members: LayeredConfig<LinkSpecSpec>[] = [];
-  for (const link of configuredLinks(inputs.config)) {
+  for (const link of configuredLinks(inputs.config, inputs.links)) {
     const d = link.device;
     const mtu = link.mtu ?? 0;
     const layer = 'configuration' as const;

@@ -15,7 +15,7 @@ export function operatorConfigs(inputs: ConfigInputs): LayeredConfig<OperatorSpe
     if (!l.dhcp) continue;
     out.push({ id: operatorId('dhcp4', l.linkName), spec: { operator: 'dhcp4', linkName: l.linkName, requireUp: true, dhcp4: { routeMetric: DEFAULT_ROUTE_METRIC }, layer: 'cmdline' } });
   }
-  for (const link of configuredLinks(inputs.config)) {
+  for (const link of configuredLinks(inputs.config, inputs.links)) {
     const routeMetric = link.dhcpOptions?.routeMetric ?? DEFAULT_ROUTE_METRIC;
     const layer = 'configuration' as const;
     if (link.dhcp && link.dhcpOptions?.ipv4 !== false) {

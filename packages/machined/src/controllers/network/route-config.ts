@@ -20,7 +20,7 @@ export function routeConfigs(inputs: ConfigInputs): LayeredConfig<RouteSpecSpec>
     const family = isIP(l.gateway) === 6 ? 'inet6' : 'inet4';
     out.push(route({ family, dst: '', src: '', gateway: l.gateway, outLinkName: l.linkName, priority: DEFAULT_ROUTE_METRIC, scope: 'global', layer: 'cmdline' }));
   }
-  for (const link of configuredLinks(inputs.config)) {
+  for (const link of configuredLinks(inputs.config, inputs.links)) {
     for (const r of link.routes) {
       const dst = r.network ? toCidr(r.network) : undefined;
       if (r.network && !dst) continue;
