@@ -46,4 +46,5 @@ export type { GraphOptions } from './graph.ts';
 export { createTransformController } from './generic/transform.ts';
 export type { TransformOptions, TransformResult } from './generic/transform.ts';
 export { createMergeController } from './generic/merge.ts';
+export { removeUnproduced } from './generic/cleanup.ts';
 export type { MergeOptions } from './generic/merge.ts';

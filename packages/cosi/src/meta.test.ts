@@ -96,3 +96,13 @@ test('meta: shared derived initials go to the type registered first; declared al
     (e) => hasCode(e, Code.AlreadyExists),
   );
 });
+
+test('registerResourceDefinition: a clashing capital-letter short form goes to the first type; explicit aliases still clash', () => {
+  const s = new InMemoryState();
+  bootstrapMeta(s);
+  registerResourceDefinition(s, { type: 'AddressSpecs.net.talos.dev', displayType: 'AddressSpec', defaultNamespace: 'network' });
+  registerResourceDefinition(s, { type: 'AddressStatuses.net.talos.dev', displayType: 'AddressStatus', aliases: ['addresses'], defaultNamespace: 'network' });
+  assert.equal(resolveResourceDefinition(s, 'as').type, 'AddressSpecs.net.talos.dev');
+  assert.equal(resolveResourceDefinition(s, 'addresses').type, 'AddressStatuses.net.talos.dev');
+  assert.throws(() => registerResourceDefinition(s, { type: 'Others.net.talos.dev', aliases: ['addresses'], defaultNamespace: 'network' }), /already used/);
+});

@@ -19,3 +19,7 @@ export { EventBus } from './events/bus.ts';
 export type { MachineEvent, SubscribeOptions } from './events/bus.ts';
 export { KubeSpanKernel, KubeSpanKernelState, kubeSpanRules, kubeSpanNftPlan } from './linux/kubespan.ts';
 export type { KubeSpanKernelOptions } from './linux/kubespan.ts';
+export { networkControllers } from './controllers/network/index.ts';
+export type { NetworkControllersOptions } from './controllers/network/index.ts';
+export { Rtnl, RtnlMonitor, RtnlGroups, openNetworkKernel } from './linux/rtnetlink.ts';
+export type { NetworkKernel, KernelLink, KernelAddress, KernelRoute } from './linux/rtnetlink.ts';

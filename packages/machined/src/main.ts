@@ -8,7 +8,7 @@ import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, 
 import { TALOS_API_PORT, TRUSTD_PORT, nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { writeFileAtomic } from './system/atomic-file.ts';
 
-const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN]
+const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN] [--own-network]
        machined --platform metal   (as PID 1, started by the image's /init)
 
 Starts one Talos-TS node. apid listens on IP:${TALOS_API_PORT} and trustd (control plane) on IP:${TRUSTD_PORT}.
@@ -18,6 +18,9 @@ With no configuration in DIR the node waits in maintenance mode for
 --containerd BIN  (container platform) also run containerd BIN as the node's system service, with
                   its socket, state and root under DIR (metal always runs it), so that
                   containers, stats and restart have a containerd to talk to
+--own-network     (container platform) machined runs in a network namespace of its own, so the
+                  network controllers apply the config's links, addresses and routes there;
+                  without it the host's network is only read
 
 Environment (test knobs):
   TALOSTS_DISCOVERY_TTL_MS  TTL of the affiliate data published to the discovery service
@@ -36,6 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         address: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         containerd: { type: 'string' },
+        'own-network': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -81,6 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     onPowerOff: () => powerOff(),
     ...(discoveryTtlMs !== undefined ? { discoveryTtlMs } : {}),
     ...(containerd ? { containerd } : {}),
+    ownsNetwork: args['own-network'] === true,
   });
   const stop = (): void => {
     void node.stop().finally(() => powerOff());

@@ -42,4 +42,11 @@ export interface NodeOptions {
   readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
   /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
   readonly onReboot?: () => void;
+  /**
+   * machined owns the network namespace it runs in, so the network controllers may change links,
+   * addresses and routes there (always so on metal; off by default in container mode, which only reads).
+   */
+  readonly ownsNetwork?: boolean;
+  /** The network namespace the network controllers work in (a `/run/netns/<name>` file); default machined's own. */
+  readonly netnsPath?: string;
 }

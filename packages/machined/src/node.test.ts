@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,10 @@ function configs(endpoint: string) {
 
 // Node addresses come from a /24 of their own: other suites that run beside this one use 127.0.0.x.
 let host = 1;
-async function startNode(t: { after: (fn: () => Promise<void>) => void }, options: { lifetimeMs?: number; prepare?: (dir: string, cfg: ReturnType<typeof configs>) => void } = {}) {
+async function startNode(
+  t: { after: (fn: () => Promise<void>) => void },
+  options: { lifetimeMs?: number; prepare?: (dir: string, cfg: ReturnType<typeof configs>) => void; node?: { ownsNetwork?: boolean; netnsPath?: string } } = {},
+) {
   const address = `127.0.3.${host++}`;
   const dir = mkdtempSync(join(tmpdir(), 'machined-node-'));
   options.prepare?.(dir, configs(`https://${address}:6443`));
@@ -54,6 +57,7 @@ async function startNode(t: { after: (fn: () => Promise<void>) => void }, option
     trustdCommand: idle,
     restartIntervalMs: 200,
     ...(options.lifetimeMs ? { apiCertLifetimeMs: options.lifetimeMs } : {}),
+    ...options.node,
   });
   // Cleanup is registered first, so a node whose start fails is stopped as well.
   t.after(async () => {
@@ -385,4 +389,57 @@ test('TalosNode: a second node on the same state directory is refused, naming th
   assert.equal(code, 1, `second machined: ${stderr}`);
   assert.match(stderr, new RegExp(`state directory ${n.dir} is in use by machined PID ${process.pid}`));
   assert.equal(readFileSync(n.node.paths.lock, 'utf8'), `${process.pid}\n`);
+});
+
+test('TalosNode: network resources answer through the API with upstream field names; the container node writes its /etc files into the state dir only', async (t) => {
+  const n = await booted(t);
+  const { state, md } = n.socket('os:reader');
+  const yamlOf = async (type: string, id: string): Promise<string> => {
+    for (let i = 0; ; i++) {
+      try {
+        return (await state.get({ namespace: 'network', type, id }, { metadata: md, timeoutMs: 5000 })).resource?.spec?.yamlSpec ?? '';
+      } catch (err) {
+        if (i >= 100 || !hasCode(err, Code.NotFound)) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  const lo = await yamlOf('LinkStatuses.net.talos.dev', 'lo');
+  assert.match(lo, /^type: loopback$/m);
+  assert.match(lo, /^operationalState: \w+$/m);
+  assert.match(await yamlOf('ResolverStatuses.net.talos.dev', 'resolvers'), /dnsServers:\n\s+- 1\.1\.1\.1/);
+  assert.match(await yamlOf('TimeServerStatuses.net.talos.dev', 'timeservers'), /timeServers:\n\s+- time\.cloudflare\.com/);
+  assert.match(await yamlOf('NetworkStatuses.net.talos.dev', 'status'), /hostnameReady: true/);
+  assert.match(await yamlOf('NodeAddresses.net.talos.dev', 'current'), /sortAlgorithm: v1/);
+  await until('etc files', () => existsSync(join(n.dir, 'system', 'etc', 'resolv.conf')) && existsSync(join(n.dir, 'system', 'etc', 'hosts')));
+  assert.match(readFileSync(join(n.dir, 'system', 'etc', 'resolv.conf'), 'utf8'), /^nameserver 1\.1\.1\.1$/m);
+});
+
+test('TalosNode: with a network namespace of its own, apply-config no-reboot puts addresses in its kernel and takes a removed one out, leaving the rest', async (t) => {
+  const ns = `tnet-node-${process.pid}`;
+  const ipIn = (...args: string[]): string => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('ip', ['netns', 'add', ns]);
+  t.after(() => execFileSync('ip', ['netns', 'del', ns]));
+  ipIn('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+  const n = await startNode(t, { node: { ownsNetwork: true, netnsPath: `/run/netns/${ns}` } });
+  const withAddresses = (addresses: string[]): string => {
+    const cfg = loadConfig(n.cfg.controlplane, { filename: 'base' });
+    const patch = parsePatch(`machine:\n  network:\n    interfaces:\n      - interface: v0\n        addresses: [${addresses.join(', ')}]\n`, { name: 'net-patch' });
+    if (cfg.error || patch.error) throw cfg.error ?? patch.error;
+    const out = applyPatches(cfg.value, [patch.value]);
+    if (out.error) throw out.error;
+    return out.value.toYaml();
+  };
+  const c = maintenanceClient(n.address);
+  await c.applyConfiguration({ data: Buffer.from(withAddresses(['10.23.20.2/24', '10.23.21.2/24'])), mode: Mode.AUTO }, { timeoutMs: 10_000 });
+  c.close();
+  await until('both addresses in the kernel', () => /10\.23\.20\.2\/24[\s\S]*10\.23\.21\.2\/24/.test(ipIn('addr', 'show', 'v0')));
+  const { machine, md } = n.socket();
+  const t0 = Date.now();
+  const live = await machine.applyConfiguration({ data: Buffer.from(withAddresses(['10.23.20.2/24'])), mode: Mode.NO_REBOOT }, { metadata: md, timeoutMs: 5000 });
+  assert.equal(live.messages[0]?.mode, Mode.NO_REBOOT);
+  await until('the removed address leaves the kernel', () => !ipIn('addr', 'show', 'v0').includes('10.23.21.2'));
+  t.diagnostic(`apply-config no-reboot → address removed from the kernel in ${Date.now() - t0} ms`);
+  assert.match(ipIn('addr', 'show', 'v0'), /10\.23\.20\.2\/24/);
+  assert.match(ipIn('link', 'show', 'lo'), /UP/);
 });

@@ -13,9 +13,14 @@ export interface MergeOptions<I, O> {
   readonly layer: (input: Resource<I>) => number;
   /**
    * Folds the inputs of one key, ordered from the lowest layer to the highest, into the output spec.
-   * Defaults to "highest layer wins".
+   * Defaults to "highest layer wins"; undefined produces nothing for the key.
    */
-  readonly merge?: (layers: readonly Resource<I>[]) => O;
+  readonly merge?: (layers: readonly Resource<I>[]) => O | undefined;
+  /**
+   * `shared` when the output type is also written elsewhere (network specs live in `network-config`
+   * per source and in `network` merged; both are one type). Default `exclusive`.
+   */
+  readonly outputKind?: 'exclusive' | 'shared';
 }
 
 /** A controller that merges layered inputs into one output per key. */
@@ -29,7 +34,7 @@ export function createMergeController<I, O = I>(options: MergeOptions<I, O>): Co
       // Wakes us when an output we tore down is released by its finalizers, to destroy it.
       { namespace: output.namespace, type: output.type, kind: 'destroyReady' },
     ],
-    outputs: [{ type: output.type, kind: 'exclusive' }],
+    outputs: [{ type: output.type, kind: options.outputKind ?? 'exclusive' }],
     async run(ctx: ControllerContext) {
       for await (const _ of ctx.changes()) {
         const groups = new Map<string, Resource<I>[]>();
@@ -40,14 +45,17 @@ export function createMergeController<I, O = I>(options: MergeOptions<I, O>): Co
           g.push(r);
           groups.set(k, g);
         }
+        const produced = new Set<string>();
         for (const [id, g] of groups) {
           g.sort((a, b) => layer(a) - layer(b) || (a.metadata.id < b.metadata.id ? -1 : 1));
           const spec = merge(g);
+          if (spec === undefined) continue;
+          produced.add(id);
           ctx.modify<O>({ ...output, id }, spec, (d) => {
             d.spec = spec;
           });
         }
-        removeUnproduced(ctx, output, name, new Set(groups.keys()));
+        removeUnproduced(ctx, output, name, produced);
       }
     },
   };

@@ -1,6 +1,5 @@
 import type { Runtime } from '@talos-ts/cosi';
 import type { NodePaths } from '@talos-ts/machinery';
-import { defaultHostname } from '../platform/container.ts';
 import { AffiliateMergeController } from './cluster/affiliate-merge.ts';
 import { createDiscoveryConfigController } from './cluster/config.ts';
 import { DiscoveryServiceController } from './cluster/discovery-service.ts';
@@ -9,7 +8,7 @@ import { createMemberController } from './cluster/member.ts';
 import { NodeIdentityController } from './cluster/node-identity.ts';
 import { createMachineTypeController } from './config/machine-type.ts';
 import { createNodenameController } from './k8s/nodename.ts';
-import { HostnameController } from './network/hostname.ts';
+import { networkControllers, type NetworkControllersOptions } from './network/index.ts';
 import { MountStatusController } from './runtime/mount-status.ts';
 import { ApiCertificatesController } from './secrets/api-certificates.ts';
 import { CertificateFilesController } from './secrets/certificate-files.ts';
@@ -27,6 +26,8 @@ export interface ControllerOptions {
   readonly apiCertLifetimeMs?: number;
   readonly etcdCertLifetimeMs?: number;
   readonly discoveryTtlMs?: number;
+  /** What the network controllers observe and may change on this host (see linux/network-host.ts). */
+  readonly network: NetworkControllersOptions;
 }
 
 /**
@@ -35,7 +36,7 @@ export interface ControllerOptions {
  */
 export function registerControllers(runtime: Runtime, o: ControllerOptions): void {
   runtime.register(
-    new HostnameController({ defaultHostname: o.defaultHostname ?? defaultHostname(o.address) }),
+    ...networkControllers(o.network),
     createMachineTypeController(),
     createNodenameController(),
     new ApiCertificatesController({ addresses: [o.address], ...(o.apiCertLifetimeMs ? { lifetimeMs: o.apiCertLifetimeMs } : {}) }),

@@ -42,10 +42,15 @@ export interface NativeAddon {
   udp6Send(fd: number, data: Buffer, address: string, port: number): void;
   /** An AF_PACKET socket on the link receiving IPv4 UDP datagrams to port 68 (from the IP header on). */
   packetOpen(ifname: string, netnsPath?: string | null): number;
-  /** netlinkOpen, but the socket is made inside the network namespace at `nsPath` (tests, netns nodes). */
-  netlinkOpenInNetns(nsPath: string, protocol: number): number;
   /** Raises a socket's send buffer (SO_SNDBUFFORCE, else SO_SNDBUF); returns the size granted. */
   socketSendBuffer(fd: number, bytes: number): number;
+  /** A netlink socket made inside the network namespace at `netnsPath` ('' = ours), 8 MiB receive buffer. */
+  netlinkOpenIn(protocol: number, groups: number, netnsPath: string): number;
+  /** One datagram, or null when none is waiting. */
+  netlinkRecvNonBlocking(fd: number): Buffer | null;
+  /** Calls `onReadable(status)` on the event loop while `fd` is readable; undo with fdUnwatch. */
+  fdWatch(fd: number, onReadable: (status: number) => void): object;
+  fdUnwatch(handle: object): void;
 }
 
 /** mount(2) flags we use. */

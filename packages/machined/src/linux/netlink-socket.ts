@@ -54,7 +54,7 @@ export class NetlinkSocket implements Disposable {
   #closed = false;
 
   constructor(protocol: number, options: NetlinkSocketOptions = {}) {
-    this.#fd = options.netnsPath === undefined ? native().netlinkOpen(protocol) : native().netlinkOpenInNetns(options.netnsPath, protocol);
+    this.#fd = options.netnsPath === undefined ? native().netlinkOpen(protocol) : native().netlinkOpenIn(protocol, 0, options.netnsPath);
     if (options.sendBufferBytes !== undefined) {
       try {
         native().socketSendBuffer(this.#fd, options.sendBufferBytes);

@@ -28,6 +28,8 @@ test('netlink: a default route has no destination; the gateway and output interf
   assert.equal(r[4], 254);
   assert.deepEqual([...r.subarray(12, 20)], [8, 0, 5, 0, 10, 0, 2, 2]);
   assert.equal(r.readUInt32LE(24), 3);
+  assert.equal(r[5], 4, 'protocol static, as RouteSpecController makes it');
+  assert.deepEqual([r.readUInt16LE(28), r.readUInt16LE(30), r.readUInt32LE(32)], [8, 6, 1024], 'metric 1024, as the ip= RouteSpec');
 });
 
 test('netlink: acknowledgements are matched by sequence number and carry the negated errno', () => {

@@ -19,6 +19,9 @@ const IFA_LOCAL = 2;
 const RTA_DST = 1;
 const RTA_OIF = 4;
 const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+/** The metric of the route the network controllers make from `ip=` (upstream's default route metric). */
+const BOOT_ROUTE_METRIC = 1024;
 
 /** One rtattr: 4-byte header then the payload, padded to 4 bytes. */
 export function rtattr(type: number, payload: Buffer): Buffer {
@@ -70,16 +73,20 @@ export function addressMessage(index: number, address: string, prefixLength: num
   return Buffer.concat([ifa, rtattr(IFA_LOCAL, ipv4(address)), rtattr(IFA_ADDRESS, ipv4(address))]);
 }
 
-/** RTM_NEWROUTE body for an IPv4 route (default when `destination` is absent). */
+/**
+ * RTM_NEWROUTE body for an IPv4 route (default when `destination` is absent). Protocol and metric
+ * are those RouteSpecController gives the `ip=` default route, so the route made before the
+ * controllers run is the very one they own afterwards (replaced, not doubled).
+ */
 export function routeMessage(index: number, gateway: string, destination?: { address: string; prefixLength: number }): Buffer {
   const rt = Buffer.alloc(12);
   rt.writeUInt8(AF_INET, 0);
   rt.writeUInt8(destination?.prefixLength ?? 0, 1);
   rt.writeUInt8(254, 4); // main table
-  rt.writeUInt8(3, 5); // protocol: boot
+  rt.writeUInt8(4, 5); // protocol: static
   rt.writeUInt8(0, 6); // scope: universe
   rt.writeUInt8(1, 7); // type: unicast
-  const attrs = [rtattr(RTA_GATEWAY, ipv4(gateway)), rtattr(RTA_OIF, u32(index))];
+  const attrs = [rtattr(RTA_GATEWAY, ipv4(gateway)), rtattr(RTA_OIF, u32(index)), rtattr(RTA_PRIORITY, u32(BOOT_ROUTE_METRIC))];
   if (destination) attrs.unshift(rtattr(RTA_DST, ipv4(destination.address)));
   return Buffer.concat([rt, ...attrs]);
 }

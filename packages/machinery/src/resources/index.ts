@@ -9,8 +9,7 @@ export { VersionType, VersionId, newVersion, versionDefinition } from './runtime
 export type { VersionSpec } from './runtime/version.ts';
 export { MountStatusType, newMountStatus, mountStatusDefinition } from './runtime/mount-status.ts';
 export type { MountStatusSpec } from './runtime/mount-status.ts';
-export { HostnameStatusType, HostnameId, newHostnameStatus, fqdn, hostnameStatusDefinition } from './network/hostname-status.ts';
-export type { HostnameStatusSpec } from './network/hostname-status.ts';
+export * from './network/index.ts';
 export { NodenameType, NodenameId, newNodename, nodenameDefinition } from './k8s/nodename.ts';
 export type { NodenameSpec } from './k8s/nodename.ts';
 export { ApiCertificatesType, ApiCertificatesId, newApiCertificates, apiCertificatesDefinition } from './secrets/api.ts';

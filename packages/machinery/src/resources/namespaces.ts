@@ -5,6 +5,8 @@ export const NamespaceName = {
   config: 'config',
   runtime: 'runtime',
   network: 'network',
+  /** Network configs per source and layer, before the merge controllers fold them into `network`. */
+  networkConfig: 'network-config',
   secrets: 'secrets',
   cluster: 'cluster',
   /** Affiliates per discovery source, before AffiliateMergeController merges them by node id. */
@@ -20,6 +22,7 @@ export const talosNamespaces: readonly (NamespaceSpec & { readonly name: string 
   { name: NamespaceName.config, description: 'Talos node configuration.' },
   { name: NamespaceName.runtime, description: 'Talos runtime.' },
   { name: NamespaceName.network, description: 'Networking resources.' },
+  { name: NamespaceName.networkConfig, description: 'Networking configuration resources.' },
   { name: NamespaceName.secrets, description: 'Resources with secret material.' },
   { name: NamespaceName.cluster, description: 'Cluster configuration and discovery resources.' },
   { name: NamespaceName.clusterRaw, description: 'Cluster discovery raw resources (one per source).' },

@@ -5,6 +5,7 @@ import { machineTypeDefinition } from './config/machine-type.ts';
 import { versionDefinition } from './runtime/version.ts';
 import { mountStatusDefinition } from './runtime/mount-status.ts';
 import { hostnameStatusDefinition } from './network/hostname-status.ts';
+import { networkResourceDefinitions } from './network/index.ts';
 import { nodenameDefinition } from './k8s/nodename.ts';
 import { apiCertificatesDefinition } from './secrets/api.ts';
 import { etcdCertificatesDefinition } from './secrets/etcd.ts';
@@ -41,6 +42,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   kubeSpanPeerSpecDefinition,
   kubeSpanPeerStatusDefinition,
   kubeSpanEndpointDefinition,
+  ...networkResourceDefinitions,
 ];
 
 /** Registers the meta types, every Talos namespace and every Talos resource definition. */

@@ -14,11 +14,15 @@ import {
   MachineTypeId,
   MachineTypeType,
   NamespaceName,
+  NodeAddressId,
+  NodeAddressType,
   NodenameId,
   NodenameType,
   TAG,
   fqdn,
+  nodeIps,
   type AffiliateSpec,
+  type NodeAddressSpec,
   type DiscoveryConfigSpec,
   type HostnameStatusSpec,
   type IdentitySpec,
@@ -35,8 +39,8 @@ export const DEFAULT_API_SERVER_PORT = 6443;
 /** Options of {@link LocalAffiliateController}. */
 export interface LocalAffiliateControllerOptions {
   /**
-   * The node's addresses. The container platform has no address resources yet, so the node passes
-   * its --address here.
+   * Addresses the node is told it has (its --address); NodeAddress `routed` adds the ones found on
+   * its links, so other nodes learn every address they can reach it on.
    */
   readonly addresses: () => readonly string[];
   readonly apiServerPort?: number;
@@ -58,6 +62,7 @@ export class LocalAffiliateController implements Controller {
     { namespace: NamespaceName.config, type: MachineTypeType, id: MachineTypeId, kind: 'weak' as const },
     { namespace: NamespaceName.config, type: KubeSpanConfigType, id: KubeSpanConfigId, kind: 'weak' as const },
     { namespace: NamespaceName.kubespan, type: KubeSpanIdentityType, id: KubeSpanLocalIdentityId, kind: 'weak' as const },
+    { namespace: NamespaceName.network, type: NodeAddressType, id: NodeAddressId.routed, kind: 'weak' as const },
   ];
   readonly outputs = [{ type: AffiliateType, kind: 'shared' as const }];
   readonly #options: LocalAffiliateControllerOptions;
@@ -88,10 +93,11 @@ export class LocalAffiliateController implements Controller {
     const hostname = ctx.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId });
     const nodename = ctx.find<NodenameSpec>({ namespace: NamespaceName.k8s, type: NodenameType, id: NodenameId });
     const machineType = ctx.find<MachineTypeSpec>({ namespace: NamespaceName.config, type: MachineTypeType, id: MachineTypeId });
+    const routed = ctx.find<NodeAddressSpec>({ namespace: NamespaceName.network, type: NodeAddressType, id: NodeAddressId.routed });
     if (!cfg?.spec.discoveryEnabled || !identity || !hostname || !nodename || !machineType) return undefined;
     const kind = machineType.spec.machineType;
     const controlPlane = kind === 'controlplane' || kind === 'init';
-    const addresses = [...this.#options.addresses()];
+    const addresses = [...new Set([...this.#options.addresses(), ...(routed ? nodeIps(routed.spec) : [])])];
     // KubeSpan data only once the mesh identity exists (KubeSpan enabled and the address derived).
     const ksConfig = ctx.find<KubeSpanConfigSpec>({ namespace: NamespaceName.config, type: KubeSpanConfigType, id: KubeSpanConfigId });
     const ksIdentity = ctx.find<KubeSpanIdentitySpec>({ namespace: NamespaceName.kubespan, type: KubeSpanIdentityType, id: KubeSpanLocalIdentityId });

@@ -23,7 +23,7 @@ export const defaultApiCertificateLifetimeMs = 24 * 60 * 60 * 1000;
 
 /** Options of {@link ApiCertificatesController}. */
 export interface ApiCertificatesOptions {
-  /** This node's addresses, all put in the server certificate's SANs. */
+  /** Addresses the node is told it has (e.g. --address); NodeAddress `accumulative` adds the ones it finds. */
   readonly addresses: readonly string[];
   /** Certificate lifetime (tests shorten it to watch rotation). */
   readonly lifetimeMs?: number;
@@ -54,7 +54,7 @@ export class ApiCertificatesController implements Controller {
     await runCertificateRenewal<ApiCertificatesSpec>(ctx, {
       pointer: { namespace: NamespaceName.secrets, type: ApiCertificatesType, id: ApiCertificatesId },
       what: 'API certificates',
-      wish: (cfg, host) => ({ caPem: pemOf(cfg.machine?.ca?.crt), sans: nodeSans(this.#options.addresses, host, cfg.machine?.certSANs ?? []) }),
+      wish: (cfg, host, found) => ({ caPem: pemOf(cfg.machine?.ca?.crt), sans: nodeSans([...this.#options.addresses, ...found], host, cfg.machine?.certSANs ?? []) }),
       issue: (wish, { config, hostname, nowMs, signal }) =>
         this.#issue({ caPem: wish.caPem, caKeyPem: pemOf(config.machine?.ca?.key), cfg: config, sans: wish.sans, hostname: fqdn(hostname), now: nowMs, lifetimeMs, signal }),
     });

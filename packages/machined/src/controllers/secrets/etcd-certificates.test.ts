@@ -7,6 +7,8 @@ import {
   generateMachineConfigs,
   generateSecretsBundle,
   newHostnameStatus,
+  newNodeAddress,
+  NodeAddressId,
   newMachineConfig,
   ActiveMachineConfigId,
   parseCertificate,
@@ -62,4 +64,18 @@ test('EtcdCertificatesController: a worker (no etcd CA) has no etcd certificates
   await new Promise((r) => setTimeout(r, 300));
   await assertNoResource(suite.state, { ...kind, id: EtcdCertificatesId });
   assert.equal(suite.state.list(kind).length, 0);
+});
+
+test('EtcdCertificatesController: the addresses NodeAddress finds join the SANs and reissue the certificates', async () => {
+  const { controlplane } = await configs();
+  await using suite = startControllerSuite({ controllers: [new EtcdCertificatesController({ addresses: ['127.0.0.92'] })] });
+  suite.state.create(newHostnameStatus({ hostname: 'cp-n', domainname: '' }));
+  suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: controlplane }));
+  await assertResources<EtcdCertificatesSpec>(suite.state, kind, { ids: [EtcdCertificatesId], check: (r) => assert.ok(!r.spec.sans.includes('10.23.9.2')) });
+  suite.state.create(newNodeAddress(NodeAddressId.accumulative, { addresses: ['10.23.9.2/24', '2001:db8::9/64'], sortAlgorithm: 'v1' }));
+  const [r] = await assertResources<EtcdCertificatesSpec>(suite.state, kind, {
+    ids: [EtcdCertificatesId],
+    check: (x) => assert.ok(x.spec.sans.includes('10.23.9.2') && x.spec.sans.includes('2001:db8::9') && x.spec.sans.includes('127.0.0.92'), x.spec.sans.join(',')),
+  });
+  assert.ok(r && parseCertificate(r.spec.server.crt).ipAddresses.includes('10.23.9.2'));
 });

@@ -39,11 +39,11 @@ export class EtcdCertificatesController implements Controller {
     await runCertificateRenewal<EtcdCertificatesSpec>(ctx, {
       pointer: { namespace: NamespaceName.secrets, type: EtcdCertificatesType, id: EtcdCertificatesId },
       what: 'etcd certificates',
-      wish: (cfg, host) => {
+      wish: (cfg, host, found) => {
         const caPem = pemOf(cfg.cluster?.etcd?.ca?.crt);
         // Only control planes carry the etcd CA key; elsewhere there are no etcd certificates.
         if (caPem === '' || pemOf(cfg.cluster?.etcd?.ca?.key) === '') return undefined;
-        return { caPem, sans: nodeSans(this.#options.addresses, host) };
+        return { caPem, sans: nodeSans([...this.#options.addresses, ...found], host) };
       },
       issue: (wish, { config, hostname, nowMs }) =>
         issueEtcdCertificates({ caPem: wish.caPem, caKeyPem: pemOf(config.cluster?.etcd?.ca?.key), hostname: hostname.hostname, sans: wish.sans, nowMs, lifetimeMs }),

@@ -5,16 +5,25 @@ import {
   HostnameStatusType,
   MachineConfigType,
   NamespaceName,
+  NodeAddressId,
+  NodeAddressType,
   fqdn,
+  nodeIps,
   type HostnameStatusSpec,
   type MachineConfigSpec,
+  type NodeAddressSpec,
 } from '@talos-ts/machinery';
 import { machineConfigOf } from '../config/parse.ts';
 
-/** The inputs every certificate controller reads: the active config and the hostname. */
+/**
+ * The inputs every certificate controller reads: the active config, the hostname, and every
+ * address the node has had since boot (NodeAddress `accumulative`: a certificate keeps naming an
+ * address clients may still use after it moved).
+ */
 export const certificateInputs = [
   { namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId, kind: 'weak' as const },
   { namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId, kind: 'weak' as const },
+  { namespace: NamespaceName.network, type: NodeAddressType, id: NodeAddressId.accumulative, kind: 'weak' as const },
 ];
 
 /** What an issued certificate set records so the loop knows when to reissue it. */
@@ -35,7 +44,8 @@ export interface RenewalOptions<S extends RenewableSpec> {
   readonly pointer: Pointer;
   /** Used in log lines ("API certificates issued"). */
   readonly what: string;
-  readonly wish: (config: ReturnType<typeof machineConfigOf>['config'], hostname: HostnameStatusSpec) => CertificateWish | undefined;
+  /** `nodeAddresses`: the IPs of NodeAddress `accumulative` (empty until the network is observed). */
+  readonly wish: (config: ReturnType<typeof machineConfigOf>['config'], hostname: HostnameStatusSpec, nodeAddresses: readonly string[]) => CertificateWish | undefined;
   readonly issue: (wish: CertificateWish, args: { config: ReturnType<typeof machineConfigOf>['config']; hostname: HostnameStatusSpec; nowMs: number; signal: AbortSignal }) => Promise<S>;
 }
 
@@ -61,7 +71,8 @@ export async function runCertificateRenewal<S extends RenewableSpec>(ctx: Contro
     if (!cfgRes || !host) continue;
     const config = machineConfigOf(cfgRes).config;
     const current = ctx.find<S>(options.pointer);
-    const wish = options.wish(config, host.spec);
+    const addrs = ctx.find<NodeAddressSpec>({ namespace: NamespaceName.network, type: NodeAddressType, id: NodeAddressId.accumulative });
+    const wish = options.wish(config, host.spec, addrs ? nodeIps(addrs.spec) : []);
     if (!wish) {
       if (current) ctx.destroy(options.pointer);
       continue;

@@ -648,7 +648,142 @@ static napi_value js_packet_open(napi_env env, napi_callback_info info) {
   }
   return int_value(env, fd);
 }
-static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info);
+/* --- networking: netlink sockets inside a network namespace, and readiness of a non-blocking fd --- */
+#include <uv.h>
+
+/* netlinkOpenIn(protocol, groups, netnsPath): like netlinkOpen, with the socket made inside the named
+ * network namespace ('' = ours) and a large receive buffer for bursts of multicast notifications. Only
+ * the calling thread switches namespaces, and back before returning; the socket stays bound to the
+ * namespace it was made in. */
+static napi_value js_netlink_open_in(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t protocol = 0;
+  uint32_t groups = 0;
+  char path[512] = "";
+  CHECK(napi_get_value_int32(env, argv[0], &protocol));
+  if (argc > 1) napi_get_value_uint32(env, argv[1], &groups);
+  if (argc > 2) napi_get_value_string_utf8(env, argv[2], path, sizeof path, NULL);
+  int err = 0;
+  int fd = socket_in_netns(path[0] != '\0' ? path : NULL, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol, &err);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", err);
+  int size = 8 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = groups;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return int_value(env, fd);
+}
+
+/* netlinkRecvNonBlocking(fd): one datagram, or null when none is waiting (MSG_DONTWAIT). */
+static napi_value js_netlink_recv_nonblocking(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  static char buf[65536];
+  ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      napi_value nul;
+      CHECK(napi_get_null(env, &nul));
+      return nul;
+    }
+    return throw_errno(env, "netlink recv", errno);
+  }
+  napi_value out;
+  CHECK(napi_create_buffer_copy(env, (size_t)n, buf, NULL, &out));
+  return out;
+}
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  int stopped;
+} fd_watch;
+
+static void fd_watch_event(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  fd_watch *w = handle->data;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(w->env, &scope) != napi_ok) return;
+  napi_value cb, recv, arg, result;
+  napi_get_reference_value(w->env, w->callback, &cb);
+  napi_get_global(w->env, &recv); /* MakeCallback needs an object receiver */
+  napi_create_int32(w->env, status, &arg);
+  if (napi_make_callback(w->env, w->async, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(w->env, &exc);
+    napi_fatal_exception(w->env, exc);
+  }
+  napi_close_handle_scope(w->env, scope);
+}
+
+static void fd_watch_closed(uv_handle_t *handle) {
+  fd_watch *w = handle->data;
+  napi_delete_reference(w->env, w->callback);
+  napi_async_destroy(w->env, w->async);
+  free(w);
+}
+
+/* fdWatch(fd, callback): calls callback(status) on the event loop whenever fd is readable (uv_poll);
+ * returns a handle for fdUnwatch. The loop stays alive while a watch is active. */
+static napi_value js_fd_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  fd_watch *w = calloc(1, sizeof *w);
+  w->env = env;
+  w->poll.data = w;
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "talos:fdWatch", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &w->async));
+  CHECK(napi_create_reference(env, argv[1], 1, &w->callback));
+  int rc = uv_poll_init(loop, &w->poll, fd);
+  if (rc == 0) rc = uv_poll_start(&w->poll, UV_READABLE, fd_watch_event);
+  if (rc != 0) {
+    napi_delete_reference(env, w->callback);
+    napi_async_destroy(env, w->async);
+    free(w);
+    return throw_errno(env, "uv_poll", -rc);
+  }
+  napi_value out;
+  CHECK(napi_create_external(env, w, NULL, NULL, &out));
+  return out;
+}
+
+/* fdUnwatch(handle): stops a watch made by fdWatch (idempotent); the fd is not closed. */
+static napi_value js_fd_unwatch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  fd_watch *w;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&w));
+  if (!w->stopped) {
+    w->stopped = 1;
+    uv_poll_stop(&w->poll);
+    uv_close((uv_handle_t *)&w->poll, fd_watch_closed);
+  }
+  return undefined(env);
+}
+
+
 static napi_value js_socket_send_buffer(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -676,42 +811,17 @@ static napi_value init(napi_env env, napi_value exports) {
       {"udp6Open", NULL, js_udp6_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udp6Send", NULL, js_udp6_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"packetOpen", NULL, js_packet_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"netlinkOpenInNetns", NULL, js_netlink_open_in_netns, NULL, NULL, NULL, napi_enumerable, NULL},
       {"socketSendBuffer", NULL, js_socket_send_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkOpenIn", NULL, js_netlink_open_in, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netlinkRecvNonBlocking", NULL, js_netlink_recv_nonblocking, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fdWatch", NULL, js_fd_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fdUnwatch", NULL, js_fd_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
-
-/* netlinkOpenInNetns(nsPath, protocol): a netlink socket (as netlinkOpen) created inside the network
- * namespace at nsPath (e.g. /var/run/netns/x). Only this thread switches, and it switches back before
- * returning; the socket stays bound to the namespace it was made in. */
-static napi_value js_netlink_open_in_netns(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char path[4096];
-  size_t plen;
-  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen));
-  int32_t protocol = 0;
-  CHECK(napi_get_value_int32(env, argv[1], &protocol));
-  int sock_err = 0;
-  int fd = socket_in_netns(path, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol, &sock_err);
-  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", sock_err);
-  struct sockaddr_nl sa;
-  memset(&sa, 0, sizeof sa);
-  sa.nl_family = AF_NETLINK;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "bind(AF_NETLINK)", err);
-  }
-  struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return int_value(env, fd);
-}
 
 /* socketSendBuffer(fd, bytes): raises a socket's send buffer past the sysctl cap (SO_SNDBUFFORCE,
  * needs CAP_NET_ADMIN), falling back to SO_SNDBUF; returns the size the kernel granted. A netlink

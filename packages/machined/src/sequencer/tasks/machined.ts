@@ -1,7 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { Code, InMemoryState, Runtime, TalosError } from '@talos-ts/cosi';
 import { TAG, newVersion, registerTalosResources } from '@talos-ts/machinery';
+import { join } from 'node:path';
 import { registerControllers } from '../../controllers/register.ts';
+import { hostNetworkOptions } from '../../linux/network-host.ts';
+import { defaultHostname } from '../../platform/container.ts';
 import { principalFromMetadata } from '../../server/authz.ts';
 import { serve } from '../../server/serve.ts';
 import { task, type Task } from '../phases.ts';
@@ -19,7 +22,16 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
   registerTalosResources(state);
   state.create(newVersion({ version: TAG }));
   const runtime = new Runtime(state, { logger: r.logger });
+  const network = await hostNetworkOptions({
+    platform: r.options.platform,
+    ownsNetwork: r.options.ownsNetwork ?? false,
+    ...(r.options.netnsPath ? { netnsPath: r.options.netnsPath } : {}),
+    defaultHostname: r.options.defaultHostname ?? defaultHostname(r.options.address),
+    etcDir: join(r.paths.root, 'system', 'etc'),
+    logger: r.logger,
+  });
   registerControllers(runtime, {
+    network,
     platform: r.options.platform,
     address: r.options.address,
     paths: r.paths,
