@@ -59,7 +59,7 @@ test('bootChoice: an unknown or empty slot falls back to A, next_entry empty mea
 
 test('grubConfig: two slots with their own arguments, a one-shot next_entry, and grub-script-check accepts it', () => {
   const cfg = grubConfig({ cmdline: { A: ['console=ttyS0', 'talos.platform=metal'], B: ['console=ttyS0', "x=it's"] } });
-  assert.match(cfg, /menuentry "Talos-TS \(A\)" --id A \{\n {2}linux \/A\/vmlinuz console=ttyS0 talos.platform=metal talos.slot=A\n {2}initrd \/A\/initramfs.img \/A\/rootfs.cpio\n\}/);
+  assert.match(cfg, /menuentry "Talos-TS \(A\)" --id A \{\n {2}linux \/A\/vmlinuz console=ttyS0 talos.platform=metal talos.slot=A\n {2}initrd \/A\/rootfs.cpio \/A\/initramfs.img\n\}/);
   assert.match(cfg, /linux \/B\/vmlinuz console=ttyS0 'x=it'\\''s' talos.slot=B/);
   assert.match(cfg, /save_env next_entry/);
   if (hasTool('grub-script-check')) {

@@ -114,7 +114,9 @@ export function grubConfig(options: GrubConfigOptions): string {
     lines.push(
       `menuentry "${title} (${slot})" --id ${slot} {`,
       `  linux ${f.kernel} ${[...options.cmdline[slot], `talos.slot=${slot}`].map(grubQuote).join(' ')}`,
-      `  initrd ${f.initramfs} ${f.rootfs}`,
+      // The uncompressed root archive goes first: the kernel finds the compressed one after its trailer,
+      // while a legacy-lz4 initramfs has no end marker and would swallow whatever follows it.
+      `  initrd ${f.rootfs} ${f.initramfs}`,
       '}',
     );
   }
