@@ -23,6 +23,8 @@ const HOST_PROGRAMS: ReadonlyArray<readonly [string, string]> = [
   ['/usr/bin/containerd', '/usr/bin/containerd'],
   ['/usr/bin/containerd-shim-runc-v2', '/usr/bin/containerd-shim-runc-v2'],
   ['/usr/sbin/runc', '/usr/bin/runc'],
+  // Formats STATE and EPHEMERAL on the first boot from disk (upstream ships xfsprogs' mkfs too).
+  ['/usr/sbin/mkfs.xfs', '/usr/sbin/mkfs.xfs'],
 ];
 
 /** Our bundles shipped in the root (dist/<name>.mjs → /usr/lib/talos). */
