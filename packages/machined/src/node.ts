@@ -59,6 +59,7 @@ import { nodePaths, type NodePaths } from './paths.ts';
 import { containerPlatform, defaultHostname } from './platform/container.ts';
 import { metalPlatform } from './platform/metal.ts';
 import { MountStatusController } from './controllers/runtime/mount-status.ts';
+import { VolumeStatusController } from './controllers/block/volume-status.ts';
 import { grpcHealthCheck } from './system/grpc-health.ts';
 import { formatKernelRecord, readKernelLog, readKernelLogBuffer, type KernelRecord } from './linux/kmsg.ts';
 import { principalFromMetadata, type Principal } from './server/authz.ts';
@@ -266,7 +267,10 @@ export class TalosNode implements AsyncDisposable {
       createMemberController(),
     );
     // A container node's mount table is its host's; only a real machine publishes its own.
-    if (this.#options.platform === 'metal') runtime.register(new MountStatusController());
+    if (this.#options.platform === 'metal') {
+      runtime.register(new MountStatusController());
+      runtime.register(new VolumeStatusController());
+    }
     const abort = new AbortController();
     const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
     this.#cycle = cycle;

@@ -1,6 +1,6 @@
 import {
   biosBootSectors, encodeGpt, encodeGrubEnv, bootChoiceEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, partitionByLabel, SECTOR_BYTES, slotFiles,
-  talosLayout, type GptPartition,
+  talosLayout, type BootChoice, type GptPartition,
 } from '@talos-ts/machinery';
 import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +48,8 @@ export interface BuildDiskImageOptions {
   readonly diskSizeBytes?: number;
   /** Added after {@link DISK_KERNEL_ARGS} (upstream's `--extra-kernel-arg`). */
   readonly extraKernelArgs?: readonly string[];
+  /** The boot choice written to grubenv (default: slot A, no one-shot). */
+  readonly bootChoice?: BootChoice;
   /** Scratch directory (default: a directory beside the output). */
   readonly workDir?: string;
   readonly signal?: AbortSignal;
@@ -107,7 +109,7 @@ export async function buildDiskImage(options: BuildDiskImageOptions): Promise<st
       [a.rootfs, join(imageDir, InstallerAsset.rootfsCpio)],
     ];
     writeFileSync(join(work, 'grub.cfg'), grubConfig({ cmdline: { A: cmdline, B: cmdline } }));
-    writeFileSync(join(work, 'grubenv'), encodeGrubEnv(bootChoiceEnv({ defaultSlot: 'A' })));
+    writeFileSync(join(work, 'grubenv'), encodeGrubEnv(bootChoiceEnv(options.bootChoice ?? { defaultSlot: 'A' })));
     files.push(['/grub/grub.cfg', join(work, 'grub.cfg')], ['/grub/grubenv', join(work, 'grubenv')]);
     writeFileSync(join(work, 'boot.proto'), xfsProto(files));
     const bootFs = join(work, 'boot.xfs');

@@ -77,6 +77,8 @@ export interface BootDiskVmOptions {
   readonly apiPort: number;
   /** Host address of the forward (default 127.0.0.1). */
   readonly apiHost?: string;
+  /** More loopback forwards to guest ports (e.g. etcd's 2379), on the same host address. */
+  readonly extraForwards?: ReadonlyArray<{ readonly hostPort: number; readonly guestPort: number }>;
   /** Exit QEMU when the guest reboots instead of booting it again (default false: a reboot goes through the firmware again). */
   readonly noReboot?: boolean;
   readonly onConsoleLine?: (line: string) => void;
@@ -92,7 +94,10 @@ export function bootDiskVm(diskPath: string, options: BootDiskVmOptions): Runnin
     '-accel', accel, '-smp', String(options.cpus ?? 2), '-m', String(options.memoryMiB ?? 1024),
     '-nographic', ...(options.noReboot ? ['-no-reboot'] : []), '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
     '-drive', `file=${diskPath},if=virtio,format=raw`,
-    '-netdev', `user,id=n0,hostfwd=tcp:${options.apiHost ?? '127.0.0.1'}:${options.apiPort}-:50000`,
+    '-netdev', [
+      'user,id=n0',
+      ...[{ hostPort: options.apiPort, guestPort: 50000 }, ...(options.extraForwards ?? [])].map((f) => `hostfwd=tcp:${options.apiHost ?? '127.0.0.1'}:${f.hostPort}-:${f.guestPort}`),
+    ].join(','),
     '-device', 'virtio-net-pci,netdev=n0',
     '-device', 'virtio-rng-pci',
   ];

@@ -62,6 +62,7 @@ test('grubConfig: two slots with their own arguments, a one-shot next_entry, and
   assert.match(cfg, /menuentry "Talos-TS \(A\)" --id A \{\n {2}linux \/A\/vmlinuz console=ttyS0 talos.platform=metal talos.slot=A\n {2}initrd \/A\/rootfs.cpio \/A\/initramfs.img\n\}/);
   assert.match(cfg, /linux \/B\/vmlinuz console=ttyS0 'x=it'\\''s' talos.slot=B/);
   assert.match(cfg, /save_env next_entry/);
+  assert.match(cfg, /load_env\nset fallback="\$\{default\}"\nif \[ -n "\$\{next_entry\}" \]; then\n {2}set default="\$\{next_entry\}"/);
   if (hasTool('grub-script-check')) {
     withDir((dir) => {
       writeFileSync(join(dir, 'grub.cfg'), cfg);

@@ -90,7 +90,8 @@ export function slotFiles(slot: BootSlot): { kernel: string; initramfs: string; 
 
 /**
  * grub.cfg for two slots. It reads grubenv, and when `next_entry` is set it clears and saves it
- * before booting that slot, so the try happens once. Output goes to the serial port and the screen.
+ * before booting that slot, so the try happens once, with the permanent slot as GRUB's fallback.
+ * Output goes to the serial port and the screen.
  */
 export function grubConfig(options: GrubConfigOptions): string {
   const title = options.title ?? 'Talos-TS';
@@ -101,6 +102,8 @@ export function grubConfig(options: GrubConfigOptions): string {
     `set timeout=${options.timeoutSeconds ?? 1}`,
     'set default=A',
     'load_env',
+    // When the one-shot slot cannot even be loaded (files missing), GRUB boots the permanent one.
+    'set fallback="${default}"',
     'if [ -n "${next_entry}" ]; then',
     '  set default="${next_entry}"',
     '  set next_entry=',

@@ -9,6 +9,8 @@ export { VersionType, VersionId, newVersion, versionDefinition } from './runtime
 export type { VersionSpec } from './runtime/version.ts';
 export { MountStatusType, newMountStatus, mountStatusDefinition } from './runtime/mount-status.ts';
 export type { MountStatusSpec } from './runtime/mount-status.ts';
+export { newVolumeStatus, prettyBytes, volumeStatusDefinition, VolumeStatusType } from './block/volume-status.ts';
+export type { VolumePhase, VolumeStatusSpec } from './block/volume-status.ts';
 export { HostnameStatusType, HostnameId, newHostnameStatus, fqdn, hostnameStatusDefinition } from './network/hostname-status.ts';
 export type { HostnameStatusSpec } from './network/hostname-status.ts';
 export { NodenameType, NodenameId, newNodename, nodenameDefinition } from './k8s/nodename.ts';

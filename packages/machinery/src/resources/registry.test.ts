@@ -22,6 +22,8 @@ test('registry: every Talos type registers without alias clashes and resolves by
     ['identities', 'Identities.cluster.talos.dev'],
     ['identity', 'Identities.cluster.talos.dev'],
     ['discoveryconfigs', 'DiscoveryConfigs.cluster.talos.dev'],
+    ['volumestatus', 'VolumeStatuses.block.talos.dev'],
+    ['volumestatuses', 'VolumeStatuses.block.talos.dev'],
     ['rd', 'ResourceDefinitions.meta.cosi.dev'],
     ['ns', 'Namespaces.meta.cosi.dev'],
   ];

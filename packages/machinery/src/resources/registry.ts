@@ -4,6 +4,7 @@ import { machineConfigDefinition } from './config/machine-config.ts';
 import { machineTypeDefinition } from './config/machine-type.ts';
 import { versionDefinition } from './runtime/version.ts';
 import { mountStatusDefinition } from './runtime/mount-status.ts';
+import { volumeStatusDefinition } from './block/volume-status.ts';
 import { hostnameStatusDefinition } from './network/hostname-status.ts';
 import { nodenameDefinition } from './k8s/nodename.ts';
 import { apiCertificatesDefinition } from './secrets/api.ts';
@@ -20,6 +21,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   machineTypeDefinition,
   versionDefinition,
   mountStatusDefinition,
+  volumeStatusDefinition,
   hostnameStatusDefinition,
   nodenameDefinition,
   apiCertificatesDefinition,
