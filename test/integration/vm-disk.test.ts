@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootDiskVm, buildImage, DISK_IMAGE, USER_NET, type RunningVm } from '@talos-ts/imager';
+import { bootDiskVm, buildDiskImage, buildImage, DISK_IMAGE, USER_NET, type RunningVm } from '@talos-ts/imager';
 import { generateClientCertificate, loadSecretsBundle } from '@talos-ts/machinery';
 import { main } from '@talos-ts/talosctl';
 import { freeLoopbackPort, tempDir, waitFor } from '@talos-ts/testkit';
@@ -18,6 +18,7 @@ const repoRoot = new URL('../..', import.meta.url).pathname;
 const tmp = tempDir('it-vm-disk-');
 const HOST = '127.0.21.10';
 let vm: RunningVm | undefined;
+let imageDir = '';
 let apiPort = 0;
 let etcdPort = 0;
 let talosconfig = '';
@@ -63,6 +64,7 @@ before(async () => {
     extraKernelArgs: [`ip=${USER_NET.address}::${USER_NET.gateway}:255.255.255.0:talos-vm:eth0:off:${USER_NET.dns}`, 'quiet'],
   });
   timings.buildS = Math.round((Date.now() - t0) / 1000);
+  imageDir = image.dir;
   apiPort = await freeLoopbackPort();
   etcdPort = await freeLoopbackPort();
   vm = bootDiskVm(join(image.dir, DISK_IMAGE), { apiPort, apiHost: HOST, extraForwards: [{ hostPort: etcdPort, guestPort: 2379 }] });
@@ -155,4 +157,24 @@ test('vm-disk: after a reboot through the firmware the node is configured with t
   }, 120_000);
   assert.equal(value, 'survives');
   t.diagnostic(`reboot API call → GRUB ${grubS.toFixed(1)} s → node up (configured) ${upS.toFixed(1)} s`);
+});
+
+test('vm-disk: grubenv next_entry boots a slot once: GRUB clears it on BOOT (XFS) before booting, the next boot is normal', { skip: slow, timeout: 300_000 }, async () => {
+  // One QEMU at a time: the node's VM is done with.
+  await vm?.[Symbol.asyncDispose]();
+  vm = undefined;
+  const disk = await buildDiskImage({ imageDir, outFile: join(tmp.dir, 'oneshot.raw'), bootChoice: { defaultSlot: 'A', nextSlot: 'A' }, extraKernelArgs: ['quiet'] });
+  const consoles: string[] = [];
+  for (let boot = 0; boot < 2; boot++) {
+    const v = bootDiskVm(disk, { apiPort: await freeLoopbackPort(), apiHost: HOST, noReboot: true });
+    try {
+      await v.waitForLine(/\[init\] started/, { timeoutMs: 120_000 });
+      consoles.push(v.console());
+    } finally {
+      await v[Symbol.asyncDispose]();
+    }
+  }
+  assert.match(consoles[0] ?? '', /Talos-TS: trying slot A once/);
+  assert.doesNotMatch(consoles[1] ?? '', /trying slot/);
+  assert.match(consoles[1] ?? '', /Booting `Talos-TS \(A\)'/);
 });

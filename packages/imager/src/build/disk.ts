@@ -1,6 +1,6 @@
 import {
-  biosBootSectors, encodeGpt, encodeGrubEnv, bootChoiceEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, partitionByLabel, SECTOR_BYTES, slotFiles,
-  talosLayout, type BootChoice, type GptPartition,
+  bootloaderWrites, encodeGrubEnv, bootChoiceEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, partitionByLabel, SECTOR_BYTES, slotFiles,
+  talosLayout, xfsProto, type BootChoice, type GptPartition,
 } from '@talos-ts/machinery';
 import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,9 +93,8 @@ export async function buildDiskImage(options: BuildDiskImageOptions): Promise<st
   const layoutResult = talosLayout({ diskSizeBytes: options.diskSizeBytes ?? 6 * 1024 ** 3 });
   if ('error' in layoutResult) throw new Error(layoutResult.error);
   const layout = layoutResult.value;
-  const bios = partitionByLabel(layout, 'BIOS');
   const boot = partitionByLabel(layout, 'BOOT');
-  if (!bios || !boot) throw new Error('layout has no BIOS or BOOT partition');
+  if (!boot) throw new Error('layout has no BOOT partition');
 
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -118,22 +117,12 @@ export async function buildDiskImage(options: BuildDiskImageOptions): Promise<st
     closeSync(fd0);
     await run('mkfs.xfs', ['-q', '-f', '-L', 'BOOT', '-p', join(work, 'boot.proto'), bootFs], options.signal ? { signal: options.signal } : {});
 
-    const gpt = encodeGpt(layout);
-    const { mbr, core } = biosBootSectors({
-      mbr: gpt.primary.subarray(0, SECTOR_BYTES),
-      bootImg: readFileSync(join(imageDir, InstallerAsset.bootImg)),
-      coreImg: readFileSync(join(imageDir, InstallerAsset.coreImg)),
-      coreLba: bios.firstLba,
-      coreMaxSectors: bios.lastLba - bios.firstLba + 1,
-    });
+    const writes = bootloaderWrites({ layout, bootImg: readFileSync(join(imageDir, InstallerAsset.bootImg)), coreImg: readFileSync(join(imageDir, InstallerAsset.coreImg)) });
     rmSync(out, { force: true });
     const fd = openSync(out, 'w');
     try {
       ftruncateSync(fd, layout.totalSectors * SECTOR_BYTES);
-      writeAt(fd, gpt.primary, 0);
-      writeAt(fd, mbr, 0);
-      writeAt(fd, gpt.backup, gpt.backupOffsetBytes);
-      writeAt(fd, core, bios.firstLba * SECTOR_BYTES);
+      for (const w of writes) writeAt(fd, w.bytes, w.offsetBytes);
       copySparse(bootFs, fd, boot.firstLba * SECTOR_BYTES, bytesOf(boot));
     } finally {
       closeSync(fd);
@@ -142,37 +131,4 @@ export async function buildDiskImage(options: BuildDiskImageOptions): Promise<st
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-/**
- * An mkfs.xfs prototype file for a tree of regular files (paths like /A/vmlinuz) owned by root:
- * directories 0755, files 0644, each copied from its host path.
- */
-export function xfsProto(files: ReadonlyArray<readonly [string, string]>): string {
-  interface Dir { dirs: Map<string, Dir>; files: Array<[string, string]> }
-  const root: Dir = { dirs: new Map(), files: [] };
-  for (const [path, host] of files) {
-    const parts = path.split('/').filter(Boolean);
-    const name = parts.pop();
-    if (!name || /\s/.test(path) || /\s/.test(host)) throw new Error(`prototype: bad path ${path}`);
-    let d = root;
-    for (const p of parts) {
-      let next = d.dirs.get(p);
-      if (!next) d.dirs.set(p, (next = { dirs: new Map(), files: [] }));
-      d = next;
-    }
-    d.files.push([name, host]);
-  }
-  const lines: string[] = ['/dev/null', '0 0', 'd--755 0 0'];
-  const walk = (d: Dir): void => {
-    for (const [name, host] of d.files) lines.push(`${name} ---644 0 0 ${host}`);
-    for (const [name, sub] of d.dirs) {
-      lines.push(`${name} d--755 0 0`);
-      walk(sub);
-      lines.push('$');
-    }
-  };
-  walk(root);
-  lines.push('$');
-  return `${lines.join('\n')}\n`;
 }
