@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { decodeGpt, GPT_PRIMARY_SECTORS, isTalosLayout, SECTOR_BYTES, type GptLayout } from '@talos-ts/machinery';
+import { decodeGpt, GPT_PRIMARY_SECTORS, isTalosLayout, SECTOR_BYTES, xfsProto, type GptLayout } from '@talos-ts/machinery';
 import { MountFlags, native } from './native.ts';
 import { readMounts } from './mounts.ts';
 
@@ -112,4 +112,87 @@ export function bindMount(source: string, target: string): boolean {
 /** The kernel's size of a block device in bytes (from sysfs, in 512-byte units whatever the sector size). */
 export function diskSizeBytes(disk: string, sysBlock = '/sys/block'): number {
   return Number(readFileSync(join(sysBlock, disk, 'size'), 'utf8').trim()) * 512;
+}
+
+/** True when path is a block device (an install target on a node) rather than a regular file (tests, images). */
+export function isBlockDevice(path: string): boolean {
+  return statSync(path).isBlockDevice();
+}
+
+/** Writes each chunk at its offset, in order, then flushes to the device. */
+export function writeChunks(path: string, writes: ReadonlyArray<{ readonly offsetBytes: number; readonly bytes: Uint8Array }>): void {
+  const fd = openSync(path, 'r+');
+  try {
+    for (const w of writes) {
+      for (let done = 0; done < w.bytes.length; ) done += writeSync(fd, w.bytes, done, w.bytes.length - done, w.offsetBytes + done);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Copies a filesystem image into a disk at an offset. On a regular file all-zero chunks are skipped
+ * (the target is sparse and reads back zeroes); on a block device everything is written, as stale
+ * blocks under a new filesystem's log would be read back by log recovery.
+ */
+export function copyImageInto(path: string, image: string, offsetBytes: number, options: { maxBytes: number; signal?: AbortSignal }): void {
+  const sparse = !isBlockDevice(path);
+  const src = openSync(image, 'r');
+  const dst = openSync(path, 'r+');
+  const chunk = Buffer.alloc(4 << 20);
+  const zero = Buffer.alloc(chunk.length);
+  try {
+    for (let pos = 0; pos < options.maxBytes; ) {
+      options.signal?.throwIfAborted();
+      const n = readSync(src, chunk, 0, Math.min(chunk.length, options.maxBytes - pos), pos);
+      if (n === 0) break;
+      const part = chunk.subarray(0, n);
+      if (!sparse || !part.equals(zero.subarray(0, n))) {
+        for (let done = 0; done < n; ) done += writeSync(dst, part, done, n - done, offsetBytes + pos + done);
+      }
+      pos += n;
+    }
+    fsyncSync(dst);
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+}
+
+/** Options of {@link makeXfsImage}. */
+export interface MakeXfsImageOptions {
+  readonly sizeBytes: number;
+  readonly label: string;
+  /** [path in the filesystem, host file, mode (default 0644)]. */
+  readonly files: ReadonlyArray<readonly [path: string, hostPath: string, mode?: number]>;
+  readonly mkfs?: string;
+}
+
+/**
+ * Makes an XFS filesystem image in a (sparse) file, filled with files through mkfs.xfs' prototype
+ * file: nothing is mounted, so it works before the kernel knows the new partitions.
+ */
+export function makeXfsImage(file: string, options: MakeXfsImageOptions): void {
+  const proto = `${file}.proto`;
+  writeFileSync(proto, xfsProto(options.files));
+  const fd = openSync(file, 'w');
+  try {
+    ftruncateSync(fd, options.sizeBytes);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    execFileSync(options.mkfs ?? MKFS_XFS, ['-f', '-q', '-L', options.label, '-p', proto, file], {
+      env: { PATH: '/usr/sbin:/usr/bin', TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 120_000,
+    });
+  } catch (err) {
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim();
+    throw new TalosError(Code.Internal, `mkfs.xfs ${options.label} image: ${(stderr || (err as Error).message).split('\n').slice(0, 3).join('; ')}`, { cause: err });
+  } finally {
+    rmSync(proto, { force: true });
+  }
 }

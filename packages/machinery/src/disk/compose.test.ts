@@ -9,8 +9,8 @@ import { talosLayout } from './talos-layout.ts';
 
 test('xfsProto: nested directories, files with their host paths, every directory closed', () => {
   assert.equal(
-    xfsProto([['/A/vmlinuz', '/h/k'], ['/grub/grub.cfg', '/h/c'], ['/A/initramfs.img', '/h/i'], ['/top', '/h/t']]),
-    '/dev/null\n0 0\nd--755 0 0\ntop ---644 0 0 /h/t\nA d--755 0 0\nvmlinuz ---644 0 0 /h/k\ninitramfs.img ---644 0 0 /h/i\n$\ngrub d--755 0 0\ngrub.cfg ---644 0 0 /h/c\n$\n$\n',
+    xfsProto([['/A/vmlinuz', '/h/k'], ['/grub/grub.cfg', '/h/c'], ['/A/initramfs.img', '/h/i'], ['/top', '/h/t', 0o600]]),
+    '/dev/null\n0 0\nd--755 0 0\ntop ---600 0 0 /h/t\nA d--755 0 0\nvmlinuz ---644 0 0 /h/k\ninitramfs.img ---644 0 0 /h/i\n$\ngrub d--755 0 0\ngrub.cfg ---644 0 0 /h/c\n$\n$\n',
   );
   assert.throws(() => xfsProto([['/a b', '/x']]), RangeError);
 });

@@ -35,13 +35,13 @@ export function bootloaderWrites(options: { layout: GptLayout; bootImg: Uint8Arr
 
 /**
  * An mkfs.xfs prototype file for a tree of regular files (paths like /A/vmlinuz) owned by root:
- * directories 0755, files 0644, each copied from its host path. It lets mkfs.xfs fill a new
- * filesystem without mounting it.
+ * directories 0755, files 0644 unless a mode is given, each copied from its host path. It lets
+ * mkfs.xfs fill a new filesystem without mounting it.
  */
-export function xfsProto(files: ReadonlyArray<readonly [string, string]>): string {
-  interface Dir { dirs: Map<string, Dir>; files: Array<[string, string]> }
+export function xfsProto(files: ReadonlyArray<readonly [path: string, hostPath: string, mode?: number]>): string {
+  interface Dir { dirs: Map<string, Dir>; files: Array<[string, string, number]> }
   const root: Dir = { dirs: new Map(), files: [] };
-  for (const [path, host] of files) {
+  for (const [path, host, mode] of files) {
     const parts = path.split('/').filter(Boolean);
     const name = parts.pop();
     if (!name || /\s/.test(path) || /\s/.test(host)) throw new RangeError(`prototype: bad path ${path}`);
@@ -51,11 +51,11 @@ export function xfsProto(files: ReadonlyArray<readonly [string, string]>): strin
       if (!next) d.dirs.set(p, (next = { dirs: new Map(), files: [] }));
       d = next;
     }
-    d.files.push([name, host]);
+    d.files.push([name, host, mode ?? 0o644]);
   }
   const lines: string[] = ['/dev/null', '0 0', 'd--755 0 0'];
   const walk = (d: Dir): void => {
-    for (const [name, host] of d.files) lines.push(`${name} ---644 0 0 ${host}`);
+    for (const [name, host, mode] of d.files) lines.push(`${name} ---${(mode & 0o777).toString(8).padStart(3, '0')} 0 0 ${host}`);
     for (const [name, sub] of d.dirs) {
       lines.push(`${name} d--755 0 0`);
       walk(sub);
