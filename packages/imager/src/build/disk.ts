@@ -1,5 +1,5 @@
 import {
-  bootloaderWrites, encodeGrubEnv, bootChoiceEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, partitionByLabel, SECTOR_BYTES, slotFiles,
+  bootloaderWrites, encodeGrubEnv, InstallerFiles, bootChoiceEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, partitionByLabel, SECTOR_BYTES, slotFiles,
   talosLayout, xfsProto, type BootChoice, type GptPartition,
 } from '@talos-ts/machinery';
 import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -14,11 +14,11 @@ export const GRUB_I386_PC_DIR = '/usr/lib/grub/i386-pc';
 /** The installer assets an install or upgrade writes besides the kernel and initramfs, by file name. */
 export const InstallerAsset = {
   /** GRUB's MBR code, patched to point at core.img when written. */
-  bootImg: 'boot.img',
+  bootImg: InstallerFiles.bootImg,
   /** GRUB's core (grub-mkimage, modules built in, prefix on BOOT). */
-  coreImg: 'core.img',
-  /** An uncompressed cpio holding /rootfs.sqsh, loaded by GRUB after the initramfs. */
-  rootfsCpio: 'rootfs.cpio',
+  coreImg: InstallerFiles.coreImg,
+  /** An uncompressed cpio holding /rootfs.sqsh, loaded by GRUB before the initramfs. */
+  rootfsCpio: InstallerFiles.rootfsCpio,
 } as const;
 
 /** The disk image file beside the other artifacts. */

@@ -1,13 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { GRUB_CORE_MODULES, GRUB_PREFIX, MIN_DISK_BYTES } from '@talos-ts/machinery';
 import { readGpt } from '../linux/disk.ts';
-import { installToDisk, planInstall, type InstallAssets } from './install.ts';
+import { fetchInstallAssets, installFromConfig, installToDisk, planInstall, type InstallAssets } from './install.ts';
 
 const GiB = 1024 ** 3;
 const ready = existsSync('/usr/lib/grub/i386-pc/boot.img') && existsSync('/usr/sbin/mkfs.xfs');
@@ -100,4 +103,68 @@ test('installToDisk: a disk below upstream\'s minimum fails with FailedPrecondit
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Serves a directory over HTTP on this suite's loopback address; returns its base URL and a closer. */
+async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/img\//, ''));
+    const file = join(dir, name);
+    if (name.includes('/') || !existsSync(file)) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.21.20', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.21.20:${port}/img/`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+function writeManifest(dir: string): void {
+  const artifacts: Record<string, { sizeBytes: number; sha256: string }> = {};
+  for (const f of ['vmlinuz', 'initramfs.img', 'rootfs.cpio', 'boot.img', 'core.img']) {
+    const b = readFileSync(join(dir, f));
+    artifacts[f] = { sizeBytes: b.length, sha256: createHash('sha256').update(b).digest('hex') };
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ schema: 1, artifacts }));
+}
+
+test('installFromConfig: fetches the installer from an image URL, checks digests, installs; a changed file is refused', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'install-'));
+  const img = join(dir, 'img');
+  mkdirSync(img);
+  const a = assets(img);
+  copyFileSync(a.bootImg, join(img, 'boot.img'));
+  writeManifest(img);
+  const srv = await serveDir(img);
+  try {
+    const disk = join(dir, 'disk.raw');
+    closeSync(openSync(disk, 'w'));
+    truncateSync(disk, 6 * GiB);
+    const size = (): number => 6 * GiB;
+    const none = await installFromConfig({ install: {}, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size });
+    assert.equal(none, undefined);
+    await assert.rejects(installFromConfig({ install: { disk, image: 'ghcr.io/siderolabs/installer:v1.9.0' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /not an http\(s\) URL/.test(e.message));
+    await assert.rejects(installFromConfig({ install: { disk: join(dir, 'nope'), image: srv.url }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
+
+    const r = await installFromConfig({ install: { disk, image: srv.url, extraKernelArgs: ['talos.dashboard.disabled=1'] }, configYaml: 'version: v1alpha1\n', workDir: join(dir, 'w'), diskSizeBytes: size });
+    assert.equal(r?.installed, true);
+    assert.ok(!existsSync(join(dir, 'w')), 'scratch space removed');
+    const again = await installFromConfig({ install: { disk, image: srv.url }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size });
+    assert.equal(again?.installed, false);
+
+    writeFileSync(join(img, 'rootfs.cpio'), 'tampered');
+    await assert.rejects(
+      installFromConfig({ install: { disk, image: srv.url, wipe: true }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }),
+      (e: unknown) => e instanceof TalosError && e.code === Code.DataLoss && /rootfs\.cpio: sha256 [0-9a-f]{64} does not match/.test(e.message),
+    );
+    rmSync(join(img, 'manifest.json'));
+    await assert.rejects(fetchInstallAssets(srv.url, join(dir, 'w2')), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
+  } finally {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(fetchInstallAssets(srv.url, join(dir, 'w3')), (e: unknown) => e instanceof TalosError && e.code === Code.Unavailable);
 });

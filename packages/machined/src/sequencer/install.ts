@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Code, TalosError, type Logger } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, isTalosLayout, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
+  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, InstallerFiles, isTalosLayout, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
   type GptLayout, type GptPartition, type PartitionLabelName,
 } from '@talos-ts/machinery';
 import { copyImageInto, makeXfsImage, readGpt, writeChunks } from '../linux/disk.ts';
@@ -135,4 +136,86 @@ export function installToDisk(options: InstallOptions): InstallResult {
   }
   log?.info('installed', { disk: options.disk, phases });
   return { installed: true, layout, phases };
+}
+
+/**
+ * Downloads the installer files of an image directory served over HTTP(S) (`machine.install.image`
+ * as a URL, our stand-in for upstream's installer OCI image) into dir, checking each file's size and
+ * SHA-256 against the image's manifest. The manifest's signature is not checked against a trusted
+ * key yet: that is the upgrade work (issue 12, item 4).
+ */
+export async function fetchInstallAssets(imageUrl: string, dir: string, signal?: AbortSignal): Promise<InstallAssets> {
+  const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;
+  const get = async (name: string): Promise<Buffer> => {
+    let res: Response;
+    try {
+      res = await fetch(new URL(name, base), signal ? { signal } : {});
+    } catch (err) {
+      throw new TalosError(Code.Unavailable, `install image ${base}${name}: ${(err as Error).message}`, { cause: err });
+    }
+    if (!res.ok) throw new TalosError(res.status === 404 ? Code.NotFound : Code.Unavailable, `install image ${base}${name}: HTTP ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  };
+  const manifest = JSON.parse((await get(InstallerFiles.manifest)).toString('utf8')) as { artifacts?: Record<string, { sha256: string; sizeBytes: number }> };
+  mkdirSync(dir, { recursive: true });
+  const out: Record<string, string> = {};
+  for (const [role, name] of Object.entries(InstallerFiles)) {
+    if (role === 'manifest') continue;
+    const want = manifest.artifacts?.[name];
+    if (!want) throw new TalosError(Code.InvalidArgument, `install image ${base}: the manifest lists no ${name}`);
+    const bytes = await get(name);
+    const sum = createHash('sha256').update(bytes).digest('hex');
+    if (bytes.length !== want.sizeBytes || sum !== want.sha256) throw new TalosError(Code.DataLoss, `install image ${base}${name}: sha256 ${sum} does not match the manifest's ${want.sha256}`);
+    writeFileSync(join(dir, name), bytes);
+    out[role] = join(dir, name);
+  }
+  return out as unknown as InstallAssets;
+}
+
+/** Options of {@link installFromConfig}. */
+export interface InstallFromConfigOptions {
+  /** `machine.install`. */
+  readonly install: { readonly disk?: string; readonly image?: string; readonly wipe?: boolean; readonly extraKernelArgs?: readonly string[] };
+  readonly configYaml: string;
+  /** Scratch space (assets and filesystem images), removed afterwards. */
+  readonly workDir: string;
+  /** The size of the disk in bytes (the node reads sysfs). */
+  readonly diskSizeBytes: (disk: string) => number;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The install step of a boot from a live image: with `machine.install.disk` set, fetches the
+ * installer from `machine.install.image` and installs (see {@link installToDisk}). Returns
+ * undefined when the config asks for no install.
+ */
+export async function installFromConfig(options: InstallFromConfigOptions): Promise<InstallResult | undefined> {
+  const { install } = options;
+  if (!install.disk) return undefined;
+  if (!install.image || !/^https?:\/\//.test(install.image)) {
+    throw new TalosError(Code.InvalidArgument, `machine.install.image: ${install.image ? `${install.image} is not` : 'missing, need'} an http(s) URL of an image directory (OCI installer images are not supported yet)`);
+  }
+  if (!existsSync(install.disk)) throw new TalosError(Code.NotFound, `machine.install.disk: ${install.disk}: no such disk`);
+  try {
+    const current = readGpt(install.disk);
+    if ('value' in current && isTalosLayout(current.value) && !install.wipe) {
+      options.logger?.info('disk already holds a Talos install; not installing', { disk: install.disk });
+      return { installed: false, layout: current.value, phases: [] };
+    }
+    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), options.signal);
+    return installToDisk({
+      disk: install.disk,
+      diskSizeBytes: options.diskSizeBytes(install.disk),
+      assets,
+      configYaml: options.configYaml,
+      workDir: join(options.workDir, 'fs'),
+      ...(install.wipe ? { wipe: true } : {}),
+      ...(install.extraKernelArgs ? { extraKernelArgs: install.extraKernelArgs } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    rmSync(options.workDir, { recursive: true, force: true });
+  }
 }

@@ -66,3 +66,16 @@ export function xfsProto(files: ReadonlyArray<readonly [path: string, hostPath: 
   lines.push('$');
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * File names of an image directory that an install reads (the imager writes them): the contract
+ * between `talos-imager build` and the node's installer.
+ */
+export const InstallerFiles = {
+  kernel: 'vmlinuz',
+  initramfs: 'initramfs.img',
+  rootfsCpio: 'rootfs.cpio',
+  bootImg: 'boot.img',
+  coreImg: 'core.img',
+  manifest: 'manifest.json',
+} as const;

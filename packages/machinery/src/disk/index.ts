@@ -12,4 +12,4 @@ export {
   type BootChoice, type BootSlot, type GrubConfigOptions,
 } from './grub.ts';
 export { biosBootSectors, type BiosBootOptions } from './bios-boot.ts';
-export { bootloaderWrites, xfsProto, type DiskWrite } from './compose.ts';
+export { bootloaderWrites, InstallerFiles, xfsProto, type DiskWrite } from './compose.ts';
