@@ -179,6 +179,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       prestartApid: true,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
+      ...(metal.install ? { onInstall: metal.install } : {}),
       containerd: {
         argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
         socket: '/system/run/containerd/containerd.sock',

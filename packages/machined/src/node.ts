@@ -124,6 +124,11 @@ export interface NodeOptions {
   readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
   /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
   readonly onReboot?: () => void;
+  /**
+   * The install step of the boot sequence (metal, booted live): installs to `machine.install.disk`
+   * when needed; true when it did and the machine is restarting into the disk.
+   */
+  readonly onInstall?: (checked: CheckedConfig) => Promise<boolean>;
 }
 
 interface Cycle {
@@ -361,6 +366,7 @@ export class TalosNode implements AsyncDisposable {
   }
 
   async #enterBoot(cycle: Cycle, checked: CheckedConfig): Promise<void> {
+    if (this.#options.onInstall && (await this.#options.onInstall(checked))) return;
     this.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.BOOTING, false));
     this.#setConfigResource(cycle, checked.yaml);
     const supervisor = new ServiceSupervisor({

@@ -13,6 +13,22 @@ export interface BootVmOptions {
   readonly kernelArgs?: readonly string[];
   /** Receives every console line. */
   readonly onConsoleLine?: (line: string) => void;
+  /** More virtio disks (raw files, read-write) after the root: /dev/vdb, /dev/vdc, … */
+  readonly extraDisks?: readonly string[];
+  /** Guest connections to `guestAddress:guestPort` (on QEMU's user network) go to this host address and port. */
+  readonly guestForwards?: ReadonlyArray<GuestForward>;
+}
+
+/** A guest → host TCP forward (QEMU's guestfwd): lets the guest reach a server on a host loopback address. */
+export interface GuestForward {
+  readonly guestAddress: string;
+  readonly guestPort: number;
+  readonly hostAddress: string;
+  readonly hostPort: number;
+}
+
+function guestForwardArgs(forwards: ReadonlyArray<GuestForward> | undefined): string[] {
+  return (forwards ?? []).map((f) => `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-tcp:${f.hostAddress}:${f.hostPort}`);
 }
 
 /** A running VM: its console so far, a wait for a console line, and disposal that kills QEMU. */
@@ -61,7 +77,8 @@ export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
     '-kernel', join(imageDir, existsSync(join(imageDir, KERNEL_ELF)) ? KERNEL_ELF : ArtifactName.kernel),
     '-initrd', join(imageDir, ArtifactName.initramfs),
     '-drive', `file=${join(imageDir, ArtifactName.rootfs)},if=virtio,format=raw,readonly=on`,
-    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:50000`,
+    ...(options.extraDisks ?? []).flatMap((d) => ['-drive', `file=${d},if=virtio,format=raw`]),
+    '-netdev', [`user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:50000`, ...guestForwardArgs(options.guestForwards)].join(','),
     '-device', 'virtio-net-pci,netdev=n0',
     '-device', 'virtio-rng-pci',
     '-append', append,

@@ -193,10 +193,10 @@ export interface InstallFromConfigOptions {
 export async function installFromConfig(options: InstallFromConfigOptions): Promise<InstallResult | undefined> {
   const { install } = options;
   if (!install.disk) return undefined;
+  if (!existsSync(install.disk)) throw new TalosError(Code.NotFound, `machine.install.disk: ${install.disk}: no such disk`);
   if (!install.image || !/^https?:\/\//.test(install.image)) {
     throw new TalosError(Code.InvalidArgument, `machine.install.image: ${install.image ? `${install.image} is not` : 'missing, need'} an http(s) URL of an image directory (OCI installer images are not supported yet)`);
   }
-  if (!existsSync(install.disk)) throw new TalosError(Code.NotFound, `machine.install.disk: ${install.disk}: no such disk`);
   try {
     const current = readGpt(install.disk);
     if ('value' in current && isTalosLayout(current.value) && !install.wipe) {
