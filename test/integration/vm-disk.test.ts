@@ -6,11 +6,9 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootDiskVm, bootVm, buildDiskImage, buildImage, DISK_IMAGE, USER_NET, type RunningVm } from '@talos-ts/imager';
+import { bootDiskVm, buildDiskImage, buildImage, DISK_IMAGE, USER_NET, type RunningVm } from '@talos-ts/imager';
 import { generateClientCertificate, loadSecretsBundle } from '@talos-ts/machinery';
 import { main } from '@talos-ts/talosctl';
 import { freeLoopbackPort, tempDir, waitFor } from '@talos-ts/testkit';
@@ -179,63 +177,4 @@ test('vm-disk: grubenv next_entry boots a slot once: GRUB clears it on BOOT (XFS
   assert.match(consoles[0] ?? '', /Talos-TS: trying slot A once/);
   assert.doesNotMatch(consoles[1] ?? '', /trying slot/);
   assert.match(consoles[1] ?? '', /Booting `Talos-TS \(A\)'/);
-});
-
-test('vm-disk: a live boot with machine.install.disk installs from the image URL onto a blank disk, restarts, and the disk boots configured through SeaBIOS', { skip: slow, timeout: 600_000 }, async (t) => {
-  await vm?.[Symbol.asyncDispose]();
-  vm = undefined;
-  const ipArg = `ip=${USER_NET.address}::${USER_NET.gateway}:255.255.255.0:talos-vm:eth0:off:${USER_NET.dns}`;
-  const yaml = readFileSync(join(tmp.dir, 'cfg', 'controlplane.yaml'), 'utf8')
-    .replace(/disk: \/dev\/sda.*\n/, 'disk: /dev/vdb\n')
-    .replace(/image: ghcr\.io\S*.*\n/, `image: http://10.0.2.100/img/\n        extraKernelArgs:\n            - ${ipArg}\n            - quiet\n`);
-  assert.match(yaml, /disk: \/dev\/vdb\n\s+image: http:\/\/10\.0\.2\.100\/img\/\n\s+extraKernelArgs:/);
-  // The image directory and the config, served on this suite's loopback address; the guest reaches them as 10.0.2.100:80.
-  const http = createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url === '/config.yaml') return void res.end(yaml);
-    const name = url.replace(/^\/img\//, '');
-    if (!url.startsWith('/img/') || name.includes('/') || !existsSync(join(imageDir, name))) {
-      res.statusCode = 404;
-      return void res.end();
-    }
-    res.end(readFileSync(join(imageDir, name)));
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.21.30', r));
-  const httpPort = (http.address() as AddressInfo).port;
-  const blank = join(tmp.dir, 'blank.raw');
-  closeSync(openSync(blank, 'w'));
-  truncateSync(blank, 6 * 1024 ** 3);
-  try {
-    const t0 = Date.now();
-    const live = bootVm(imageDir, {
-      apiPort: await freeLoopbackPort(),
-      kernelArgs: ['talos.config=http://10.0.2.100/config.yaml'],
-      extraDisks: [blank],
-      guestForwards: [{ guestAddress: '10.0.2.100', guestPort: 80, hostAddress: '127.0.21.30', hostPort: httpPort }],
-    });
-    try {
-      await live.waitForLine(/installed to disk; restarting into it/, { timeoutMs: 420_000 });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('QEMU did not exit after the install restart')), 60_000);
-        if (live.process.exitCode !== null || live.process.signalCode !== null) return void (clearTimeout(timer), resolve());
-        live.process.once('exit', () => (clearTimeout(timer), resolve()));
-      });
-      assert.match(live.console(), /install phase \{"phase":"bootloader","number":3\}/);
-    } finally {
-      await live[Symbol.asyncDispose]();
-    }
-    const installS = (Date.now() - t0) / 1000;
-    // The installed disk alone, as the machine's only disk: firmware, GRUB, slot A, STATE with the config.
-    vm = bootDiskVm(blank, { apiPort, apiHost: HOST });
-    await vm.waitForLine(/machined: node is up \(10\.0\.2\.15, configured\)/, { timeoutMs: 300_000 });
-    const bootS = (Date.now() - vm.startedAt) / 1000;
-    assert.doesNotMatch(vm.console(), /formatted system volume \{"label":"STATE"/);
-    assert.match(vm.console(), /formatted system volume \{"label":"EPHEMERAL"/);
-    await waitFor('apid answers on the installed node', async () => (await api('version')).code === 0, 180_000);
-    const vs = await api('get', 'volumestatus');
-    assert.match(vs.out, /STATE\s+\d+\s+partition\s+ready\s+\/dev\/vda5/);
-    t.diagnostic(`live boot → install → restart ${installS.toFixed(1)} s; disk boot → configured ${bootS.toFixed(1)} s`);
-  } finally {
-    await new Promise<void>((r) => http.close(() => r()));
-  }
 });

@@ -19,16 +19,22 @@ export interface BootVmOptions {
   readonly guestForwards?: ReadonlyArray<GuestForward>;
 }
 
-/** A guest → host TCP forward (QEMU's guestfwd): lets the guest reach a server on a host loopback address. */
+/**
+ * A guest → host TCP forward (QEMU's guestfwd): guest connections to guestAddress:guestPort run
+ * `command` (a shell command line), its stdin/stdout carrying the connection; one per connection,
+ * which guestfwd's plain tcp: form does not do.
+ */
 export interface GuestForward {
   readonly guestAddress: string;
   readonly guestPort: number;
-  readonly hostAddress: string;
-  readonly hostPort: number;
+  readonly command: string;
 }
 
 function guestForwardArgs(forwards: ReadonlyArray<GuestForward> | undefined): string[] {
-  return (forwards ?? []).map((f) => `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-tcp:${f.hostAddress}:${f.hostPort}`);
+  return (forwards ?? []).map((f) => {
+    // QEMU's option syntax doubles commas inside a value.
+    return `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${f.command.replaceAll(',', ',,')}`;
+  });
 }
 
 /** A running VM: its console so far, a wait for a console line, and disposal that kills QEMU. */

@@ -9,6 +9,13 @@ import { readMounts } from './mounts.ts';
 /** Where mkfs.xfs is in the image (shipped from Debian's xfsprogs, as upstream ships it). */
 export const MKFS_XFS = '/usr/sbin/mkfs.xfs';
 
+/**
+ * mkfs.xfs' environment. STATE is 100 MiB, below the 300 MB xfsprogs 5.19+ refuses by default;
+ * these variables are xfsprogs' own switch for small (test) filesystems, the only one Debian 12's
+ * version (6.1) has.
+ */
+const MKFS_ENV = { PATH: '/usr/sbin:/usr/bin', TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' };
+
 /** Whole disks the kernel knows (sysfs names such as vda, sda, nvme0n1): no partitions, loops, RAM or optical drives. */
 export function listDisks(sysBlock = '/sys/block'): string[] {
   if (!existsSync(sysBlock)) return [];
@@ -75,14 +82,12 @@ export interface FormatXfsOptions {
 
 /**
  * Makes an XFS filesystem with mkfs.xfs, synchronously: it runs at boot before any service, or in
- * an install that holds the node anyway, and takes about a second. STATE is 100 MiB, below the
- * 300 MB xfsprogs 5.19+ refuses by default; the variables below are xfsprogs' own switch for small
- * test filesystems, the only one Debian 12's version (6.1) has.
+ * an install that holds the node anyway, and takes about a second.
  */
 export function formatXfs(device: string, options: FormatXfsOptions): void {
   try {
     execFileSync(options.mkfs ?? MKFS_XFS, ['-f', '-q', '-L', options.label, device], {
-      env: { PATH: '/usr/sbin:/usr/bin', TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' },
+      env: MKFS_ENV,
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: options.timeoutMs ?? 120_000,
     });
@@ -185,7 +190,7 @@ export function makeXfsImage(file: string, options: MakeXfsImageOptions): void {
   }
   try {
     execFileSync(options.mkfs ?? MKFS_XFS, ['-f', '-q', '-L', options.label, '-p', proto, file], {
-      env: { PATH: '/usr/sbin:/usr/bin', TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' },
+      env: MKFS_ENV,
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 120_000,
     });
