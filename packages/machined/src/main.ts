@@ -190,6 +190,7 @@ async function runMetal(level: LogLevel): Promise<number> {
     process.on('SIGTERM', () => node.shutdown());
     process.on('SIGPWR', () => node.shutdown());
     await node.start();
+    if (node.bootFailure === undefined) host.markBootGood();
     const how = node.bootFailure !== undefined ? `NOT BOOTED: ${node.bootFailure}` : node.inMaintenance ? 'maintenance mode' : 'configured';
     say(`machined: node is up (${host.boot.address}, ${how})`);
     return await new Promise<number>(() => {});

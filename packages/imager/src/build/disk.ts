@@ -1,6 +1,6 @@
 import {
   bootloaderWrites, encodeGrubEnv, InstallerFiles, bootChoiceEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, partitionByLabel, SECTOR_BYTES, slotFiles,
-  talosLayout, xfsProto, type BootChoice, type GptPartition,
+  talosLayout, xfsProto, type BootChoice, type BootSlot, type GptPartition,
 } from '@talos-ts/machinery';
 import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +48,8 @@ export interface BuildDiskImageOptions {
   readonly diskSizeBytes?: number;
   /** Added after {@link DISK_KERNEL_ARGS} (upstream's `--extra-kernel-arg`). */
   readonly extraKernelArgs?: readonly string[];
+  /** Slots populated with this image (default A only; tests of the boot choice fill both). */
+  readonly slots?: readonly BootSlot[];
   /** The boot choice written to grubenv (default: slot A, no one-shot). */
   readonly bootChoice?: BootChoice;
   /** Scratch directory (default: a directory beside the output). */
@@ -101,12 +103,14 @@ export async function buildDiskImage(options: BuildDiskImageOptions): Promise<st
   try {
     // BOOT's tree, turned into an XFS image by mkfs.xfs' prototype file (no mount, no root needed).
     const cmdline = [...DISK_KERNEL_ARGS, ...(options.extraKernelArgs ?? [])];
-    const a = slotFiles('A');
-    const files: Array<[string, string]> = [
-      [a.kernel, join(imageDir, ArtifactName.kernel)],
-      [a.initramfs, join(imageDir, ArtifactName.initramfs)],
-      [a.rootfs, join(imageDir, InstallerAsset.rootfsCpio)],
-    ];
+    const files: Array<[string, string]> = (options.slots ?? ['A']).flatMap((slot): Array<[string, string]> => {
+      const f = slotFiles(slot);
+      return [
+        [f.kernel, join(imageDir, ArtifactName.kernel)],
+        [f.initramfs, join(imageDir, ArtifactName.initramfs)],
+        [f.rootfs, join(imageDir, InstallerAsset.rootfsCpio)],
+      ];
+    });
     writeFileSync(join(work, 'grub.cfg'), grubConfig({ cmdline: { A: cmdline, B: cmdline } }));
     writeFileSync(join(work, 'grubenv'), encodeGrubEnv(bootChoiceEnv(options.bootChoice ?? { defaultSlot: 'A' })));
     files.push(['/grub/grub.cfg', join(work, 'grub.cfg')], ['/grub/grubenv', join(work, 'grubenv')]);

@@ -147,7 +147,7 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
   }
   copyInto(root, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/usr/lib/talos/talos_native.node', 0o755);
   addModules(root, release, NODE_MODULE_NAMES);
-  for (const d of ['dev', 'proc', 'sys', 'system', 'var', 'run', 'tmp', 'etc/kubernetes', 'etc/cni', 'opt/cni/bin', 'usr/local', 'root']) {
+  for (const d of ['dev', 'proc', 'sys', 'system', 'var', 'run', 'tmp', 'boot', 'etc/kubernetes', 'etc/cni', 'opt/cni/bin', 'usr/local', 'root']) {
     mkdirSync(join(root, d), { recursive: true });
   }
   // Mount points for the files machined writes under /system/etc and binds over these.

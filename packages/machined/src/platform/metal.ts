@@ -1,4 +1,5 @@
 import type { Logger } from '@talos-ts/cosi';
+import { markBootGood } from '../linux/bootloader.ts';
 import { diskSizeBytes } from '../linux/disk.ts';
 import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
 import type { CheckedConfig } from '../sequencer/apply.ts';
@@ -33,6 +34,11 @@ export interface MetalHost {
    * the install failed (the node then keeps running live, and says why on the console).
    */
   readonly install?: (checked: CheckedConfig) => Promise<boolean>;
+  /**
+   * Booted from an installed disk: makes the running slot (`talos.slot=`) grubenv's default once
+   * machined is up, so a slot tried once stays. Errors are logged, not thrown.
+   */
+  markBootGood(): void;
 }
 
 /** Prepares the machine (mounts, modules, sysctls, network) and returns its host operations. */
@@ -67,6 +73,15 @@ export function startMetal(logger: Logger): MetalHost {
     },
     restart: () => machineReset('restart'),
     powerOff: () => machineReset('poweroff'),
+    markBootGood() {
+      const slot = boot.args.get('talos.slot');
+      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) return;
+      try {
+        markBootGood({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+      } catch (err) {
+        logger.error('could not mark the boot good', { slot, error: (err as Error).message });
+      }
+    },
     ...(boot.systemDisk
       ? {}
       : {
