@@ -15,12 +15,12 @@ cd "$(dirname "$0")/.."
 
 profile="${1:-test}"
 cluster=(iproute2 etcd-server)
-image=(linux-image-amd64 containerd runc libseccomp2 etcd-server squashfs-tools lz4 zstd binutils make g++ libc6-dev python3)
+image=(linux-image-amd64 containerd runc libseccomp2 etcd-server squashfs-tools lz4 zstd binutils make g++ libc6-dev python3 grub-pc-bin xfsprogs)
 case "$profile" in
   cluster) debs=("${cluster[@]}") ;;
   image) debs=("${image[@]}") ;;
   qemu) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86) ;;
-  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony nftables)
+  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony nftables fdisk gdisk)
     # kubectl for the kubeconfig test (Debian ships it as kubernetes-client)
     command -v kubectl >/dev/null || debs+=(kubernetes-client) ;;
   *)

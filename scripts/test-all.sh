@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh test
 npm run check
-TALOS_SLOW=1 npm test -- test/integration/vm
+# One VM suite at a time (each boots QEMU under TCG on the shared cores).
+TALOS_SLOW=1 npm test -- test/integration/vm --test-concurrency=1
 TALOS_SLOW=1 npm test -- test/integration/qemu-cluster

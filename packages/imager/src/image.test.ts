@@ -4,6 +4,8 @@ import { openSync, readSync, writeSync, closeSync, readFileSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from '@talos-ts/machinery';
+import { execFileSync } from 'node:child_process';
+import { DISK_IMAGE, GRUB_I386_PC_DIR, InstallerAsset } from './build/disk.ts';
 import { buildImage, listSquashfs, type BuiltImage } from './build/image.ts';
 import { ArtifactName, KERNEL_ELF, MANIFEST_FILE, verifyImage } from './manifest.ts';
 import { forbiddenPaths } from './policy.ts';
@@ -51,7 +53,34 @@ test('image: the manifest lists every root file with its digest and the versions
   assert.match(m.gitRevision, /^[0-9a-f]{40}(-dirty)?$/);
   assert.match(m.rootfsFiles['/usr/bin/node'] ?? '', /^[0-9a-f]{64}$/);
   assert.match(m.initramfsFiles['/init'] ?? '', /^[0-9a-f]{64}$/);
-  assert.deepEqual(Object.keys(m.artifacts).sort(), [...Object.values(ArtifactName), KERNEL_ELF].sort());
+  assert.deepEqual(Object.keys(m.artifacts).sort(), [...Object.values(ArtifactName), ...Object.values(InstallerAsset), KERNEL_ELF].sort());
+});
+
+test('image: disk.raw has upstream\'s GPT, GRUB in the MBR pointing at the BIOS partition, and BOOT (XFS) with grub.cfg, grubenv and slot A', () => {
+  const disk = join(image.dir, DISK_IMAGE);
+  const t = (JSON.parse(execFileSync('sfdisk', ['--json', disk], { encoding: 'utf8' })) as { partitiontable: { partitions: Array<{ name: string; start: number; size: number }> } }).partitiontable;
+  assert.deepEqual(t.partitions.map((p) => p.name), ['EFI', 'BIOS', 'BOOT', 'META', 'STATE', 'EPHEMERAL']);
+  const [, bios, boot] = t.partitions;
+  assert.ok(bios && boot);
+  const fd = openSync(disk, 'r');
+  const mbr = Buffer.alloc(512);
+  const core = Buffer.alloc(512);
+  readSync(fd, mbr, 0, 512, 0);
+  readSync(fd, core, 0, 512, bios.start * 512);
+  closeSync(fd);
+  assert.deepEqual(mbr.subarray(0x68, 0x1b8), readFileSync(join(GRUB_I386_PC_DIR, 'boot.img')).subarray(0x68, 0x1b8));
+  assert.equal(mbr.readBigUInt64LE(0x5c), BigInt(bios.start));
+  assert.equal(mbr[0x1c2], 0xee, 'protective MBR entry kept');
+  assert.equal(core.readBigUInt64LE(500), BigInt(bios.start + 1));
+  const bootFs = join(out, 'boot.xfs');
+  execFileSync('dd', [`if=${disk}`, `of=${bootFs}`, 'bs=512', `skip=${boot.start}`, `count=${boot.size}`, 'conv=sparse', 'status=none']);
+  try {
+    const ls = execFileSync('xfs_db', ['-r', '-c', 'label', '-c', 'ls /A', '-c', 'ls /grub', bootFs], { encoding: 'utf8' });
+    assert.match(ls, /label = "BOOT"/);
+    for (const f of ['vmlinuz', 'initramfs.img', 'rootfs.cpio', 'grub.cfg', 'grubenv']) assert.match(ls, new RegExp(`regular .* ${f.replace('.', '\\.')} \\(good\\)`));
+  } finally {
+    rmSync(bootFs, { force: true });
+  }
 });
 
 test('verify: accepts the image as built and rejects a one-byte change in any artifact or the manifest', async () => {

@@ -6,4 +6,5 @@ export {
 export { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from './modules.ts';
 export { FORBIDDEN_PROGRAMS, forbiddenPaths } from './policy.ts';
 export { buildImage, buildPrograms, listSquashfs, type BuildImageOptions, type BuiltImage } from './build/image.ts';
-export { bootVm, kvmUsable, USER_NET, type BootVmOptions, type RunningVm } from './build/qemu.ts';
+export { bootDiskVm, bootVm, kvmUsable, USER_NET, type BootDiskVmOptions, type BootVmOptions, type GuestForward, type RunningVm } from './build/qemu.ts';
+export { buildDiskImage, buildInstallerAssets, DISK_IMAGE, DISK_KERNEL_ARGS, GRUB_I386_PC_DIR, InstallerAsset, type BuildDiskImageOptions } from './build/disk.ts';

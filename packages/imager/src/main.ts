@@ -7,9 +7,12 @@ import { verifyImage, type CompressionPreset } from './manifest.ts';
 
 const usage = `Usage:
   talos-imager build [--compression fast|small] [--out DIR] [--signing-key KEY.pem] [--reuse-build]
+                     [--extra-kernel-arg ARG]... [--disk=false]
   talos-imager verify DIR [--public-key KEY.pub]
 
-build   makes _out/talos-ts-<version>-<preset>/ (vmlinuz, initramfs.img, rootfs.sqsh, signed manifest)
+build   makes _out/talos-ts-<version>-<preset>/ (vmlinuz, initramfs.img, rootfs.sqsh, the installer's
+        boot.img, core.img and rootfs.cpio, a signed manifest, and disk.raw: a disk booting through
+        BIOS and GRUB, slot A populated, with the extra kernel arguments in its boot entries)
 verify  checks the manifest signature and every artifact's digest
 `;
 
@@ -26,6 +29,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         'signing-key': { type: 'string' },
         'public-key': { type: 'string' },
         'reuse-build': { type: 'boolean', default: false },
+        'extra-kernel-arg': { type: 'string', multiple: true },
+        disk: { type: 'boolean', default: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -49,6 +54,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       repoRoot,
       compression: values.compression as CompressionPreset,
       reuseBuild: values['reuse-build'] ?? false,
+      disk: values.disk ?? true,
+      ...(values['extra-kernel-arg'] ? { extraKernelArgs: values['extra-kernel-arg'] } : {}),
       logger: createLogger({ level: 'info' }),
       ...(values.out ? { outDir: resolve(values.out) } : {}),
       ...(values['signing-key'] ? { signingKeyPem: readFileSync(values['signing-key'], 'utf8') } : {}),

@@ -9,8 +9,8 @@ export const NODE_MODULE_NAMES = [
   'xt_comment', 'xt_mark', 'xt_addrtype', 'ip6_tables', 'ip6table_filter', 'ip6table_nat', 'ipip', 'crc32c_generic', 'af_packet',
 ];
 
-/** The modules the initramfs needs to reach the SquashFS root on a virtio disk. */
-export const INITRAMFS_MODULE_NAMES = ['virtio_pci', 'virtio_blk', 'squashfs'];
+/** The modules the initramfs needs to reach the SquashFS root on a virtio disk, or carried inside it (loop). */
+export const INITRAMFS_MODULE_NAMES = ['virtio_pci', 'virtio_blk', 'squashfs', 'loop'];
 
 function norm(nameOrPath: string): string {
   return basename(nameOrPath).replace(/\.ko(\.[a-z]+)?$/, '').replace(/-/g, '_');

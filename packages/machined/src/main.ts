@@ -184,6 +184,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       prestartApid: true,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
+      ...(metal.install ? { onInstall: metal.install } : {}),
       containerd: {
         argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
         socket: '/system/run/containerd/containerd.sock',
@@ -196,6 +197,7 @@ async function runMetal(level: LogLevel): Promise<number> {
     process.on('SIGTERM', () => void node.shutdown().catch(onSignalError));
     process.on('SIGPWR', () => void node.shutdown().catch(onSignalError));
     await node.start();
+    if (node.bootFailure === undefined) host.markBootGood();
     const how = node.bootFailure !== undefined ? `NOT BOOTED: ${node.bootFailure}` : node.inMaintenance ? 'maintenance mode' : 'configured';
     say(`machined: node is up (${host.boot.address}, ${how})`);
     return await new Promise<number>(() => {});

@@ -1,5 +1,6 @@
 import type { Logger } from '@talos-ts/cosi';
 import type { ControlPlanePeerSource } from './etcd/peers.ts';
+import type { CheckedConfig } from './sequencer/apply.ts';
 
 /** Options of {@link TalosNode}. */
 export interface NodeOptions {
@@ -49,4 +50,9 @@ export interface NodeOptions {
   readonly ownsNetwork?: boolean;
   /** The network namespace the network controllers work in (a `/run/netns/<name>` file); default machined's own. */
   readonly netnsPath?: string;
+  /**
+   * The install step of the boot (metal, booted live): installs to `machine.install.disk` when
+   * needed; true when it did and the machine is restarting into the disk.
+   */
+  readonly onInstall?: (checked: CheckedConfig) => Promise<boolean>;
 }

@@ -161,6 +161,8 @@ export class TalosNode implements AsyncDisposable {
   async #installAndBoot(): Promise<void> {
     if (this.#stopped) return;
     if (installSequence(this.#runtime).phases.length > 0) await this.#sequencer.run('install', () => installSequence(this.#runtime));
+    // Installed: the machine is restarting into its disk.
+    if (this.#runtime.halted) return;
     await this.#sequencer.run('boot', () => bootSequence(this.#runtime));
   }
 

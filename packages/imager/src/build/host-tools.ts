@@ -16,6 +16,9 @@ export const IMAGE_HOST_TOOLS: Readonly<Record<string, string>> = {
   gcc: 'gcc',
   make: 'make',
   'g++': 'g++',
+  // The bootloader of disk images (boot.img and the i386-pc modules come with grub-pc-bin) and BOOT's filesystem.
+  'grub-mkimage': 'grub-pc-bin',
+  'mkfs.xfs': 'xfsprogs',
 };
 
 function onPath(program: string, path: string): boolean {

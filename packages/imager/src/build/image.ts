@@ -10,6 +10,7 @@ import {
 } from '../manifest.ts';
 import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
 import { forbiddenPaths } from '../policy.ts';
+import { buildDiskImage, buildInstallerAssets, DISK_IMAGE, InstallerAsset } from './disk.ts';
 import { findIcuPackage, trimIcuPackage } from './icu.ts';
 import { extractVmlinux } from './kernel.ts';
 import { programLoader } from './loader.ts';
@@ -22,6 +23,8 @@ const HOST_PROGRAMS: ReadonlyArray<readonly [string, string]> = [
   ['/usr/bin/containerd', '/usr/bin/containerd'],
   ['/usr/bin/containerd-shim-runc-v2', '/usr/bin/containerd-shim-runc-v2'],
   ['/usr/sbin/runc', '/usr/bin/runc'],
+  // Formats STATE and EPHEMERAL on the first boot from disk (upstream ships xfsprogs' mkfs too).
+  ['/usr/sbin/mkfs.xfs', '/usr/sbin/mkfs.xfs'],
 ];
 
 /** Our bundles shipped in the root (dist/<name>.mjs → /usr/lib/talos). */
@@ -41,6 +44,13 @@ export interface BuildImageOptions {
    * machined passes them on). The code caches are written under the same flags. Default: none.
    */
   readonly nodeFlags?: readonly string[];
+  /**
+   * Also writes disk.raw, a bootable disk (GRUB for BIOS, slot A populated). Default true; the
+   * installer assets (boot.img, core.img, rootfs.cpio) are made either way.
+   */
+  readonly disk?: boolean;
+  /** Kernel arguments added to the disk image's boot entries (upstream's `--extra-kernel-arg`). */
+  readonly extraKernelArgs?: readonly string[];
   /** Skips `npm run build` and the addon build when both are already there. */
   readonly reuseBuild?: boolean;
   readonly logger?: Logger;
@@ -137,7 +147,7 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
   }
   copyInto(root, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/usr/lib/talos/talos_native.node', 0o755);
   addModules(root, release, NODE_MODULE_NAMES);
-  for (const d of ['dev', 'proc', 'sys', 'system', 'var', 'run', 'tmp', 'etc/kubernetes', 'etc/cni', 'opt/cni/bin', 'usr/local', 'root']) {
+  for (const d of ['dev', 'proc', 'sys', 'system', 'var', 'run', 'tmp', 'boot', 'etc/kubernetes', 'etc/cni', 'opt/cni/bin', 'usr/local', 'root']) {
     mkdirSync(join(root, d), { recursive: true });
   }
   // Mount points for the files machined writes under /system/etc and binds over these.
@@ -266,8 +276,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     copyFileSync(join('/boot', `vmlinuz-${release}`), join(dir, ArtifactName.kernel));
     const elf = preset === 'fast' && (await step('vmlinux', () => extractVmlinux(join('/boot', `vmlinuz-${release}`), join(dir, KERNEL_ELF))));
 
+    await step('installer-assets', () => buildInstallerAssets(dir, options.signal));
     const artifacts: Record<string, { sizeBytes: number; sha256: string }> = {};
-    for (const name of [...Object.values(ArtifactName), ...(elf ? [KERNEL_ELF] : [])]) {
+    for (const name of [...Object.values(ArtifactName), ...Object.values(InstallerAsset), ...(elf ? [KERNEL_ELF] : [])]) {
       artifacts[name] = { sizeBytes: statSync(join(dir, name)).size, sha256: await sha256File(join(dir, name)) };
     }
     const manifest: ImageManifest = {
@@ -292,6 +303,18 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     writeFileSync(join(dir, MANIFEST_FILE), bytes);
     writeFileSync(join(dir, SIGNATURE_FILE), `${signManifest(bytes, privateKey)}\n`);
     writeFileSync(join(dir, PUBLIC_KEY_FILE), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString());
+    // Not in the manifest: it is made of the signed artifacts, and hashing gigabytes of zeroes buys nothing.
+    if (options.disk ?? true) {
+      await step('disk', () =>
+        buildDiskImage({
+          imageDir: dir,
+          outFile: join(dir, DISK_IMAGE),
+          workDir: join(work, 'disk'),
+          ...(options.extraKernelArgs ? { extraKernelArgs: options.extraKernelArgs } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
+    }
     return { dir, manifest, timingsMs: timings, ...(generatedKeyPem ? { generatedKeyPem } : {}) };
   } finally {
     rmSync(work, { recursive: true, force: true });

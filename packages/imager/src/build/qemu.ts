@@ -14,6 +14,28 @@ export interface BootVmOptions {
   readonly kernelArgs?: readonly string[];
   /** Receives every console line. */
   readonly onConsoleLine?: (line: string) => void;
+  /** More virtio disks (raw files, read-write) after the root: /dev/vdb, /dev/vdc, … */
+  readonly extraDisks?: readonly string[];
+  /** Guest connections to `guestAddress:guestPort` (on QEMU's user network) go to this host address and port. */
+  readonly guestForwards?: ReadonlyArray<GuestForward>;
+}
+
+/**
+ * A guest → host TCP forward (QEMU's guestfwd): guest connections to guestAddress:guestPort run
+ * `command` (a shell command line), its stdin/stdout carrying the connection; one per connection,
+ * which guestfwd's plain tcp: form does not do.
+ */
+export interface GuestForward {
+  readonly guestAddress: string;
+  readonly guestPort: number;
+  readonly command: string;
+}
+
+function guestForwardArgs(forwards: ReadonlyArray<GuestForward> | undefined): string[] {
+  return (forwards ?? []).map((f) => {
+    // QEMU's option syntax doubles commas inside a value.
+    return `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${f.command.replaceAll(',', ',,')}`;
+  });
 }
 
 /** A running VM: its console so far, a wait for a console line, and disposal that kills QEMU. */
@@ -21,8 +43,11 @@ export interface RunningVm extends AsyncDisposable {
   readonly process: ChildProcess;
   readonly startedAt: number;
   console(): string;
-  /** Resolves with the first console line matching `re` (already seen lines count). */
-  waitForLine(re: RegExp, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string>;
+  /**
+   * Resolves with the first console line matching `re`. Lines already seen count, from console
+   * offset `since` on (default 0: all of them; pass `console().length` to wait for a new one).
+   */
+  waitForLine(re: RegExp, options: { timeoutMs: number; signal?: AbortSignal; since?: number }): Promise<string>;
 }
 
 /** True when /dev/kvm can be opened; otherwise QEMU has to emulate (TCG). */
@@ -59,12 +84,52 @@ export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
     '-kernel', join(imageDir, existsSync(join(imageDir, KERNEL_ELF)) ? KERNEL_ELF : ArtifactName.kernel),
     '-initrd', join(imageDir, ArtifactName.initramfs),
     '-drive', `file=${join(imageDir, ArtifactName.rootfs)},if=virtio,format=raw,readonly=on`,
-    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:${TALOS_API_PORT}`,
+    ...(options.extraDisks ?? []).flatMap((d) => ['-drive', `file=${d},if=virtio,format=raw`]),
+    '-netdev', [`user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:${TALOS_API_PORT}`, ...guestForwardArgs(options.guestForwards)].join(','),
     '-device', 'virtio-net-pci,netdev=n0',
     '-device', 'virtio-rng-pci',
     '-append', append,
   ];
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startQemu(args, options.onConsoleLine);
+}
+
+/** Options of {@link bootDiskVm}. */
+export interface BootDiskVmOptions {
+  readonly memoryMiB?: number;
+  readonly cpus?: number;
+  /** Host loopback port forwarded to the guest's apid (:50000). */
+  readonly apiPort: number;
+  /** Host address of the forward (default 127.0.0.1). */
+  readonly apiHost?: string;
+  /** More loopback forwards to guest ports (e.g. etcd's 2379), on the same host address. */
+  readonly extraForwards?: ReadonlyArray<{ readonly hostPort: number; readonly guestPort: number }>;
+  /** Exit QEMU when the guest reboots instead of booting it again (default false: a reboot goes through the firmware again). */
+  readonly noReboot?: boolean;
+  readonly onConsoleLine?: (line: string) => void;
+}
+
+/**
+ * Boots a disk image the way a machine does: SeaBIOS reads the MBR, GRUB loads the slot's kernel
+ * and initramfs from BOOT. No -kernel. The disk is opened read-write (pass a copy).
+ */
+export function bootDiskVm(diskPath: string, options: BootDiskVmOptions): RunningVm {
+  const accel = process.env.TALOS_QEMU_ACCEL ?? (kvmUsable() && process.env.TALOS_QEMU_KVM === '1' ? 'kvm' : 'tcg');
+  const args = [
+    '-accel', accel, '-smp', String(options.cpus ?? 2), '-m', String(options.memoryMiB ?? 1024),
+    '-nographic', ...(options.noReboot ? ['-no-reboot'] : []), '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
+    '-drive', `file=${diskPath},if=virtio,format=raw`,
+    '-netdev', [
+      'user,id=n0',
+      ...[{ hostPort: options.apiPort, guestPort: 50000 }, ...(options.extraForwards ?? [])].map((f) => `hostfwd=tcp:${options.apiHost ?? '127.0.0.1'}:${f.hostPort}-:${f.guestPort}`),
+    ].join(','),
+    '-device', 'virtio-net-pci,netdev=n0',
+    '-device', 'virtio-rng-pci',
+  ];
+  return startQemu(args, options.onConsoleLine);
+}
+
+function startQemu(args: readonly string[], onConsoleLine?: (line: string) => void): RunningVm {
+  const child = spawn('qemu-system-x86_64', [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const startedAt = Date.now();
   let text = '';
   let partial = '';
@@ -75,7 +140,7 @@ export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
     const lines = partial.split(/\r?\n/);
     partial = lines.pop() ?? '';
     for (const l of lines) {
-      options.onConsoleLine?.(l);
+      onConsoleLine?.(l);
       for (const w of waiters) w(l);
     }
   };
@@ -86,8 +151,8 @@ export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
     process: child,
     startedAt,
     console: () => text,
-    waitForLine(re, { timeoutMs, signal }) {
-      const seen = text.split(/\r?\n/).find((l) => re.test(l));
+    waitForLine(re, { timeoutMs, signal, since = 0 }) {
+      const seen = text.slice(since).split(/\r?\n/).find((l) => re.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const done = (fn: () => void): void => {

@@ -10,6 +10,7 @@ import { createMachineTypeController } from './config/machine-type.ts';
 import { createNodenameController } from './k8s/nodename.ts';
 import { networkControllers, type NetworkControllersOptions } from './network/index.ts';
 import { MountStatusController } from './runtime/mount-status.ts';
+import { VolumeStatusController } from './block/volume-status.ts';
 import { ApiCertificatesController } from './secrets/api-certificates.ts';
 import { CertificateFilesController } from './secrets/certificate-files.ts';
 import { EtcdCertificatesController } from './secrets/etcd-certificates.ts';
@@ -50,7 +51,7 @@ export function registerControllers(runtime: Runtime, o: ControllerOptions): voi
     createMemberController(),
   );
   // A container node's mount table is its host's; only a real machine publishes its own.
-  if (o.platform === 'metal') runtime.register(new MountStatusController());
+  if (o.platform === 'metal') runtime.register(new MountStatusController(), new VolumeStatusController());
   // timed: the kernel clock on metal; in container mode the host keeps the clock (sync disabled).
   runtime.register(new SyncController({ containerMode: o.platform !== 'metal', adjuster: kernelClock(), exchange: ntpExchange }));
 }

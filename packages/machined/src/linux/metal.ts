@@ -7,9 +7,10 @@ import { deviceModaliases, modulesForDevices, readModuleIndex } from './modules.
 import { MountFlags, native } from './native.ts';
 import { linkIndex, RouteSocket } from './netlink.ts';
 import { ownChildren } from './children.ts';
+import { mountSystemDisk, type SystemDisk } from './system-disk.ts';
 
 /** Modules a node needs besides the drivers its devices ask for. */
-export const NODE_MODULES = ['overlay', 'br_netfilter', 'nf_tables', 'nf_conntrack', 'veth', 'bridge', 'ip_tables', 'iptable_nat', 'iptable_filter', 'xt_conntrack', 'xt_MASQUERADE', 'af_packet'];
+export const NODE_MODULES = ['xfs', 'overlay', 'br_netfilter', 'nf_tables', 'nf_conntrack', 'veth', 'bridge', 'ip_tables', 'iptable_nat', 'iptable_filter', 'xt_conntrack', 'xt_MASQUERADE', 'af_packet'];
 
 /** Kernel self-protection sysctls applied at boot, as upstream Talos does (KSPP recommendations). */
 export const KSPP_SYSCTLS: Readonly<Record<string, string>> = {
@@ -37,6 +38,8 @@ export interface MetalBoot {
   /** The address apid should listen on (from ip=), else 0.0.0.0. */
   readonly address: string;
   readonly modulesLoaded: number;
+  /** The installed disk booted from, with STATE and EPHEMERAL mounted; absent on a live boot. */
+  readonly systemDisk?: SystemDisk;
 }
 
 /** Writes a sysctl; returns false when the kernel lacks it. */
@@ -134,6 +137,14 @@ export function prepareMetal(logger: Logger): MetalBoot {
   const args = parseCmdline(readFileSync('/proc/cmdline', 'utf8'));
   const modulesLoaded = loadNodeModules(logger);
   logger.info('kernel modules loaded; loading disabled', { count: modulesLoaded });
+  let systemDisk: SystemDisk | undefined;
+  try {
+    // Before the overlays, so their upper layers land on EPHEMERAL.
+    systemDisk = mountSystemDisk(logger);
+  } catch (err) {
+    // The node stays reachable (on tmpfs) so the failure can be seen through the API.
+    logger.error('system disk not mounted; state is not persistent this boot', { error: (err as Error).message });
+  }
   try {
     mountOverlays();
   } catch (err) {
@@ -158,7 +169,7 @@ export function prepareMetal(logger: Logger): MetalBoot {
   const hostname = args.get('talos.hostname') ?? ip?.hostname;
   if (hostname) native().sethostname(hostname);
   writeEtc(hostname ?? 'talos', ip?.dns.length ? ip.dns : ['10.0.2.3']);
-  return { args, ...(ip ? { ip } : {}), ...(hostname ? { hostname } : {}), address: ip?.address ?? '0.0.0.0', modulesLoaded };
+  return { args, ...(ip ? { ip } : {}), ...(hostname ? { hostname } : {}), ...(systemDisk ? { systemDisk } : {}), address: ip?.address ?? '0.0.0.0', modulesLoaded };
 }
 
 /**

@@ -1,5 +1,9 @@
 import type { Logger } from '@talos-ts/cosi';
+import { markBootGood } from '../linux/bootloader.ts';
+import { diskSizeBytes } from '../linux/disk.ts';
 import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
+import type { CheckedConfig } from '../sequencer/apply.ts';
+import { installFromConfig } from '../sequencer/install.ts';
 
 /** Seconds since the kernel started, for the console's boot timeline. */
 export { bootUptimeSeconds } from '../linux/metal.ts';
@@ -24,6 +28,17 @@ export interface MetalHost {
   startMemoryReport(intervalMs?: number): () => void;
   restart(): void;
   powerOff(): void;
+  /**
+   * The install step (booted live only; undefined when booted from an installed disk): installs as
+   * `machine.install` says and restarts into the disk; false when there was nothing to install or
+   * the install failed (the node then keeps running live, and says why on the console).
+   */
+  readonly install?: (checked: CheckedConfig) => Promise<boolean>;
+  /**
+   * Booted from an installed disk: makes the running slot (`talos.slot=`) grubenv's default once
+   * machined is up, so a slot tried once stays. Errors are logged, not thrown.
+   */
+  markBootGood(): void;
 }
 
 /** Prepares the machine (mounts, modules, sysctls, network) and returns its host operations. */
@@ -58,5 +73,36 @@ export function startMetal(logger: Logger): MetalHost {
     },
     restart: () => machineReset('restart'),
     powerOff: () => machineReset('poweroff'),
+    markBootGood() {
+      const slot = boot.args.get('talos.slot');
+      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) return;
+      try {
+        markBootGood({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+      } catch (err) {
+        logger.error('could not mark the boot good', { slot, error: (err as Error).message });
+      }
+    },
+    ...(boot.systemDisk
+      ? {}
+      : {
+          install: async (checked: CheckedConfig) => {
+            try {
+              const r = await installFromConfig({
+                install: checked.config.config.machine?.install ?? {},
+                configYaml: checked.yaml,
+                workDir: '/var/system/install',
+                diskSizeBytes: (disk) => diskSizeBytes(disk.replace(/^\/dev\//, '')),
+                logger,
+              });
+              if (!r?.installed) return false;
+              logger.info('installed to disk; restarting into it', { disk: checked.config.config.machine?.install?.disk ?? '' });
+              machineReset('restart');
+              return true;
+            } catch (err) {
+              logger.error('install failed; running on the live image', { error: (err as Error).message });
+              return false;
+            }
+          },
+        }),
   };
 }

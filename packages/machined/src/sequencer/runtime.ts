@@ -76,7 +76,7 @@ export class MachineRuntime {
   tryConfig: { timer: NodeJS.Timeout; previous: string } | undefined;
   /** Set by the reboot and shutdown tasks; the node acts on it once the sequence ended. */
   power: PowerIntent | undefined;
-  /** The machine powered off (or was stopped): nothing boots it again. */
+  /** The machine powered off, was stopped, or is restarting into the disk it installed: nothing boots it again here. */
   halted = false;
 
   constructor(o: { options: NodeOptions; paths: NodePaths; events: EventBus; store: ConfigStore; logger: Logger; hooks: RuntimeHooks; machinedLog: () => ServiceLog | undefined }) {

@@ -5,6 +5,7 @@ import { startMachined, stopAllServices } from './tasks/machined.ts';
 import { startMaintenanceService, stopMaintenanceService } from './tasks/maintenance.ts';
 import { reboot, shutdown } from './tasks/power.ts';
 import { leaveEtcd, resetSystemDisk, sendResetSignal } from './tasks/reset.ts';
+import { install } from './tasks/install.ts';
 import { startAllServices } from './tasks/services.ts';
 
 // The sequences of machined, named and ordered as upstream's v1alpha1 sequencer. A phase that
@@ -44,13 +45,14 @@ export function initializeSequence(r: MachineRuntime): Phases {
 }
 
 /**
- * Install: writes the OS to the disk the config names (metal only). Nothing is installed yet, so a
- * metal node asked to install says it skipped; container nodes have no install at all, as upstream.
+ * Install: writes the OS to the disk the config names (metal booted live only; a node booted from its
+ * disk has nothing to install); container nodes have no install at all, as upstream.
  */
 export function installSequence(r: MachineRuntime): Phases {
   const list = new PhaseList<MachineRuntime>();
   if (r.options.platform !== 'metal' || !r.cycle?.config?.config.config.machine?.install?.disk) return list;
-  return list.appendSkipped('install', 'installing to disk is not implemented yet; the node runs from its image');
+  if (!r.options.onInstall) return list.appendSkipped('install', 'booted from the installed disk');
+  return list.append('install', install);
 }
 
 /** Boot: leave maintenance mode if the config came that way, activate the config, start the services. */

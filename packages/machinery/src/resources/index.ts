@@ -10,6 +10,8 @@ export type { VersionSpec } from './runtime/version.ts';
 export { MountStatusType, newMountStatus, mountStatusDefinition } from './runtime/mount-status.ts';
 export type { MountStatusSpec } from './runtime/mount-status.ts';
 export * from './network/index.ts';
+export { newVolumeStatus, prettyBytes, volumeStatusDefinition, VolumeStatusType } from './block/volume-status.ts';
+export type { VolumePhase, VolumeStatusSpec } from './block/volume-status.ts';
 export { NodenameType, NodenameId, newNodename, nodenameDefinition } from './k8s/nodename.ts';
 export type { NodenameSpec } from './k8s/nodename.ts';
 export { ApiCertificatesType, ApiCertificatesId, newApiCertificates, apiCertificatesDefinition } from './secrets/api.ts';

@@ -39,6 +39,8 @@ test('registry: every Talos type registers without alias clashes and resolves by
     ['netstatus', 'NetworkStatuses.net.talos.dev'],
     ['addressspecs', 'AddressSpecs.net.talos.dev'],
     ['operatorspecs', 'OperatorSpecs.net.talos.dev'],
+    ['volumestatus', 'VolumeStatuses.block.talos.dev'],
+    ['volumestatuses', 'VolumeStatuses.block.talos.dev'],
     ['rd', 'ResourceDefinitions.meta.cosi.dev'],
     ['ns', 'Namespaces.meta.cosi.dev'],
   ];

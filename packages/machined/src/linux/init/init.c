@@ -6,7 +6,12 @@
  * with machined, so machined is PID 1. Every step prints the guest uptime for the boot timeline.
  * PID 1 must never exit: a failure is printed, and the machine restarts after a delay.
  *
- * Kernel arguments read: talos.root= (default /dev/vda), talos.platform= (default metal),
+ * Booted from an installed disk, the root comes inside the initramfs (GRUB loads the slot's
+ * rootfs.cpio after initramfs.img, holding /rootfs.sqsh, as upstream carries its root in the
+ * initramfs): it is mounted through a loop device, so /init never guesses which disk or slot to use.
+ *
+ * Kernel arguments read: talos.root= (a block device; default /rootfs.sqsh when the initramfs
+ * carries it, else /dev/vda), talos.platform= (default metal),
  * talos.node.flags= (comma-separated Node/V8 flags put before the script, instead of the image's
  * /usr/lib/talos/node.flags; "none" for no flags).
  */
@@ -18,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -27,6 +34,8 @@
 
 #define NEW_ROOT "/root"
 #define MODULE_ORDER "/lib/modules/init.order"
+/* The root SquashFS when it travels inside the initramfs (disk installs). */
+#define ROOTFS_IN_INITRAMFS "/rootfs.sqsh"
 #define NODE "/usr/bin/node"
 /* machined's start file: it runs the bundle through V8's code cache (packages/imager/src/build/loader.ts). */
 #define MACHINED "/usr/lib/talos/machined.cjs"
@@ -166,6 +175,30 @@ static void remove_tree(int dirfd, dev_t rootdev) {
   closedir(d);
 }
 
+/* Attaches a file to a free loop device, read-only and cleared when its last user goes; returns the
+ * loop device's fd (closed by the caller after mounting) and its path in dev. */
+static int attach_loop(const char *file, char *dev, size_t size) {
+  int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (ctl < 0) fatal("open /dev/loop-control: %s", strerror(errno));
+  int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+  close(ctl);
+  if (n < 0) fatal("no free loop device: %s", strerror(errno));
+  snprintf(dev, size, "/dev/loop%d", n);
+  if (!wait_for(dev, 2000)) fatal("%s did not appear", dev);
+  int ffd = open(file, O_RDONLY | O_CLOEXEC);
+  if (ffd < 0) fatal("open %s: %s", file, strerror(errno));
+  int lfd = open(dev, O_RDONLY | O_CLOEXEC);
+  if (lfd < 0) fatal("open %s: %s", dev, strerror(errno));
+  struct loop_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.fd = (unsigned int)ffd;
+  cfg.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+  if (ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) fatal("attach %s to %s: %s", file, dev, strerror(errno));
+  /* The loop device holds its own reference: the file may go with the rest of the initramfs. */
+  close(ffd);
+  return lfd;
+}
+
 static void read_flags_file(char *out, size_t size) {
   out[0] = 0;
   int fd = open(NODE_FLAGS_FILE, O_RDONLY | O_CLOEXEC);
@@ -186,10 +219,17 @@ int main(void) {
   say("loaded %d modules", load_modules());
 
   char device[256] = "/dev/vda";
-  cmdline_arg("talos.root", device, sizeof device);
-  if (!wait_for(device, ROOT_WAIT_MS)) fatal("root device %s did not appear", device);
-  mount_or_die(device, NEW_ROOT, "squashfs", MS_RDONLY, NULL);
-  say("mounted %s (squashfs, read-only) on %s", device, NEW_ROOT);
+  struct stat sq;
+  if (cmdline_arg("talos.root", device, sizeof device) || stat(ROOTFS_IN_INITRAMFS, &sq) < 0) {
+    if (!wait_for(device, ROOT_WAIT_MS)) fatal("root device %s did not appear", device);
+    mount_or_die(device, NEW_ROOT, "squashfs", MS_RDONLY, NULL);
+    say("mounted %s (squashfs, read-only) on %s", device, NEW_ROOT);
+  } else {
+    int lfd = attach_loop(ROOTFS_IN_INITRAMFS, device, sizeof device);
+    mount_or_die(device, NEW_ROOT, "squashfs", MS_RDONLY, NULL);
+    close(lfd);
+    say("mounted %s through %s (squashfs, read-only) on %s", ROOTFS_IN_INITRAMFS, device, NEW_ROOT);
+  }
   const char *moved[] = {"/dev", "/proc", "/sys"};
   for (size_t i = 0; i < 3; i++) {
     char target[64];

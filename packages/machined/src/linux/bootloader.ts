@@ -1,0 +1,73 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '@talos-ts/cosi';
+import { bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, type BootChoice, type BootSlot, type GptLayout } from '@talos-ts/machinery';
+import { partitionDevice } from './disk.ts';
+import { MountFlags, native } from './native.ts';
+import { readMounts } from './mounts.ts';
+
+/** Where BOOT is mounted while the node changes the boot choice (upstream's mount point). */
+export const BOOT_MOUNT_POINT = '/boot';
+
+/** The grubenv path below BOOT's root. */
+export const GRUBENV_PATH = 'grub/grubenv';
+
+/** Reads a grubenv file's boot choice; an error when it is not a GRUB environment block. */
+export function readBootChoice(path: string): { value: BootChoice } | { error: string } {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(GRUBENV_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const env = decodeGrubEnv(buf.subarray(0, n));
+    return 'error' in env ? env : { value: bootChoiceFromEnv(env.value) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Rewrites a grubenv file in place (same inode, same blocks) and flushes it: GRUB's save_env writes
+ * the blocks it found the file in, so the file must never be replaced by a rename.
+ */
+export function writeBootChoice(path: string, choice: BootChoice): void {
+  const bytes = encodeGrubEnv(bootChoiceEnv(choice));
+  const fd = openSync(path, 'r+');
+  try {
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Mounts BOOT (partition 3 of the installed disk) on /boot for fn, then unmounts it. */
+export function withBootMounted<T>(disk: string, layout: GptLayout, fn: (root: string) => T): T {
+  const index = layout.partitions.findIndex((p) => p.name === 'BOOT');
+  if (index < 0) throw new Error(`${disk}: no BOOT partition`);
+  const device = partitionDevice(disk, index + 1);
+  mkdirSync(BOOT_MOUNT_POINT, { recursive: true });
+  const mounted = readMounts().some((m) => m.target === BOOT_MOUNT_POINT);
+  if (!mounted) native().mount(device, BOOT_MOUNT_POINT, 'xfs', MountFlags.NOSUID | MountFlags.NODEV | MountFlags.NOEXEC, null);
+  try {
+    return fn(BOOT_MOUNT_POINT);
+  } finally {
+    if (!mounted) native().umount2(BOOT_MOUNT_POINT);
+  }
+}
+
+/**
+ * Marks the running slot good: it becomes grubenv's `default` and any one-shot `next_entry` is
+ * cleared, so later boots keep it. Until this runs, a reset of the machine returns to the previous
+ * default (GRUB cleared `next_entry` before booting the slot). Returns true when grubenv changed.
+ */
+export function markBootGood(options: { disk: string; layout: GptLayout; slot: BootSlot; logger?: Logger }): boolean {
+  return withBootMounted(options.disk, options.layout, (root) => {
+    const path = join(root, GRUBENV_PATH);
+    const current = readBootChoice(path);
+    if ('error' in current) throw new Error(`${path}: ${current.error}`);
+    if (current.value.defaultSlot === options.slot && current.value.nextSlot === undefined) return false;
+    writeBootChoice(path, { defaultSlot: options.slot });
+    options.logger?.info('boot marked good', { slot: options.slot, previousDefault: current.value.defaultSlot });
+    return true;
+  });
+}

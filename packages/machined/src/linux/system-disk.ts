@@ -1,0 +1,52 @@
+import type { Logger } from '@talos-ts/cosi';
+import type { GptLayout } from '@talos-ts/machinery';
+import { bindMount, findTalosDisk, formatXfs, hasXfs, mountXfs, partitionDevice } from './disk.ts';
+
+/** Where STATE and EPHEMERAL are mounted (upstream's mount points). */
+export const STATE_MOUNT_POINT = '/system/state';
+export const EPHEMERAL_MOUNT_POINT = '/var';
+
+/** A volume of the system disk as found and mounted at boot. */
+export interface SystemVolume {
+  readonly label: 'STATE' | 'EPHEMERAL';
+  readonly device: string;
+  readonly mountPoint: string;
+  /** True when this boot made the filesystem (first boot after an install or a wipe). */
+  readonly formatted: boolean;
+}
+
+/** The installed disk this node booted from, and its mounted volumes. */
+export interface SystemDisk {
+  readonly disk: string;
+  readonly layout: GptLayout;
+  readonly volumes: readonly SystemVolume[];
+}
+
+/**
+ * When a disk carries a Talos install, makes STATE and EPHEMERAL XFS if they are blank and mounts
+ * them: STATE on the state directory (config, identity, secrets), EPHEMERAL on /var, and /var again
+ * under the state directory, where machined keeps etcd data and logs (`<state>/var`), so they live
+ * on EPHEMERAL as upstream's /var/lib/etcd does. Without such a disk nothing happens (live boot).
+ */
+export function mountSystemDisk(logger: Logger, options: { stateDir?: string } = {}): SystemDisk | undefined {
+  const found = findTalosDisk();
+  if (!found) return undefined;
+  const stateDir = options.stateDir ?? STATE_MOUNT_POINT;
+  const volumes: SystemVolume[] = [];
+  for (const [label, mountPoint] of [['STATE', stateDir], ['EPHEMERAL', EPHEMERAL_MOUNT_POINT]] as const) {
+    const index = found.layout.partitions.findIndex((p) => p.name === label);
+    if (index < 0) throw new Error(`${found.disk}: no ${label} partition`);
+    const device = partitionDevice(found.disk, index + 1);
+    const formatted = !hasXfs(device);
+    if (formatted) {
+      const t0 = Date.now();
+      formatXfs(device, { label });
+      logger.info('formatted system volume', { label, device, ms: Date.now() - t0 });
+    }
+    mountXfs(device, mountPoint);
+    volumes.push({ label, device, mountPoint, formatted });
+  }
+  bindMount(EPHEMERAL_MOUNT_POINT, `${stateDir}/var`);
+  logger.info('system disk mounted', { disk: found.disk, volumes: volumes.map((v) => `${v.label}=${v.device}@${v.mountPoint}${v.formatted ? ' (new)' : ''}`) });
+  return { disk: found.disk, layout: found.layout, volumes };
+}
