@@ -379,9 +379,10 @@ static int socket_in_netns(const char *path, int family, int type, int protocol,
   return fd;
 }
 
-/* udpOpen(ifname|null, port, netnsPath|null): a non-blocking UDP socket bound to 0.0.0.0:port,
- * tied to the link (SO_BINDTODEVICE) so it sends and receives there without an address. */
-static napi_value js_udp_open(napi_env env, napi_callback_info info) {
+/* udpOpen(ifname|null, port, netnsPath|null) and udp6Open(...): a non-blocking UDP socket bound to
+ * the any-address and port (IPv6 only for udp6Open), tied to the link (SO_BINDTODEVICE) so it sends
+ * and receives there without an address. */
+static napi_value udp_open(napi_env env, napi_callback_info info, int family) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -395,15 +396,16 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int err = 0;
-  int fd = socket_in_netns(ns, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, &err);
+  int fd = socket_in_netns(ns, family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, &err);
   free(ns);
   if (fd < 0) {
     free(ifname);
-    return throw_errno(env, "socket(AF_INET)", err);
+    return throw_errno(env, family == AF_INET6 ? "socket(AF_INET6)" : "socket(AF_INET)", err);
   }
   int one = 1;
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  else setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
   if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0) {
     err = errno;
     free(ifname);
@@ -411,18 +413,34 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
     return throw_errno(env, "SO_BINDTODEVICE", err);
   }
   free(ifname);
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons((uint16_t)port);
-  sa.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ss;
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons((uint16_t)port);
+    sa->sin6_addr = in6addr_any;
+    len = sizeof *sa;
+  } else {
+    struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    sa->sin_addr.s_addr = htonl(INADDR_ANY);
+    len = sizeof *sa;
+  }
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
     err = errno;
     close(fd);
-    return throw_errno(env, "bind(udp)", err);
+    return throw_errno(env, family == AF_INET6 ? "bind(udp6)" : "bind(udp)", err);
   }
   return int_value(env, fd);
 }
+
+static napi_value js_udp_open(napi_env env, napi_callback_info info) {
+  return udp_open(env, info, AF_INET);
+}
+
 
 /* udpSend(fd, buffer, address, port): one datagram to address:port. */
 static napi_value js_udp_send(napi_env env, napi_callback_info info) {
@@ -511,50 +529,10 @@ static napi_value js_clock_slew(napi_env env, napi_callback_info info) {
 }
 
 
-/* udp6Open(ifname|null, port, netnsPath|null): as udpOpen, for IPv6 ([::]:port, v6 only). Sends to
- * link-local or multicast destinations leave through the bound link, so no scope id is needed. */
 static napi_value js_udp6_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char *ifname = NULL, *ns = NULL;
-  int32_t port = 0;
-  napi_valuetype t;
-  if (argc > 0 && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_string && get_string(env, argv[0], &ifname) != 0) return NULL;
-  if (argc > 1) CHECK(napi_get_value_int32(env, argv[1], &port));
-  if (argc > 2 && napi_typeof(env, argv[2], &t) == napi_ok && t == napi_string && get_string(env, argv[2], &ns) != 0) {
-    free(ifname);
-    return NULL;
-  }
-  int err = 0;
-  int fd = socket_in_netns(ns, AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, &err);
-  free(ns);
-  if (fd < 0) {
-    free(ifname);
-    return throw_errno(env, "socket(AF_INET6)", err);
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) != 0) {
-    err = errno;
-    free(ifname);
-    close(fd);
-    return throw_errno(env, "SO_BINDTODEVICE", err);
-  }
-  free(ifname);
-  struct sockaddr_in6 sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin6_family = AF_INET6;
-  sa.sin6_port = htons((uint16_t)port);
-  sa.sin6_addr = in6addr_any;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    err = errno;
-    close(fd);
-    return throw_errno(env, "bind(udp6)", err);
-  }
-  return int_value(env, fd);
+  return udp_open(env, info, AF_INET6);
 }
+
 
 /* udp6Send(fd, buffer, address, port): one datagram to [address]:port. */
 static napi_value js_udp6_send(napi_env env, napi_callback_info info) {
