@@ -7,6 +7,8 @@ export const NODE_MODULE_NAMES = [
   'nf_tables', 'nf_conntrack', 'nf_nat', 'nft_chain_nat', 'nft_ct', 'nft_masq', 'nft_compat', 'br_netfilter',
   'bridge', 'veth', 'vxlan', 'wireguard', 'ip_tables', 'iptable_nat', 'iptable_filter', 'xt_conntrack', 'xt_MASQUERADE',
   'xt_comment', 'xt_mark', 'xt_addrtype', 'ip6_tables', 'ip6table_filter', 'ip6table_nat', 'ipip', 'crc32c_generic', 'af_packet',
+  // links the machine config may ask for (loaded at boot: module loading is disabled afterwards)
+  '8021q', 'bonding', 'dummy',
 ];
 
 /** The modules the initramfs needs to reach the SquashFS root on a virtio disk, or carried inside it (loop). */

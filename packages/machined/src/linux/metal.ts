@@ -10,7 +10,7 @@ import { ownChildren } from './children.ts';
 import { mountSystemDisk, type SystemDisk } from './system-disk.ts';
 
 /** Modules a node needs besides the drivers its devices ask for. */
-export const NODE_MODULES = ['xfs', 'overlay', 'br_netfilter', 'nf_tables', 'nf_conntrack', 'veth', 'bridge', 'ip_tables', 'iptable_nat', 'iptable_filter', 'xt_conntrack', 'xt_MASQUERADE', 'af_packet'];
+export const NODE_MODULES = ['xfs', 'overlay', 'br_netfilter', 'nf_tables', 'nf_conntrack', 'veth', 'bridge', 'ip_tables', 'iptable_nat', 'iptable_filter', 'xt_conntrack', 'xt_MASQUERADE', 'af_packet', '8021q', 'bonding', 'dummy', 'wireguard'];
 
 /** Kernel self-protection sysctls applied at boot, as upstream Talos does (KSPP recommendations). */
 export const KSPP_SYSCTLS: Readonly<Record<string, string>> = {
