@@ -6,6 +6,7 @@ import { createAddressMergeController } from './address-merge.ts';
 import { AddressSpecController } from './address-spec.ts';
 import { AddressStatusController } from './address-status.ts';
 import { EtcFileController, type EtcFileWriter } from './etcfile.ts';
+import { HardwareAddrController } from './hardware-addr.ts';
 import { createHostnameConfigController } from './hostname-config.ts';
 import { createHostnameMergeController } from './hostname-merge.ts';
 import { HostnameSpecController } from './hostname-spec.ts';
@@ -73,6 +74,7 @@ export function networkControllers(options: NetworkControllersOptions): Controll
     createResolverSpecController(),
     createTimeServerSpecController(),
     new NodeAddressController(),
+    new HardwareAddrController(),
     new NetworkStatusController(),
   ];
   if (options.writeEtcFile) out.push(new EtcFileController({ write: options.writeEtcFile }));
