@@ -27,7 +27,7 @@ import {
   type TimeServerStatusSpec,
 } from '@talos-ts/machinery';
 import { assertNoResource, assertResources, startControllerSuite } from '@talos-ts/testkit';
-import { openDhcp4Socket } from '../../linux/dhcp4-socket.ts';
+import { openDhcp4Socket, openDhcp6Socket } from '../../linux/dhcp4-socket.ts';
 import { openNetworkKernel } from '../../linux/rtnetlink.ts';
 import { networkControllers } from './index.ts';
 
@@ -63,13 +63,33 @@ function netnsPair(): Disposable {
   execFileSync('ip', ['netns', 'add', SRV]);
   execFileSync('ip', ['netns', 'add', CLI]);
   execFileSync('ip', ['link', 'add', 'veth-s', 'netns', SRV, 'type', 'veth', 'peer', 'name', 'veth-c', 'netns', CLI]);
+  // No duplicate address detection: IPv6 addresses are usable the moment they are added.
+  for (const [ns, dev] of [[SRV, 'veth-s'], [CLI, 'veth-c']] as const) execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${dev}.accept_dad=0`]);
   ipIn(SRV, 'addr', 'add', '10.27.0.1/24', 'dev', 'veth-s');
+  ipIn(SRV, 'addr', 'add', 'fd27::1/64', 'dev', 'veth-s', 'nodad');
   ipIn(SRV, 'link', 'set', 'veth-s', 'up');
   return { [Symbol.dispose]: drop };
 }
 
+const DHCP4 = [
+  'dhcp-range=10.27.0.50,10.27.0.99,255.255.255.0,2m',
+  'dhcp-option=option:router,10.27.0.1',
+  'dhcp-option=option:dns-server,10.27.0.53,10.27.0.54',
+  'dhcp-option=option:ntp-server,10.27.0.123',
+  'dhcp-option=option:domain-search,example.test',
+  'dhcp-option=option:mtu,1400',
+];
+const DHCP6 = [
+  'dhcp-range=fd27::100,fd27::1ff,64,2m',
+  'enable-ra',
+  'ra-param=veth-s,3',
+  'dhcp-option=option6:dns-server,[fd27::53]',
+  'dhcp-option=option6:domain-search,v6.test',
+  'dhcp-option=option6:ntp-server,[fd27::123]',
+];
+
 /** dnsmasq as the DHCP server only (port 0: no DNS), leases of dnsmasq's shortest length. */
-async function dnsmasq(): Promise<{ leases: () => string } & AsyncDisposable> {
+async function dnsmasq(options: readonly string[], ready: RegExp): Promise<{ leases: () => string } & AsyncDisposable> {
   const dir = mkdtempSync(join(tmpdir(), 'twire-'));
   const conf = join(dir, 'dnsmasq.conf');
   writeFileSync(
@@ -81,22 +101,17 @@ async function dnsmasq(): Promise<{ leases: () => string } & AsyncDisposable> {
       'dhcp-authoritative',
       'no-ping',
       `dhcp-leasefile=${join(dir, 'leases')}`,
-      'dhcp-range=10.27.0.50,10.27.0.99,255.255.255.0,2m',
-      'dhcp-option=option:router,10.27.0.1',
-      'dhcp-option=option:dns-server,10.27.0.53,10.27.0.54',
-      'dhcp-option=option:ntp-server,10.27.0.123',
-      'dhcp-option=option:domain-search,example.test',
-      'dhcp-option=option:mtu,1400',
+      ...options,
     ].join('\n') + '\n',
   );
   const proc: ChildProcess = spawn('ip', ['netns', 'exec', SRV, 'dnsmasq', '--no-daemon', '--log-dhcp', `--conf-file=${conf}`, '--user=root'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  for (let i = 0; i < 100 && !/DHCP, IP range/.test(log); i++) {
+  for (let i = 0; i < 100 && !ready.test(log); i++) {
     if (proc.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (!/DHCP, IP range/.test(log)) throw new Error(`dnsmasq did not start: ${log}`);
+  if (!ready.test(log)) throw new Error(`dnsmasq did not start: ${log}`);
   return {
     leases: () => {
       try {
@@ -133,7 +148,7 @@ test(
   { skip: !canRun && 'needs root, ip and dnsmasq', timeout: 60_000 },
   async (t) => {
     using _ns = netnsPair();
-    await using server = await dnsmasq();
+    await using server = await dnsmasq(DHCP4, /DHCP, IP range/);
     const netnsPath = `/run/netns/${CLI}`;
     await using suite = startControllerSuite({
       controllers: networkControllers({
@@ -192,5 +207,49 @@ test(
     // dnsmasq drops a released lease from its database.
     for (let i = 0; i < 100 && server.leases().includes(cidr.split('/')[0]!); i++) await new Promise((r) => setTimeout(r, 50));
     assert.doesNotMatch(server.leases(), new RegExp(` ${cidr.split('/')[0]!.replace(/\./g, '\\.')} `));
+  },
+);
+
+test(
+  'DHCPv6 operator: dhcpOptions.ipv6 runs the DHCPv6 client; its address and DNS reach the kernel and the resolvers, and go when the operator does',
+  { skip: !canRun && 'needs root, ip and dnsmasq', timeout: 60_000 },
+  async (t) => {
+    using _ns = netnsPair();
+    await using _server = await dnsmasq(DHCP6, /DHCPv6, IP range/);
+    const netnsPath = `/run/netns/${CLI}`;
+    await using suite = startControllerSuite({
+      controllers: networkControllers({
+        defaultHostname: 'talos-wire',
+        openKernel: () => openNetworkKernel({ netnsPath }),
+        ownsNetwork: true,
+        openDhcpTransport: (operator, ifname, hardwareAddress) => {
+          assert.equal(operator, 'dhcp6');
+          return openDhcp6Socket({ ifname, hardwareAddress, netnsPath });
+        },
+      }),
+    });
+    const started = Date.now();
+    const dhcp6Only = 'machine:\n  network:\n    interfaces:\n      - interface: veth-c\n        dhcp: true\n        dhcpOptions:\n          ipv4: false\n          ipv6: true\n';
+    suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: configYaml(dhcp6Only) }));
+    let leased: string | undefined;
+    for (let i = 0; i < 300 && !leased; i++) {
+      leased = suite.state.list(net(AddressStatusType)).find((r) => /^veth-c\/fd27::1[0-9a-f]{2}\/\d+$/.test(r.metadata.id))?.metadata.id;
+      if (!leased) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(leased, 'the leased IPv6 address reaches AddressStatus');
+    const addr = leased.slice('veth-c/'.length).split('/')[0]!;
+    t.diagnostic(`DHCPv6 lease applied to the kernel ${Date.now() - started} ms after the config: ${leased}`);
+    assert.match(ipIn(CLI, '-6', 'addr', 'show', 'veth-c'), new RegExp(`inet6 ${addr}/`));
+    await assertResources<ResolverStatusSpec>(suite.state, net(ResolverStatusType), {
+      ids: ['resolvers'],
+      check: (r) => assert.deepEqual([r.spec.dnsServers, r.spec.searchDomains], [['fd27::53'], ['v6.test']]),
+    });
+    await assertResources<TimeServerStatusSpec>(suite.state, net(TimeServerStatusType), { ids: ['timeservers'], check: (r) => assert.deepEqual(r.spec.timeServers, ['fd27::123']) });
+
+    const mc = suite.state.get({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
+    suite.state.update({ ...mc, spec: { yaml: configYaml('machine:\n  network:\n    interfaces:\n      - interface: veth-c\n        addresses: [10.27.1.2/24]\n') } });
+    await assertNoResource(suite.state, { ...net(AddressStatusType), id: leased });
+    assert.doesNotMatch(ipIn(CLI, '-6', 'addr', 'show', 'veth-c'), new RegExp(`inet6 ${addr}/`));
+    await assertResources<TimeServerStatusSpec>(suite.state, net(TimeServerStatusType), { ids: ['timeservers'], check: (r) => assert.ok(!r.spec.timeServers.includes('fd27::123')) });
   },
 );
