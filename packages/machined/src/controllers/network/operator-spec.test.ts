@@ -26,10 +26,11 @@ import {
   type RouteStatusSpec,
   type TimeServerStatusSpec,
 } from '@talos-ts/machinery';
-import { assertNoResource, assertResources, startControllerSuite } from '@talos-ts/testkit';
+import { FakeClock, assertNoResource, assertResources, startControllerSuite } from '@talos-ts/testkit';
 import { openDhcp4Socket, openDhcp6Socket } from '../../linux/dhcp4-socket.ts';
 import { openNetworkKernel } from '../../linux/rtnetlink.ts';
 import { networkControllers } from './index.ts';
+import { OperatorSpecController } from './operator-spec.ts';
 
 // The DHCP operator end to end on the real controller runtime: real dnsmasq in one namespace this
 // test makes, the network controllers (operator, merge, spec, status) on the other end of a veth
@@ -89,7 +90,7 @@ const DHCP6 = [
 ];
 
 /** dnsmasq as the DHCP server only (port 0: no DNS), leases of dnsmasq's shortest length. */
-async function dnsmasq(options: readonly string[], ready: RegExp): Promise<{ leases: () => string } & AsyncDisposable> {
+async function dnsmasq(options: readonly string[], ready: RegExp): Promise<{ leases: () => string; stop: () => Promise<void> } & AsyncDisposable> {
   const dir = mkdtempSync(join(tmpdir(), 'twire-'));
   const conf = join(dir, 'dnsmasq.conf');
   writeFileSync(
@@ -112,6 +113,12 @@ async function dnsmasq(options: readonly string[], ready: RegExp): Promise<{ lea
     await new Promise((r) => setTimeout(r, 50));
   }
   if (!ready.test(log)) throw new Error(`dnsmasq did not start: ${log}`);
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  };
   return {
     leases: () => {
       try {
@@ -120,12 +127,9 @@ async function dnsmasq(options: readonly string[], ready: RegExp): Promise<{ lea
         return '';
       }
     },
+    stop,
     async [Symbol.asyncDispose]() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -251,5 +255,49 @@ test(
     await assertNoResource(suite.state, { ...net(AddressStatusType), id: leased });
     assert.doesNotMatch(ipIn(CLI, '-6', 'addr', 'show', 'veth-c'), new RegExp(`inet6 ${addr}/`));
     await assertResources<TimeServerStatusSpec>(suite.state, net(TimeServerStatusType), { ids: ['timeservers'], check: (r) => assert.ok(!r.spec.timeServers.includes('fd27::123')) });
+  },
+);
+
+test(
+  'DHCP operator: with dnsmasq gone the lease expires (a fake clock moves the client) and its address, route and resolvers leave the kernel',
+  { skip: !canRun && 'needs root, ip and dnsmasq', timeout: 60_000 },
+  async () => {
+    using _ns = netnsPair();
+    // T1 and T2 within seconds, so that renewing and rebinding come before dnsmasq's 2-minute expiry.
+    const server = await dnsmasq([...DHCP4, 'dhcp-option=option:T1,2', 'dhcp-option=option:T2,4'], /DHCP, IP range/);
+    await using _server = server;
+    const netnsPath = `/run/netns/${CLI}`;
+    const clock = new FakeClock(Date.now());
+    await using suite = startControllerSuite({
+      controllers: [
+        ...networkControllers({ defaultHostname: 'talos-wire', openKernel: () => openNetworkKernel({ netnsPath }), ownsNetwork: true }),
+        new OperatorSpecController({ clock, openTransport: (_op, ifname, hardwareAddress) => openDhcp4Socket({ ifname, hardwareAddress, netnsPath }) }),
+      ],
+    });
+    suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: configYaml('machine:\n  network:\n    interfaces:\n      - interface: veth-c\n        dhcp: true\n') }));
+    let leased: string | undefined;
+    for (let i = 0; i < 300 && !leased; i++) {
+      leased = suite.state.list(net(AddressStatusType)).find((r) => /^veth-c\/10\.27\.0\.\d+\/24$/.test(r.metadata.id))?.metadata.id;
+      if (!leased) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(leased, 'the leased address reaches AddressStatus');
+    await assertResources(suite.state, net(RouteStatusType), { ids: ['inet4/10.27.0.1//1024'] });
+    await server.stop();
+
+    // T1 → renewing, T2 → rebinding, 120 s → expired: one fake second at a time, bounded.
+    let steps = 0;
+    for (; steps < 200 && suite.state.find({ ...net(AddressStatusType), id: leased }); steps++) {
+      await clock.untilSleeping(1);
+      await clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await assertNoResource(suite.state, { ...net(AddressStatusType), id: leased });
+    assert.ok(steps >= 110, `the address stayed until the lease ran out (${steps} s)`);
+    await assertNoResource(suite.state, { ...net(RouteStatusType), id: 'inet4/10.27.0.1//1024' });
+    assert.doesNotMatch(ipIn(CLI, 'addr', 'show', 'veth-c'), /inet 10\.27\.0\./);
+    await assertResources<ResolverStatusSpec>(suite.state, net(ResolverStatusType), {
+      ids: ['resolvers'],
+      check: (r) => assert.ok(!r.spec.dnsServers.includes('10.27.0.53'), r.spec.dnsServers.join(',')),
+    });
   },
 );

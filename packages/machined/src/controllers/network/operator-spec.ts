@@ -1,4 +1,4 @@
-import { removeUnproduced, type Controller, type ControllerContext, type Kind } from '@talos-ts/cosi';
+import { removeUnproduced, type Clock, type Controller, type ControllerContext, type Kind } from '@talos-ts/cosi';
 import {
   AddressSpecType,
   HostnameId,
@@ -29,6 +29,8 @@ export interface OperatorSpecControllerOptions {
   readonly openTransport: OpenDhcpTransport;
   /** Retransmission timings handed to the clients; tests shorten them. */
   readonly client?: { readonly initialRetryMs?: number; readonly maxRetryMs?: number; readonly maxRenewRetryMs?: number };
+  /** The clients' clock; the runtime's by default (tests move a fake one to reach lease expiry). */
+  readonly clock?: Clock;
   /** Wait before retrying a link whose transport could not be opened. */
   readonly retryMs?: number;
 }
@@ -132,7 +134,7 @@ export class OperatorSpecController implements Controller {
     if (kind === 'dhcp4') {
       r.client = new Dhcp4Client({
         transport,
-        clock: ctx.clock,
+        clock: this.#o.clock ?? ctx.clock,
         logger,
         ...timings,
         onEvent: (e) => onLease(e.type === 'bound' || e.type === 'renewed' ? dhcp4Specs(e.lease, options) : undefined),
@@ -140,7 +142,7 @@ export class OperatorSpecController implements Controller {
     } else {
       r.client = new Dhcp6Client({
         transport,
-        clock: ctx.clock,
+        clock: this.#o.clock ?? ctx.clock,
         logger,
         ...timings,
         onEvent: (e) => onLease(e.type === 'bound' || e.type === 'renewed' ? dhcp6Specs(e.lease, options) : undefined),
