@@ -211,6 +211,16 @@ test(
     // dnsmasq drops a released lease from its database.
     for (let i = 0; i < 100 && server.leases().includes(cidr.split('/')[0]!); i++) await new Promise((r) => setTimeout(r, 50));
     assert.doesNotMatch(server.leases(), new RegExp(` ${cidr.split('/')[0]!.replace(/\./g, '\\.')} `));
+
+    // DHCP again, then the runtime stops (machined shutting down): the lease is released on the way out.
+    suite.state.update({ ...suite.state.get(mc.metadata), spec: { yaml: configYaml('machine:\n  network:\n    interfaces:\n      - interface: veth-c\n        dhcp: true\n') } });
+    for (let i = 0; i < 300 && !/ 10\.27\.0\.\d+ /.test(server.leases()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(server.leases(), / 10\.27\.0\.\d+ /, 'a second lease');
+    // Bound on our side too (dnsmasq records the lease before its ACK arrives).
+    await assertResources(suite.state, net(AddressStatusType), { ids: [`veth-c/${server.leases().match(/ (10\.27\.0\.\d+) /)![1]}/24`] });
+    await suite.stop();
+    for (let i = 0; i < 100 && / 10\.27\.0\.\d+ /.test(server.leases()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.doesNotMatch(server.leases(), / 10\.27\.0\.\d+ /, 'released when the runtime stopped');
   },
 );
 
