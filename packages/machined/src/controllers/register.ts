@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { Runtime } from '@talos-ts/cosi';
 import type { NodePaths } from '@talos-ts/machinery';
 import { AffiliateMergeController } from './cluster/affiliate-merge.ts';
@@ -8,6 +9,7 @@ import { createMemberController } from './cluster/member.ts';
 import { NodeIdentityController } from './cluster/node-identity.ts';
 import { createMachineTypeController } from './config/machine-type.ts';
 import { createNodenameController } from './k8s/nodename.ts';
+import { kernelFirewall, kubespanControllers, type KubeSpanLink } from './kubespan/index.ts';
 import { networkControllers, type NetworkControllersOptions } from './network/index.ts';
 import { MountStatusController } from './runtime/mount-status.ts';
 import { VolumeStatusController } from './block/volume-status.ts';
@@ -29,6 +31,11 @@ export interface ControllerOptions {
   readonly discoveryTtlMs?: number;
   /** What the network controllers observe and may change on this host (see linux/network-host.ts). */
   readonly network: NetworkControllersOptions;
+  /**
+   * KubeSpan's WireGuard link, given only where machined owns the network (metal, a node in its own
+   * namespace); without it the KubeSpan manager (link, nftables, rules) does not run.
+   */
+  readonly kubespan?: { readonly link: KubeSpanLink; readonly netnsPath?: string };
 }
 
 /**
@@ -49,6 +56,13 @@ export function registerControllers(runtime: Runtime, o: ControllerOptions): voi
     new DiscoveryServiceController(o.discoveryTtlMs !== undefined ? { ttlMs: o.discoveryTtlMs } : {}),
     new AffiliateMergeController(),
     createMemberController(),
+  );
+  const ks = o.kubespan;
+  runtime.register(
+    ...kubespanControllers({
+      stateDir: dirname(o.paths.nodeIdentity),
+      ...(ks ? { link: ks.link, firewall: kernelFirewall(ks.netnsPath ? { netnsPath: ks.netnsPath } : {}) } : {}),
+    }),
   );
   // A container node's mount table is its host's; only a real machine publishes its own.
   if (o.platform === 'metal') runtime.register(new MountStatusController(), new VolumeStatusController());

@@ -4,6 +4,7 @@ import type { Logger } from '@talos-ts/cosi';
 import type { NetworkControllersOptions } from '../controllers/network/index.ts';
 import { writeFileAtomic } from '../system/atomic-file.ts';
 import { MountFlags, UmountFlags, native } from './native.ts';
+import { openDhcp4Socket, openDhcp6Socket } from './dhcp4-socket.ts';
 import { openNetworkKernel } from './rtnetlink.ts';
 
 /** Options of {@link hostNetworkOptions}. */
@@ -44,6 +45,12 @@ export async function hostNetworkOptions(options: HostNetworkOptions): Promise<N
     cmdline: metal ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : '',
     ...(observe ? { openKernel: () => openNetworkKernel(options.netnsPath ? { netnsPath: options.netnsPath } : {}) } : {}),
     ownsNetwork: observe && (metal || options.ownsNetwork),
+    ...(observe
+      ? {
+          openDhcpTransport: (operator: 'dhcp4' | 'dhcp6', ifname: string, hardwareAddress: Buffer) =>
+            (operator === 'dhcp4' ? openDhcp4Socket : openDhcp6Socket)({ ifname, hardwareAddress, ...(options.netnsPath ? { netnsPath: options.netnsPath } : {}) }),
+        }
+      : {}),
     ...(metal ? { setKernelHostname: (name: string) => native().sethostname(name) } : {}),
     writeEtcFile: async (name, content) => {
       await mkdir(etcDir, { recursive: true });

@@ -2,11 +2,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Controller, ControllerContext } from '@talos-ts/cosi';
 import {
+  FirstHardwareAddrId,
+  HardwareAddrType,
   KubeSpanConfigId,
   KubeSpanConfigType,
   KubeSpanIdentityType,
   KubeSpanLocalIdentityId,
   NamespaceName,
+  type HardwareAddrSpec,
   type KubeSpanConfigSpec,
   type KubeSpanIdentitySpec,
 } from '@talos-ts/machinery';
@@ -15,10 +18,8 @@ import { writeFileAtomic } from '../../system/atomic-file.ts';
 import { kubeSpanAddress, parseMac } from './address.ts';
 import { generateWireGuardKeyPair, parseWireGuardKey, wireGuardPublicKey, type WireGuardKeyPair } from './keys.ts';
 
-/** Upstream's HardwareAddr type; id `first` is the node's first physical link's MAC. */
-export const HardwareAddrType = 'HardwareAddresses.net.talos.dev';
-/** Id of the first hardware address (upstream's network.FirstHardwareAddr). */
-export const FirstHardwareAddrId = 'first';
+// The HardwareAddr resource lives with the network resources; kept reachable from here for callers.
+export { HardwareAddrType, FirstHardwareAddrId } from '@talos-ts/machinery';
 
 /** Upstream's file name for the cached identity (constants.KubeSpanIdentityFilename). */
 export const KUBESPAN_IDENTITY_FILENAME = 'kubespan-identity.yaml';
@@ -53,7 +54,7 @@ export class KubeSpanIdentityController implements Controller {
     const pointer = { namespace: NamespaceName.kubespan, type: KubeSpanIdentityType, id: KubeSpanLocalIdentityId };
     for await (const _ of ctx.changes()) {
       const cfg = ctx.find<KubeSpanConfigSpec>({ namespace: NamespaceName.config, type: KubeSpanConfigType, id: KubeSpanConfigId });
-      const mac = ctx.find<{ hardwareAddr?: string }>({ namespace: NamespaceName.network, type: HardwareAddrType, id: FirstHardwareAddrId });
+      const mac = ctx.find<HardwareAddrSpec>({ namespace: NamespaceName.network, type: HardwareAddrType, id: FirstHardwareAddrId });
       if (!cfg?.spec.enabled || !mac?.spec.hardwareAddr) {
         if (ctx.find(pointer)) ctx.destroy(pointer);
         continue;

@@ -6,6 +6,7 @@ import { createAddressMergeController } from './address-merge.ts';
 import { AddressSpecController } from './address-spec.ts';
 import { AddressStatusController } from './address-status.ts';
 import { EtcFileController, type EtcFileWriter } from './etcfile.ts';
+import { HardwareAddrController } from './hardware-addr.ts';
 import { createHostnameConfigController } from './hostname-config.ts';
 import { createHostnameMergeController } from './hostname-merge.ts';
 import { HostnameSpecController } from './hostname-spec.ts';
@@ -16,6 +17,7 @@ import { LinkStatusController } from './link-status.ts';
 import { NodeAddressController } from './node-address.ts';
 import { createOperatorConfigController } from './operator-config.ts';
 import { createOperatorMergeController } from './operator-merge.ts';
+import { OperatorSpecController, type OpenDhcpTransport } from './operator-spec.ts';
 import { createResolverConfigController } from './resolver-config.ts';
 import { createResolverMergeController } from './resolver-merge.ts';
 import { createResolverSpecController } from './resolver-spec.ts';
@@ -46,6 +48,8 @@ export interface NetworkControllersOptions {
   readonly setKernelHostname?: (name: string) => void;
   /** Writes /etc/hosts and /etc/resolv.conf; absent: the files are not written. */
   readonly writeEtcFile?: EtcFileWriter;
+  /** Opens a DHCP client's socket on a link; with ownsNetwork, the DHCP operators run. */
+  readonly openDhcpTransport?: OpenDhcpTransport;
 }
 
 /** Every network controller for this node, in upstream's Config → Merge → Spec → Status shape. */
@@ -70,6 +74,7 @@ export function networkControllers(options: NetworkControllersOptions): Controll
     createResolverSpecController(),
     createTimeServerSpecController(),
     new NodeAddressController(),
+    new HardwareAddrController(),
     new NetworkStatusController(),
   ];
   if (options.writeEtcFile) out.push(new EtcFileController({ write: options.writeEtcFile }));
@@ -77,6 +82,7 @@ export function networkControllers(options: NetworkControllersOptions): Controll
   if (openKernel) {
     out.push(new LinkStatusController({ openKernel }), new AddressStatusController({ openKernel }), new RouteStatusController({ openKernel }));
     if (options.ownsNetwork) out.push(new LinkSpecController({ openKernel }), new AddressSpecController({ openKernel }), new RouteSpecController({ openKernel }));
+    if (options.ownsNetwork && options.openDhcpTransport) out.push(new OperatorSpecController({ openTransport: options.openDhcpTransport }));
   }
   return out;
 }

@@ -3,9 +3,12 @@ import {
   ActiveMachineConfigId,
   MachineConfigType,
   NamespaceName,
+  TimeServerId,
+  TimeServerStatusType,
   TimeStatusId,
   TimeStatusType,
   type MachineConfigSpec,
+  type TimeServerStatusSpec,
   type TimeStatusSpec,
 } from '@talos-ts/machinery';
 import { machineConfigOf } from '../config/parse.ts';
@@ -22,21 +25,23 @@ export interface SyncControllerOptions {
   readonly adjuster: AdjustableClock;
   /** How one NTP query goes out (UDP on metal). */
   readonly exchange: NtpExchange;
-  /** Servers when the config names none (upstream's default; tests point it at loopback). */
-  readonly defaultServers?: readonly string[];
   /** Passed to timed; tests shorten it. */
   readonly queryTimeoutMs?: number;
 }
 
 /**
- * time.SyncController: runs timed for the servers of machine.time (upstream's default otherwise) and
- * publishes TimeStatus. The first sync happens in the background; nothing at boot waits on it.
- * The servers come from the machine config until the TimeServerStatus resource exists; then that
- * resource is the input, as upstream.
+ * time.SyncController: runs timed for the servers of the TimeServerStatus `timeservers` (what the
+ * network controllers merged from the defaults, `ip=`, DHCP leases and machine.time.servers) and
+ * publishes TimeStatus; machine.time still says whether sync is disabled and how long boot waits.
+ * The first sync happens in the background; nothing at boot waits on it. Until the servers are
+ * known no sync runs (TimeStatus reports not synced, or syncDisabled where sync is off anyway).
  */
 export class SyncController implements Controller {
   readonly name = 'time.SyncController';
-  readonly inputs = [{ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId, kind: 'weak' as const }];
+  readonly inputs = [
+    { namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId, kind: 'weak' as const },
+    { namespace: NamespaceName.network, type: TimeServerStatusType, id: TimeServerId, kind: 'weak' as const },
+  ];
   readonly outputs = [{ type: TimeStatusType, kind: 'exclusive' as const }];
   readonly #o: SyncControllerOptions;
 
@@ -46,7 +51,7 @@ export class SyncController implements Controller {
 
   async run(ctx: ControllerContext): Promise<void> {
     let sync: TimeSync | undefined;
-    let syncDisabled: boolean | undefined;
+    let wasIdle: boolean | undefined;
     let latest: TimeSyncStatus | undefined;
     let current = '';
     const bootMs = ctx.clock.now();
@@ -54,16 +59,19 @@ export class SyncController implements Controller {
       for await (const _ of ctx.changes()) {
         const cfg = ctx.find<MachineConfigSpec>({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
         const time = cfg ? machineConfigOf(cfg).config.machine?.time : undefined;
-        const servers = time?.servers && time.servers.length > 0 ? time.servers : (this.#o.defaultServers ?? [DEFAULT_NTP_SERVER]);
-        const disabled = this.#o.containerMode || time?.disabled === true;
+        const status = ctx.find<TimeServerStatusSpec>({ namespace: NamespaceName.network, type: TimeServerStatusType, id: TimeServerId });
+        const servers = status?.spec.timeServers ?? [];
+        // Off: container mode, machine.time.disabled; waiting: no servers known yet (both leave the clock alone).
+        const off = this.#o.containerMode || time?.disabled === true;
+        const idle = off || servers.length === 0;
         const changedServers = JSON.stringify(servers) !== current;
         current = JSON.stringify(servers);
-        if (disabled !== syncDisabled) {
+        if (idle !== wasIdle) {
           await sync?.stop();
           sync = undefined;
           latest = undefined;
-          syncDisabled = disabled;
-          if (!disabled) {
+          wasIdle = idle;
+          if (!idle) {
             sync = new TimeSync({
               servers,
               exchange: this.#o.exchange,
@@ -90,7 +98,7 @@ export class SyncController implements Controller {
           else ctx.requeueAfter(left);
         }
         // With sync disabled the clock counts as synced, as upstream.
-        const spec: TimeStatusSpec = disabled
+        const spec: TimeStatusSpec = off
           ? { synced: true, epoch: 0, syncDisabled: true }
           : { synced: (latest?.synced ?? false) || timedOut, epoch: latest?.epoch ?? 0, syncDisabled: false };
         ctx.modify<TimeStatusSpec>({ namespace: NamespaceName.runtime, type: TimeStatusType, id: TimeStatusId }, spec, (d) => {

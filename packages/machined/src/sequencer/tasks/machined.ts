@@ -3,6 +3,7 @@ import { Code, InMemoryState, Runtime, TalosError } from '@talos-ts/cosi';
 import { TAG, newVersion, registerTalosResources } from '@talos-ts/machinery';
 import { join } from 'node:path';
 import { registerControllers } from '../../controllers/register.ts';
+import { lazyWireGuardLink } from '../../linux/kubespan-host.ts';
 import { hostNetworkOptions } from '../../linux/network-host.ts';
 import { defaultHostname } from '../../platform/container.ts';
 import { principalFromMetadata } from '../../server/authz.ts';
@@ -30,8 +31,10 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
     etcDir: join(r.paths.root, 'system', 'etc'),
     logger: r.logger,
   });
+  const netns = r.options.netnsPath ? { netnsPath: r.options.netnsPath } : {};
   registerControllers(runtime, {
     network,
+    ...(network.ownsNetwork ? { kubespan: { link: lazyWireGuardLink(netns), ...netns } } : {}),
     platform: r.options.platform,
     address: r.options.address,
     paths: r.paths,

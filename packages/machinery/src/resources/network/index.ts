@@ -33,6 +33,8 @@ export { NetworkStatusType, NetworkStatusId, newNetworkStatus, networkStatusDefi
 export type { NetworkStatusSpec } from './network-status.ts';
 export { OperatorSpecType, operatorId, newOperatorSpec, operatorSpecDefinition } from './operator-spec.ts';
 export type { OperatorSpecSpec, OperatorKind } from './operator-spec.ts';
+export { HardwareAddrType, FirstHardwareAddrId, newHardwareAddr, hardwareAddrDefinition } from './hardware-addr.ts';
+export type { HardwareAddrSpec } from './hardware-addr.ts';
 
 import { addressSpecDefinition } from './address-spec.ts';
 import { addressStatusDefinition } from './address-status.ts';
@@ -49,6 +51,7 @@ import { nodeAddressDefinition } from './node-address.ts';
 import { nodeAddressFilterDefinition } from './node-address-filter.ts';
 import { networkStatusDefinition } from './network-status.ts';
 import { operatorSpecDefinition } from './operator-spec.ts';
+import { hardwareAddrDefinition } from './hardware-addr.ts';
 import type { ResourceDefinitionInput } from '@talos-ts/cosi';
 
 /** The networking definitions (HostnameStatus is registered on its own, as before). */
@@ -68,4 +71,5 @@ export const networkResourceDefinitions: readonly ResourceDefinitionInput[] = [
   nodeAddressFilterDefinition,
   networkStatusDefinition,
   operatorSpecDefinition,
+  hardwareAddrDefinition,
 ];
