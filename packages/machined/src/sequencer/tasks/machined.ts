@@ -32,9 +32,10 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
     logger: r.logger,
   });
   const netns = r.options.netnsPath ? { netnsPath: r.options.netnsPath } : {};
+  const wireguard = network.ownsNetwork ? lazyWireGuardLink(netns) : undefined;
   registerControllers(runtime, {
     network,
-    ...(network.ownsNetwork ? { kubespan: { link: lazyWireGuardLink(netns), ...netns } } : {}),
+    ...(wireguard ? { kubespan: { link: wireguard, ...netns } } : {}),
     platform: r.options.platform,
     address: r.options.address,
     paths: r.paths,
@@ -44,7 +45,9 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
     ...(r.options.discoveryTtlMs !== undefined ? { discoveryTtlMs: r.options.discoveryTtlMs } : {}),
   });
   const abort = new AbortController();
-  const cycle: Cycle = { abort, state, runtime, runtimeDone: runtime.run(abort.signal), servers: [] };
+  // The link's netlink sockets live as long as the cycle's controllers do.
+  const runtimeDone = runtime.run(abort.signal).finally(() => wireguard?.[Symbol.dispose]());
+  const cycle: Cycle = { abort, state, runtime, runtimeDone, servers: [] };
   r.cycle = cycle;
   const socket = await serve({ address: `unix:${r.paths.machinedSocket}`, services: r.hooks.served((ctx) => principalFromMetadata(ctx.metadata)) });
   cycle.servers.push(socket);
