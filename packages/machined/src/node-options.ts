@@ -49,4 +49,9 @@ export interface NodeOptions {
   readonly ownsNetwork?: boolean;
   /** The network namespace the network controllers work in (a `/run/netns/<name>` file); default machined's own. */
   readonly netnsPath?: string;
+  /**
+   * Container mode with ownsNetwork: the kernel command line the node stands in for (its `ip=`
+   * settings feed the cmdline network config layer, as on a VM). Metal reads /proc/cmdline.
+   */
+  readonly cmdline?: string;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A child's exit as waitpid reports it. */
 export interface WaitStatus {
@@ -79,6 +79,8 @@ export function nativeAddonCandidates(): string[] {
   // Absent in a CommonJS bundle (the image's), which uses the absolute path above.
   const here = typeof import.meta === 'object' && typeof import.meta.dirname === 'string' ? import.meta.dirname : undefined;
   if (here) out.push(join(here, 'native', 'build', 'Release', 'talos_native.node'));
+  // A checkout's dist/machined.cjs (the process provisioner runs it): the checkout's build.
+  if (typeof __filename === 'string') out.push(join(dirname(__filename), '..', 'packages', 'machined', 'src', 'linux', 'native', 'build', 'Release', 'talos_native.node'));
   return out;
 }
 

@@ -13,6 +13,8 @@ export interface HostNetworkOptions {
   readonly ownsNetwork: boolean;
   /** The namespace to observe and configure; default machined's own. */
   readonly netnsPath?: string;
+  /** Container mode, owning the namespace: the kernel command line the node stands in for. */
+  readonly cmdline?: string;
   readonly defaultHostname: string;
   /** Where /etc files go in container mode (`<state>/system/etc`); metal uses /system/etc. */
   readonly etcDir: string;
@@ -41,7 +43,7 @@ export async function hostNetworkOptions(options: HostNetworkOptions): Promise<N
   const etcDir = metal ? '/system/etc' : options.etcDir;
   return {
     defaultHostname: options.defaultHostname,
-    cmdline: metal ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : '',
+    cmdline: metal ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : options.ownsNetwork ? (options.cmdline ?? '') : '',
     ...(observe ? { openKernel: () => openNetworkKernel(options.netnsPath ? { netnsPath: options.netnsPath } : {}) } : {}),
     ownsNetwork: observe && (metal || options.ownsNetwork),
     ...(metal ? { setKernelHostname: (name: string) => native().sethostname(name) } : {}),

@@ -26,6 +26,7 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
     platform: r.options.platform,
     ownsNetwork: r.options.ownsNetwork ?? false,
     ...(r.options.netnsPath ? { netnsPath: r.options.netnsPath } : {}),
+    ...(r.options.cmdline !== undefined ? { cmdline: r.options.cmdline } : {}),
     defaultHostname: r.options.defaultHostname ?? defaultHostname(r.options.address),
     etcDir: join(r.paths.root, 'system', 'etc'),
     logger: r.logger,
