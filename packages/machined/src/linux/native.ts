@@ -42,6 +42,8 @@ export interface NativeAddon {
   udp6Send(fd: number, data: Buffer, address: string, port: number): void;
   /** An AF_PACKET socket on the link receiving IPv4 UDP datagrams to port 68 (from the IP header on). */
   packetOpen(ifname: string, netnsPath?: string | null): number;
+  /** Sends one gratuitous ARP request for an IPv4 address out a link (inside netnsPath when given). */
+  arpAnnounce(ifname: string, ipv4: string, netnsPath?: string | null): void;
   /** Raises a socket's send buffer (SO_SNDBUFFORCE, else SO_SNDBUF); returns the size granted. */
   socketSendBuffer(fd: number, bytes: number): number;
   /** A netlink socket made inside the network namespace at `netnsPath` ('' = ours), 8 MiB receive buffer. */

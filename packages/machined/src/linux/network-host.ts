@@ -19,6 +19,8 @@ export interface HostNetworkOptions {
   /** Where /etc files go in container mode (`<state>/system/etc`); metal uses /system/etc. */
   readonly etcDir: string;
   readonly logger: Logger;
+  /** The VIP operator's etcd and release hooks; the gratuitous ARP is added here. */
+  readonly vip?: Omit<NonNullable<NetworkControllersOptions['vip']>, 'announce'>;
 }
 
 function addonLoads(): boolean {
@@ -46,6 +48,7 @@ export async function hostNetworkOptions(options: HostNetworkOptions): Promise<N
     cmdline: metal ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : options.ownsNetwork ? (options.cmdline ?? '') : '',
     ...(observe ? { openKernel: () => openNetworkKernel(options.netnsPath ? { netnsPath: options.netnsPath } : {}) } : {}),
     ownsNetwork: observe && (metal || options.ownsNetwork),
+    ...(observe && options.vip ? { vip: { ...options.vip, announce: (link: string, ip: string) => native().arpAnnounce(link, ip, options.netnsPath ?? null) } } : {}),
     ...(metal ? { setKernelHostname: (name: string) => native().sethostname(name) } : {}),
     writeEtcFile: async (name, content) => {
       await mkdir(etcDir, { recursive: true });

@@ -16,6 +16,7 @@ import { LinkStatusController } from './link-status.ts';
 import { NodeAddressController } from './node-address.ts';
 import { createOperatorConfigController } from './operator-config.ts';
 import { createOperatorMergeController } from './operator-merge.ts';
+import { OperatorVIPController, type OperatorVIPOptions } from './operator-vip.ts';
 import { createResolverConfigController } from './resolver-config.ts';
 import { createResolverMergeController } from './resolver-merge.ts';
 import { createResolverSpecController } from './resolver-spec.ts';
@@ -46,6 +47,8 @@ export interface NetworkControllersOptions {
   readonly setKernelHostname?: (name: string) => void;
   /** Writes /etc/hosts and /etc/resolv.conf; absent: the files are not written. */
   readonly writeEtcFile?: EtcFileWriter;
+  /** The VIP operator's etcd, ARP and release hooks; absent: no VIP operator (it also needs ownsNetwork). */
+  readonly vip?: Omit<OperatorVIPOptions, 'openKernel'>;
 }
 
 /** Every network controller for this node, in upstream's Config → Merge → Spec → Status shape. */
@@ -77,6 +80,7 @@ export function networkControllers(options: NetworkControllersOptions): Controll
   if (openKernel) {
     out.push(new LinkStatusController({ openKernel }), new AddressStatusController({ openKernel }), new RouteStatusController({ openKernel }));
     if (options.ownsNetwork) out.push(new LinkSpecController({ openKernel }), new AddressSpecController({ openKernel }), new RouteSpecController({ openKernel }));
+    if (options.ownsNetwork && options.vip) out.push(new OperatorVIPController({ ...options.vip, openKernel }));
   }
   return out;
 }
