@@ -58,7 +58,7 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
   }
 }
 
-test('vip: 3 control planes share a VIP → exactly one holds it → its holder shuts down → another takes it and the API answers there again', { skip, timeout: 180_000 }, async () => {
+test('vip: 3 control planes share a VIP → exactly one holds it → its holder shuts down → another takes it and the API answers there again → removing it from the new holder config hands it to the third', { skip, timeout: 180_000 }, async () => {
   const patch = JSON.stringify({ machine: { network: { interfaces: [{ interface: 'eth0', vip: { ip: vip } }] } } });
   const created = await talosctl('cluster', 'create', '--name', name, '--state', stateRoot, '--cidr', cidr, '--controlplanes', '3', '--workers', '0', '--wait-timeout', '90s', '--config-patch-control-plane', patch);
   assert.equal(created.code, 0, `${created.out}\n${created.err}`);
@@ -97,4 +97,11 @@ test('vip: 3 control planes share a VIP → exactly one holds it → its holder 
     [],
     'the old holder released the address',
   );
+
+  // Removing the VIP from the holder's config (no reboot) releases it; the last control plane takes it.
+  const second = holders()[0]!;
+  const patched = await talosctl('-n', `10.5.0.${second + 1}`, 'patch', 'mc', '--mode', 'no-reboot', '-p', '[{"op":"remove","path":"/machine/network/interfaces"}]');
+  assert.equal(patched.code, 0, patched.err);
+  const third = [1, 2, 3].find((i) => i !== first && i !== second)!;
+  await until('the third control plane to take the VIP', () => holders().join() === String(third), 20_000);
 });
