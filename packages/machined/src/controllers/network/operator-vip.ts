@@ -141,6 +141,13 @@ export class OperatorVIPController implements Controller {
     using kernel = this.#o.openKernel();
     const cidr = `${vip.ip}/${vip.ip.includes(':') ? 128 : 32}`;
     try {
+      // A key of ours from before a crash or restart would lead the queue until its lease expires,
+      // with nobody holding the address: resign it first, as upstream does.
+      for (const stale of await c.listPrefix(prefix, signal)) {
+        if (stale.value !== this.#o.identity || stale.key === key) continue;
+        logger.info('resigning from previous election', { key: stale.key });
+        await c.delete(stale.key, signal);
+      }
       if (!(await c.createIfAbsent(key, this.#o.identity, lease, signal))) throw new Error(`election key ${key} exists already`);
       let renewAt = Date.now() + (this.#ttl * 1000) / 3;
       // Wait for our key to be the oldest (the leader), renewing the lease meanwhile; then hold the
