@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTalosconfig } from '@talos-ts/machinery';
 import { main } from '@talos-ts/talosctl';
-import { processesUsing, tempDir, clusterNamespaces, runCli } from '@talos-ts/testkit';
+import { processesUsing, tempDir, clusterNamespaces, runCli, waitFor } from '@talos-ts/testkit';
 
 const isRoot = process.getuid?.() === 0;
 const hasIp = (() => {
@@ -78,6 +78,18 @@ test('cluster: create 3 control planes + 1 worker → health → etcdctl sees 3 
   const health = await talosctl('health', '--state', stateRoot, '--wait-timeout', '20s');
   assert.equal(health.code, 0, health.err);
   assert.match(health.out, /waiting for all services to be healthy: OK/);
+  // Each node owns its namespace: its controllers hold the provisioner's ip= address and route as
+  // cmdline specs (one default route, not a second one), and put an address removed by hand back.
+  const specs = await talosctl('-n', '10.97.0.5', 'get', 'addressspecs');
+  assert.equal(specs.code, 0, specs.err);
+  assert.match(specs.out, /eth0\/10\.97\.0\.5\/24/);
+  const workerNs = `talos-${name}-worker-1`;
+  const defaults = () => execFileSync('ip', ['-n', workerNs, 'route', 'show', 'default'], { encoding: 'utf8' }).trim().split('\n');
+  const routes = defaults();
+  assert.equal(routes.length, 1, routes.join('\n'));
+  assert.match(routes[0] ?? '', /^default via 10\.97\.0\.1 dev eth0 .*metric 1024/);
+  execFileSync('ip', ['-n', workerNs, 'addr', 'del', '10.97.0.5/24', 'dev', 'eth0']);
+  await waitFor('the worker to put its address back', () => execFileSync('ip', ['-n', workerNs, '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }).includes('10.97.0.5/24'), 10_000);
   const members = await talosctl('-n', '10.97.0.2', 'etcd', 'members');
   assert.equal(members.code, 0, members.err);
   // Debian's etcdctl, inside the cluster network, with the admin client certificate of node 1.

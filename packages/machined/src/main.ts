@@ -8,7 +8,7 @@ import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, 
 import { TALOS_API_PORT, TRUSTD_PORT, nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { writeFileAtomic } from './system/atomic-file.ts';
 
-const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN] [--own-network]
+const usage = `Usage: machined --platform container --state-dir DIR --address IP [--log-level info] [--containerd BIN] [--own-network [--cmdline ARGS]]
        machined --platform metal   (as PID 1, started by the image's /init)
 
 Starts one Talos-TS node. apid listens on IP:${TALOS_API_PORT} and trustd (control plane) on IP:${TRUSTD_PORT}.
@@ -21,6 +21,9 @@ With no configuration in DIR the node waits in maintenance mode for
 --own-network     (container platform) machined runs in a network namespace of its own, so the
                   network controllers apply the config's links, addresses and routes there;
                   without it the host's network is only read
+--cmdline ARGS    (with --own-network) the kernel arguments this node would have booted with; their
+                  ip= settings become the node's cmdline network config, as on a VM (the process
+                  provisioner passes the address and gateway it gave the node's namespace)
 
 Environment (test knobs):
   TALOSTS_DISCOVERY_TTL_MS  TTL of the affiliate data published to the discovery service
@@ -40,6 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'log-level': { type: 'string', default: 'info' },
         containerd: { type: 'string' },
         'own-network': { type: 'boolean', default: false },
+        cmdline: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -57,6 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (args.platform !== 'container') problems.push(`--platform ${args.platform}: must be "container" or "metal" (metal is PID 1 in the image)`);
   if (!args['state-dir']) problems.push('--state-dir is required');
   if (!args.address || isIP(args.address) === 0) problems.push(`--address must be an IP address, got ${JSON.stringify(args.address ?? '')}`);
+  if (args.cmdline !== undefined && args['own-network'] !== true) problems.push('--cmdline needs --own-network (only a node that owns its namespace applies ip= settings)');
   if (!['debug', 'info', 'warn', 'error'].includes(args['log-level'] ?? '')) problems.push(`--log-level must be debug, info, warn or error`);
   if (problems.length > 0) {
     process.stderr.write(`machined: ${problems.join('\nmachined: ')}\n\n${usage}`);
@@ -86,6 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     ...(discoveryTtlMs !== undefined ? { discoveryTtlMs } : {}),
     ...(containerd ? { containerd } : {}),
     ownsNetwork: args['own-network'] === true,
+    ...(args.cmdline !== undefined ? { cmdline: args.cmdline } : {}),
   });
   const stop = (): void => {
     void node.stop().finally(() => powerOff());

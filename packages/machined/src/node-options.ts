@@ -55,4 +55,9 @@ export interface NodeOptions {
    * needed; true when it did and the machine is restarting into the disk.
    */
   readonly onInstall?: (checked: CheckedConfig) => Promise<boolean>;
+  /**
+   * Container mode with ownsNetwork: the kernel command line the node stands in for (its `ip=`
+   * settings feed the cmdline network config layer, as on a VM). Metal reads /proc/cmdline.
+   */
+  readonly cmdline?: string;
 }

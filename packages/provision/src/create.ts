@@ -179,8 +179,16 @@ export function vmMac(index: number): string {
 
 /** The kernel command line of a node's VM: its bridge address through `ip=`, the metal platform. */
 export function vmKernelArgs(plan: Pick<NetworkPlan, 'bridgeIp' | 'prefixLength'>, node: Pick<NodeState, 'ip' | 'name'>): string[] {
+  return ['console=ttyS0', 'quiet', ipArg(plan, node, node.name), 'talos.platform=metal', `talos.hostname=${node.name}`];
+}
+
+/**
+ * The `ip=` argument giving a node its bridge address and the default route through the bridge.
+ * Process nodes get it without a hostname (their hostname keeps coming from their address).
+ */
+export function ipArg(plan: Pick<NetworkPlan, 'bridgeIp' | 'prefixLength'>, node: Pick<NodeState, 'ip'>, hostname = ''): string {
   const mask = [24, 16, 8, 0].map((s) => ((0xffffffff << (32 - plan.prefixLength)) >>> s) & 255).join('.');
-  return ['console=ttyS0', 'quiet', `ip=${node.ip}::${plan.bridgeIp}:${mask}:${node.name}:eth0:off`, 'talos.platform=metal', `talos.hostname=${node.name}`];
+  return `ip=${node.ip}::${plan.bridgeIp}:${mask}:${hostname}:eth0:off`;
 }
 
 /**
@@ -302,7 +310,9 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
     const child = spawnInNetns({
       netns: node.netns,
       program: 'machined',
-      args: ['--platform', 'container', '--state-dir', node.dir, '--address', node.ip],
+      // The node owns its namespace: its network controllers take over the address and default
+      // route attachNode set up, from the same ip= a VM would boot with (same values, so no change).
+      args: ['--platform', 'container', '--state-dir', node.dir, '--address', node.ip, '--own-network', '--cmdline', ipArg(plan, node)],
       logFile: node.logFile,
     });
     node.pid = await spawned(child);

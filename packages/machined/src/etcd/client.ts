@@ -30,6 +30,15 @@ interface Stubs {
   readonly kv: GrpcClient<typeof etcdPb.KV>;
   readonly cluster: GrpcClient<typeof etcdPb.Cluster>;
   readonly maintenance: GrpcClient<typeof etcdPb.Maintenance>;
+  readonly lease: GrpcClient<typeof etcdPb.Lease>;
+}
+
+/** One key as a prefix listing returns it (value as text). */
+export interface EtcdKey {
+  readonly key: string;
+  readonly value: string;
+  readonly createRevision: bigint;
+  readonly lease: bigint;
 }
 
 // Errors that say "this endpoint cannot answer now", as opposed to etcd refusing the request.
@@ -71,7 +80,7 @@ export class EtcdClient implements Disposable {
     if (!s) {
       // One HTTP/2 connection per member, shared by the three services.
       const channel = createH2Channel(endpoint, { tls: { caPem: this.#tls.ca, certPem: this.#tls.crt, keyPem: this.#tls.key } });
-      s = { channel, kv: clientOn(etcdPb.KV, channel), cluster: clientOn(etcdPb.Cluster, channel), maintenance: clientOn(etcdPb.Maintenance, channel) };
+      s = { channel, kv: clientOn(etcdPb.KV, channel), cluster: clientOn(etcdPb.Cluster, channel), maintenance: clientOn(etcdPb.Maintenance, channel), lease: clientOn(etcdPb.Lease, channel) };
       this.#stubs.set(endpoint, s);
     }
     return s;
@@ -171,6 +180,57 @@ export class EtcdClient implements Disposable {
     return kv ? Buffer.from(kv.value).toString('utf8') : undefined;
   }
 
+  /** Every key under a prefix (`prefix` itself up to the next key past it), in create order. */
+  async listPrefix(prefix: string, signal?: AbortSignal): Promise<EtcdKey[]> {
+    const r = await this.#any(signal, (s, o) => s.kv.range({ key: Buffer.from(prefix), rangeEnd: prefixEnd(Buffer.from(prefix)) }, o));
+    return r.kvs
+      .map((kv) => ({ key: Buffer.from(kv.key).toString('utf8'), value: Buffer.from(kv.value).toString('utf8'), createRevision: kv.createRevision, lease: kv.lease }))
+      .sort((a, b) => (a.createRevision < b.createRevision ? -1 : a.createRevision > b.createRevision ? 1 : 0));
+  }
+
+  /** Creates a key bound to a lease unless it exists; true when this call created it. */
+  async createIfAbsent(key: string, value: string, lease: bigint, signal?: AbortSignal): Promise<boolean> {
+    const k = Buffer.from(key);
+    const r = await this.#any(signal, (s, o) =>
+      s.kv.txn(
+        {
+          compare: [{ key: k, target: etcdPb.Compare_CompareTarget.CREATE, result: etcdPb.Compare_CompareResult.EQUAL, targetUnion: { case: 'createRevision', value: 0n } }],
+          success: [{ request: { case: 'requestPut', value: { key: k, value: Buffer.from(value), lease } } }],
+        },
+        o,
+      ),
+    );
+    return r.succeeded;
+  }
+
+  /** Deletes one key; the number of keys deleted (0 or 1). */
+  async delete(key: string, signal?: AbortSignal): Promise<number> {
+    return Number((await this.#any(signal, (s, o) => s.kv.deleteRange({ key: Buffer.from(key) }, o))).deleted);
+  }
+
+  /** Grants a lease of `ttlSeconds`; its id. */
+  async leaseGrant(ttlSeconds: number, signal?: AbortSignal): Promise<bigint> {
+    const r = await this.#any(signal, (s, o) => s.lease.leaseGrant({ TTL: BigInt(ttlSeconds) }, o));
+    if (r.error) throw new TalosError(Code.Unavailable, `etcd refused a lease: ${r.error}`);
+    return r.ID;
+  }
+
+  /** Revokes a lease, deleting the keys bound to it. */
+  async leaseRevoke(id: bigint, signal?: AbortSignal): Promise<void> {
+    await this.#any(signal, (s, o) => s.lease.leaseRevoke({ ID: id }, o));
+  }
+
+  /**
+   * Renews a lease once; its remaining TTL in seconds (0: it has expired). One short stream per
+   * renewal, as etcd only offers renewal as a stream.
+   */
+  async leaseKeepAliveOnce(id: bigint, signal?: AbortSignal): Promise<number> {
+    return this.#any(signal, async (s, o) => {
+      for await (const r of s.lease.leaseKeepAlive(oneRequest({ ID: id }), o)) return Number(r.TTL);
+      throw new TalosError(Code.Unavailable, 'etcd closed the lease keep-alive stream without an answer');
+    });
+  }
+
   /** Closes every channel. */
   close(): void {
     for (const s of this.#stubs.values()) {
@@ -182,4 +242,20 @@ export class EtcdClient implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** The range end that makes a Range cover every key starting with `prefix` (etcd's GetPrefixRangeEnd). */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const end = Uint8Array.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]! += 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return new Uint8Array([0]);
+}
+
+async function* oneRequest<T>(req: T): AsyncIterable<T> {
+  yield req;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A child's exit as waitpid reports it. */
 export interface WaitStatus {
@@ -42,6 +42,8 @@ export interface NativeAddon {
   udp6Send(fd: number, data: Buffer, address: string, port: number): void;
   /** An AF_PACKET socket on the link receiving IPv4 UDP datagrams to port 68 (from the IP header on). */
   packetOpen(ifname: string, netnsPath?: string | null): number;
+  /** Sends one gratuitous ARP request for an IPv4 address out a link (inside netnsPath when given). */
+  arpAnnounce(ifname: string, ipv4: string, netnsPath?: string | null): void;
   /** Raises a socket's send buffer (SO_SNDBUFFORCE, else SO_SNDBUF); returns the size granted. */
   socketSendBuffer(fd: number, bytes: number): number;
   /** A netlink socket made inside the network namespace at `netnsPath` ('' = ours), 8 MiB receive buffer. */
@@ -79,6 +81,8 @@ export function nativeAddonCandidates(): string[] {
   // Absent in a CommonJS bundle (the image's), which uses the absolute path above.
   const here = typeof import.meta === 'object' && typeof import.meta.dirname === 'string' ? import.meta.dirname : undefined;
   if (here) out.push(join(here, 'native', 'build', 'Release', 'talos_native.node'));
+  // A checkout's dist/machined.cjs (the process provisioner runs it): the checkout's build.
+  if (typeof __filename === 'string') out.push(join(dirname(__filename), '..', 'packages', 'machined', 'src', 'linux', 'native', 'build', 'Release', 'talos_native.node'));
   return out;
 }
 

@@ -14,10 +14,14 @@ export interface HostNetworkOptions {
   readonly ownsNetwork: boolean;
   /** The namespace to observe and configure; default machined's own. */
   readonly netnsPath?: string;
+  /** Container mode, owning the namespace: the kernel command line the node stands in for. */
+  readonly cmdline?: string;
   readonly defaultHostname: string;
   /** Where /etc files go in container mode (`<state>/system/etc`); metal uses /system/etc. */
   readonly etcDir: string;
   readonly logger: Logger;
+  /** The VIP operator's etcd and release hooks; the gratuitous ARP is added here. */
+  readonly vip?: Omit<NonNullable<NetworkControllersOptions['vip']>, 'announce'>;
 }
 
 function addonLoads(): boolean {
@@ -42,7 +46,7 @@ export async function hostNetworkOptions(options: HostNetworkOptions): Promise<N
   const etcDir = metal ? '/system/etc' : options.etcDir;
   return {
     defaultHostname: options.defaultHostname,
-    cmdline: metal ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : '',
+    cmdline: metal ? await readFile('/proc/cmdline', 'utf8').catch(() => '') : options.ownsNetwork ? (options.cmdline ?? '') : '',
     ...(observe ? { openKernel: () => openNetworkKernel(options.netnsPath ? { netnsPath: options.netnsPath } : {}) } : {}),
     ownsNetwork: observe && (metal || options.ownsNetwork),
     ...(observe
@@ -51,6 +55,7 @@ export async function hostNetworkOptions(options: HostNetworkOptions): Promise<N
             (operator === 'dhcp4' ? openDhcp4Socket : openDhcp6Socket)({ ifname, hardwareAddress, ...(options.netnsPath ? { netnsPath: options.netnsPath } : {}) }),
         }
       : {}),
+    ...(observe && options.vip ? { vip: { ...options.vip, announce: (link: string, ip: string) => native().arpAnnounce(link, ip, options.netnsPath ?? null) } } : {}),
     ...(metal ? { setKernelHostname: (name: string) => native().sethostname(name) } : {}),
     writeEtcFile: async (name, content) => {
       await mkdir(etcDir, { recursive: true });

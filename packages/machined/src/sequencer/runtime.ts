@@ -14,6 +14,7 @@ import {
 } from '@talos-ts/machinery';
 import { machineConfigOf } from '../controllers/config/parse.ts';
 import type { EtcdManager } from '../etcd/etcd.ts';
+import type { SharedAddressRelease } from '../controllers/network/operator-vip.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { NodeOptions } from '../node-options.ts';
 import { defaultHostname } from '../platform/container.ts';
@@ -38,6 +39,8 @@ export interface Cycle {
   supervisor?: ServiceSupervisor;
   /** The local etcd member (control-plane nodes). */
   etcd?: EtcdManager;
+  /** Drops the shared (VIP) addresses this node holds; run before services stop. */
+  readonly sharedAddresses?: SharedAddressRelease;
   /** The config this cycle boots (loaded in Initialize, or received in maintenance mode). */
   config?: CheckedConfig;
   maintenance?: RunningServer | undefined;

@@ -74,7 +74,9 @@ export async function attachNode(plan: NetworkPlan, node: PlannedNode): Promise<
   await ip(['-n', ns, 'link', 'set', node.veth, 'up']);
   await ip(['-n', node.netns, 'addr', 'add', `${node.ip}/${plan.prefixLength}`, 'dev', 'eth0']);
   await ip(['-n', node.netns, 'link', 'set', 'eth0', 'up']);
-  await ip(['-n', node.netns, 'route', 'add', 'default', 'via', plan.bridgeIp]);
+  // Metric 1024 is what the node's RouteSpecController gives the ip= gateway: the same route, owned
+  // by the node from then on, not a second one beside it.
+  await ip(['-n', node.netns, 'route', 'add', 'default', 'via', plan.bridgeIp, 'metric', '1024']);
 }
 
 /** Adds a tap device for a VM to the cluster namespace's bridge (QEMU opens it by name). */

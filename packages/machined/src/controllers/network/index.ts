@@ -18,6 +18,7 @@ import { NodeAddressController } from './node-address.ts';
 import { createOperatorConfigController } from './operator-config.ts';
 import { createOperatorMergeController } from './operator-merge.ts';
 import { OperatorSpecController, type OpenDhcpTransport } from './operator-spec.ts';
+import { OperatorVIPController, type OperatorVIPOptions } from './operator-vip.ts';
 import { createResolverConfigController } from './resolver-config.ts';
 import { createResolverMergeController } from './resolver-merge.ts';
 import { createResolverSpecController } from './resolver-spec.ts';
@@ -50,6 +51,8 @@ export interface NetworkControllersOptions {
   readonly writeEtcFile?: EtcFileWriter;
   /** Opens a DHCP client's socket on a link; with ownsNetwork, the DHCP operators run. */
   readonly openDhcpTransport?: OpenDhcpTransport;
+  /** The VIP operator's etcd, ARP and release hooks; absent: no VIP operator (it also needs ownsNetwork). */
+  readonly vip?: Omit<OperatorVIPOptions, 'openKernel'>;
 }
 
 /** Every network controller for this node, in upstream's Config → Merge → Spec → Status shape. */
@@ -83,6 +86,7 @@ export function networkControllers(options: NetworkControllersOptions): Controll
     out.push(new LinkStatusController({ openKernel }), new AddressStatusController({ openKernel }), new RouteStatusController({ openKernel }));
     if (options.ownsNetwork) out.push(new LinkSpecController({ openKernel }), new AddressSpecController({ openKernel }), new RouteSpecController({ openKernel }));
     if (options.ownsNetwork && options.openDhcpTransport) out.push(new OperatorSpecController({ openTransport: options.openDhcpTransport }));
+    if (options.ownsNetwork && options.vip) out.push(new OperatorVIPController({ ...options.vip, openKernel }));
   }
   return out;
 }

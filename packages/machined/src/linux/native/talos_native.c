@@ -763,6 +763,7 @@ static napi_value js_fd_unwatch(napi_env env, napi_callback_info info) {
 
 
 static napi_value js_socket_send_buffer(napi_env env, napi_callback_info info);
+static napi_value js_arp_announce(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -794,6 +795,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"netlinkRecvNonBlocking", NULL, js_netlink_recv_nonblocking, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fdWatch", NULL, js_fd_watch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fdUnwatch", NULL, js_fd_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arpAnnounce", NULL, js_arp_announce, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
@@ -818,4 +820,77 @@ static napi_value js_socket_send_buffer(napi_env env, napi_callback_info info) {
   socklen_t len = sizeof granted;
   getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &granted, &len);
   return int_value(env, granted);
+}
+
+/* arpAnnounce(ifname, ipv4, netnsPath|null): sends one gratuitous ARP request for ipv4 out the link
+ * (sender and target both ipv4, to the broadcast address), so neighbours and switches move the
+ * address to this link's MAC at once: what a VIP holder does on takeover. Opens and closes its own
+ * AF_PACKET socket, inside the namespace when one is named. */
+#include <sys/ioctl.h>
+static napi_value js_arp_announce(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *ifname = NULL, *ip = NULL, *ns = NULL;
+  if (argc < 2 || get_string(env, argv[0], &ifname) != 0 || get_string(env, argv[1], &ip) != 0 || (argc > 2 && get_string(env, argv[2], &ns) != 0)) {
+    free(ifname);
+    free(ip);
+    return NULL;
+  }
+  struct in_addr addr;
+  int valid = ifname && ip && inet_pton(AF_INET, ip, &addr) == 1;
+  free(ip);
+  if (!valid) {
+    free(ifname);
+    free(ns);
+    return throw_errno(env, "arpAnnounce needs a link and an IPv4 address", EINVAL);
+  }
+  int err = 0, fd = -1, self = -1;
+  const char *step = "socket(AF_PACKET)";
+  if (ns && (self = enter_netns(ns, &err)) < 0) {
+    free(ns);
+    free(ifname);
+    return throw_errno(env, "setns", err);
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+  unsigned int ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) {
+    err = errno;
+    step = "if_nametoindex";
+  } else if ((fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP))) < 0) {
+    err = errno;
+  } else if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+    err = errno;
+    step = "SIOCGIFHWADDR";
+  }
+  if (ns) leave_netns(self);
+  free(ns);
+  free(ifname);
+  if (err != 0) {
+    if (fd >= 0) close(fd);
+    return throw_errno(env, step, err);
+  }
+  unsigned char pkt[28];
+  pkt[0] = 0; pkt[1] = 1;       /* hardware type: Ethernet */
+  pkt[2] = 0x08; pkt[3] = 0x00; /* protocol type: IPv4 */
+  pkt[4] = 6; pkt[5] = 4;       /* address lengths */
+  pkt[6] = 0; pkt[7] = 1;       /* operation: request */
+  memcpy(pkt + 8, ifr.ifr_hwaddr.sa_data, 6);
+  memcpy(pkt + 14, &addr, 4);
+  memset(pkt + 18, 0, 6);
+  memcpy(pkt + 24, &addr, 4);
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ARP);
+  sll.sll_ifindex = (int)ifindex;
+  sll.sll_halen = 6;
+  memset(sll.sll_addr, 0xff, 6);
+  ssize_t sent = sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&sll, sizeof sll);
+  err = sent < 0 ? errno : 0;
+  close(fd);
+  if (sent < 0) return throw_errno(env, "sendto(ARP)", err);
+  return undefined(env);
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { Code, InMemoryState, Runtime, TalosError } from '@talos-ts/cosi';
 import { TAG, newVersion, registerTalosResources } from '@talos-ts/machinery';
 import { join } from 'node:path';
+import { SharedAddressRelease } from '../../controllers/network/operator-vip.ts';
 import { registerControllers } from '../../controllers/register.ts';
 import { lazyWireGuardLink } from '../../linux/kubespan-host.ts';
 import { hostNetworkOptions } from '../../linux/network-host.ts';
@@ -23,11 +24,15 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
   registerTalosResources(state);
   state.create(newVersion({ version: TAG }));
   const runtime = new Runtime(state, { logger: r.logger });
+  const sharedAddresses = new SharedAddressRelease();
+  const identity = r.options.defaultHostname ?? defaultHostname(r.options.address);
   const network = await hostNetworkOptions({
+    vip: { etcd: async () => r.cycle?.etcd?.client(), identity, release: sharedAddresses },
     platform: r.options.platform,
     ownsNetwork: r.options.ownsNetwork ?? false,
     ...(r.options.netnsPath ? { netnsPath: r.options.netnsPath } : {}),
-    defaultHostname: r.options.defaultHostname ?? defaultHostname(r.options.address),
+    ...(r.options.cmdline !== undefined ? { cmdline: r.options.cmdline } : {}),
+    defaultHostname: identity,
     etcDir: join(r.paths.root, 'system', 'etc'),
     logger: r.logger,
   });
@@ -47,7 +52,7 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
   const abort = new AbortController();
   // The link's netlink sockets live as long as the cycle's controllers do.
   const runtimeDone = runtime.run(abort.signal).finally(() => wireguard?.[Symbol.dispose]());
-  const cycle: Cycle = { abort, state, runtime, runtimeDone, servers: [] };
+  const cycle: Cycle = { abort, state, runtime, runtimeDone, servers: [], sharedAddresses };
   r.cycle = cycle;
   const socket = await serve({ address: `unix:${r.paths.machinedSocket}`, services: r.hooks.served((ctx) => principalFromMetadata(ctx.metadata)) });
   cycle.servers.push(socket);
@@ -61,6 +66,8 @@ export const stopAllServices: Task<MachineRuntime> = task('stopAllServices', asy
   const cycle = r.cycle;
   r.clearTry();
   if (!cycle) return;
+  // A VIP holder resigns while etcd still runs, so another control plane takes the address at once.
+  await cycle.sharedAddresses?.release();
   await cycle.supervisor?.stopAll();
   await cycle.supervisor?.[Symbol.asyncDispose]();
   await Promise.all(cycle.servers.map((s) => s.close()));

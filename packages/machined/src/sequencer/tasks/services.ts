@@ -36,7 +36,10 @@ function serviceDefinitions(r: MachineRuntime, cycle: Cycle): ServiceDefinition[
   const address = o.address;
   const controlPlane = ['controlplane', 'init'].includes(cycle.config?.config.config.machine?.type ?? '');
   const common = { address, paths: r.paths, ...(o.nodeFlags ? { nodeFlags: o.nodeFlags } : {}) };
-  const services: ServiceDefinition[] = [apidService({ ...common, ...(o.apidCommand ? { command: o.apidCommand } : {}), ...(o.prestartApid ? { prestart: true } : {}) })];
+  // A node that owns its namespace serves the API on all its addresses, as upstream's apid does:
+  // the shared VIP too, once this node holds it.
+  const listen = o.ownsNetwork ? { listenHost: '0.0.0.0' } : {};
+  const services: ServiceDefinition[] = [apidService({ ...common, ...listen, ...(o.apidCommand ? { command: o.apidCommand } : {}), ...(o.prestartApid ? { prestart: true } : {}) })];
   if (controlPlane) services.push(trustdService({ ...common, controlPlane, ...(o.trustdCommand ? { command: o.trustdCommand } : {}) }));
   if (o.containerd) services.push(containerdService(o.containerd));
   if (!controlPlane) return services;

@@ -8,6 +8,8 @@ import { tcpReachable } from './tcp-reachable.ts';
 /** What the apid service needs to know about its node. */
 export interface ApidServiceOptions {
   readonly address: string;
+  /** The host apid binds (default the node's address); '0.0.0.0' when the node owns its namespace. */
+  readonly listenHost?: string;
   readonly paths: NodePaths;
   /** argv prefix starting apid; defaults to this checkout's (or bundle's) apid under the same Node. */
   readonly command?: readonly string[];
@@ -25,7 +27,7 @@ export function apidService(o: ApidServiceOptions): ServiceDefinition {
       createProcessRunner({
         argv: [
           ...(o.command ?? [process.execPath, ...(o.nodeFlags ?? []), programPath('apid')]),
-          '--listen', `${o.address}:${TALOS_API_PORT}`,
+          '--listen', `${o.listenHost ?? o.address}:${TALOS_API_PORT}`,
           '--machined-socket', o.paths.machinedSocket,
           '--certs-dir', o.paths.apiCertsDir,
           '--node', o.address,
