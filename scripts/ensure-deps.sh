@@ -2,7 +2,8 @@
 # Installs what one Talos-TS command needs on a fresh Debian 12 machine with Node 20, and nothing
 # more: npm packages from the lockfile, then the Debian packages of the chosen profile.
 #
-#   ensure-deps.sh cluster   `npm run cluster` (process back end): iproute2, etcd-server
+#   ensure-deps.sh cluster   `npm run cluster` (process back end): iproute2, etcd-server, and the
+#                            compilers for machined's native addon (usually already there)
 #   ensure-deps.sh image     `talos-imager build`: Debian's kernel, the programs the image ships
 #                            (containerd, runc, etcd), image tools and the compilers for machined's
 #                            native parts (the addon and the initramfs /init, built here too)
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile="${1:-test}"
-cluster=(iproute2 etcd-server)
+cluster=(iproute2 etcd-server make g++ libc6-dev python3)
 image=(linux-image-amd64 containerd runc libseccomp2 etcd-server squashfs-tools lz4 zstd binutils make g++ libc6-dev python3 grub-pc-bin xfsprogs)
 case "$profile" in
   cluster) debs=("${cluster[@]}") ;;
@@ -50,11 +51,10 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   cp package-lock.json "$stamp"
 fi
 
-# machined's native addon (mount, reboot, finit_module, netlink, ...), built against this Node: only
-# a node booted from the image (metal) uses it; the process back end runs without it.
-if [ "$profile" != cluster ]; then
-  addon=packages/machined/src/linux/native/build/Release/talos_native.node
-  if [ ! -f "$addon" ] || [ packages/machined/src/linux/native/talos_native.c -nt "$addon" ]; then
-    bash scripts/build-native.sh
-  fi
+# machined's native addon (mount, reboot, finit_module, netlink, ...), built against this Node: a node
+# booted from the image uses it, and so does every process node of `npm run cluster`, which owns its
+# network namespace and configures it over netlink.
+addon=packages/machined/src/linux/native/build/Release/talos_native.node
+if [ ! -f "$addon" ] || [ packages/machined/src/linux/native/talos_native.c -nt "$addon" ]; then
+  bash scripts/build-native.sh
 fi
