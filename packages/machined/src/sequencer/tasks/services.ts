@@ -1,6 +1,7 @@
 import { machinePb } from '@talos-ts/machinery';
 import { createStatePeerSource } from '../../etcd/peers.ts';
 import { machineEvents } from '../../events/machine-events.ts';
+import { allOf, networkReady, type NetworkCheck } from '../../system/network-ready.ts';
 import type { ServiceDefinition } from '../../system/service.ts';
 import { apidService } from '../../system/services/apid.ts';
 import { containerdService } from '../../system/services/containerd.ts';
@@ -26,7 +27,7 @@ export const startAllServices: Task<MachineRuntime> = task('startAllServices', (
     onEvent: (id, e) => r.events.publish('machine.ServiceStateEvent', machineEvents.serviceState(id, e.state, e.message)),
   });
   cycle.supervisor = supervisor;
-  supervisor.loadAndStart(...serviceDefinitions(r, cycle));
+  supervisor.loadAndStart(...networkGated(r, cycle, serviceDefinitions(r, cycle)));
   r.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.RUNNING, true));
 });
 
@@ -56,3 +57,24 @@ function serviceDefinitions(r: MachineRuntime, cycle: Cycle): ServiceDefinition[
   return [...services, cycle.etcd.definition()];
 }
 
+
+/** What each service waits for on the network before it starts, as upstream's services. */
+const NETWORK_NEEDS: Readonly<Record<string, readonly NetworkCheck[]>> = {
+  trustd: ['address', 'hostname'],
+  etcd: ['address', 'hostname', 'etcFiles'],
+  containerd: ['address', 'hostname', 'etcFiles'],
+};
+
+/**
+ * Adds the NetworkStatus conditions where machined runs the network (metal, or a node that owns its
+ * namespace); a container node on a network it does not own has nothing to wait for.
+ */
+function networkGated(r: MachineRuntime, cycle: Cycle, services: ServiceDefinition[]): ServiceDefinition[] {
+  if (r.options.platform !== 'metal' && !r.options.ownsNetwork) return services;
+  return services.map((s) => {
+    const needs = NETWORK_NEEDS[s.id];
+    if (!needs) return s;
+    const network = networkReady(cycle.state, needs);
+    return { ...s, condition: s.condition ? allOf(network, s.condition) : network };
+  });
+}
