@@ -13,7 +13,7 @@ import { bootVm, buildImage, USER_NET, type RunningVm } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
 import { freeLoopbackPort, tempDir, waitFor } from '@talos-ts/testkit';
 
-const slow = process.env.TALOS_SLOW === '1' ? false : 'slow suite: set TALOS_SLOW=1 (builds an image and boots a VM with bridged NICs, ~4 min)';
+const slow = process.env.TALOS_SLOW === '1' ? false : 'slow suite: set TALOS_SLOW=1 (builds an image and boots a VM with bridged NICs, ~1.5 min)';
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const tmp = tempDir('it-vm-net-');
 const NS = 'tvmn-ns';
