@@ -18,6 +18,11 @@ export interface BootVmOptions {
   readonly extraDisks?: readonly string[];
   /** Guest connections to `guestAddress:guestPort` (on QEMU's user network) go to this host address and port. */
   readonly guestForwards?: ReadonlyArray<GuestForward>;
+  /**
+   * More NICs after the user-network one (eth1, eth2, …), each attached to an existing host tap device
+   * of this name (create it persistent beforehand; the caller may move it into a namespace once QEMU holds it).
+   */
+  readonly taps?: readonly string[];
 }
 
 /**
@@ -87,6 +92,11 @@ export function bootVm(imageDir: string, options: BootVmOptions): RunningVm {
     ...(options.extraDisks ?? []).flatMap((d) => ['-drive', `file=${d},if=virtio,format=raw`]),
     '-netdev', [`user,id=n0,hostfwd=tcp:127.0.0.1:${options.apiPort}-:${TALOS_API_PORT}`, ...guestForwardArgs(options.guestForwards)].join(','),
     '-device', 'virtio-net-pci,netdev=n0',
+    ...(options.taps ?? []).flatMap((ifname, i) => [
+      '-netdev', `tap,id=t${i},ifname=${ifname},script=no,downscript=no`,
+      // Fixed MACs keep the guest's NIC order and the DHCP leases readable.
+      '-device', `virtio-net-pci,netdev=t${i},mac=52:54:00:30:00:${(i + 1).toString(16).padStart(2, '0')}`,
+    ]),
     '-device', 'virtio-rng-pci',
     '-append', append,
   ];

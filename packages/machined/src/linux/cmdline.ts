@@ -11,6 +11,16 @@ export function parseCmdline(text: string): Map<string, string> {
   return out;
 }
 
+/** Every value of a repeated argument (`ip=` may be given once per link), in order. */
+export function cmdlineValues(text: string, key: string): string[] {
+  const out: string[] = [];
+  for (const m of text.trim().matchAll(/(?:[^\s"]+|"[^"]*")+/g)) {
+    const word = m[0].replace(/"/g, '');
+    if (word.startsWith(`${key}=`)) out.push(word.slice(key.length + 1));
+  }
+  return out;
+}
+
 /** The static address settings of the kernel's `ip=` argument. */
 export interface IpArgument {
   readonly address?: string;
@@ -38,6 +48,8 @@ function netmaskToPrefix(mask: string): number | undefined {
 export function parseIpArgument(value: string): { value: IpArgument } | { error: string } {
   const f = value.split(':');
   if (f.length === 1) return { value: { autoconf: value, dns: [], ntp: [] } };
+  // `<link>:dhcp` names the link, not a client address.
+  if (f.length === 2 && f[1] === 'dhcp') return { value: { ...(f[0] ? { device: f[0] } : {}), autoconf: 'dhcp', dns: [], ntp: [] } };
   const opt = (i: number): string | undefined => (f[i] ? f[i] : undefined);
   let prefixLength: number | undefined;
   const mask = opt(3);
@@ -59,4 +71,18 @@ export function parseIpArgument(value: string): { value: IpArgument } | { error:
       ntp: [opt(9)].filter((x): x is string => x !== undefined),
     },
   };
+}
+
+/**
+ * The `ip=` argument PID 1 applies before the controllers run: the first static one (several `ip=`
+ * may be given, e.g. a static NIC0 and `ip=eth1:dhcp`, which the DHCP operator serves later), else the first.
+ */
+export function earlyIpArgument(values: readonly string[], onError: (error: string) => void): IpArgument | undefined {
+  const parsed: IpArgument[] = [];
+  for (const v of values) {
+    const r = parseIpArgument(v);
+    if ('error' in r) onError(r.error);
+    else parsed.push(r.value);
+  }
+  return parsed.find((p) => p.address !== undefined && p.autoconf !== 'dhcp') ?? parsed[0];
 }

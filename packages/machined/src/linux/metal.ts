@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
-import { parseCmdline, parseIpArgument, type IpArgument } from './cmdline.ts';
+import { cmdlineValues, earlyIpArgument, parseCmdline, type IpArgument } from './cmdline.ts';
 import { loadModules } from './kmod.ts';
 import { deviceModaliases, modulesForDevices, readModuleIndex } from './modules.ts';
 import { MountFlags, native } from './native.ts';
@@ -121,7 +121,8 @@ export function applyIpArgument(ip: IpArgument | undefined, logger: Logger, igno
   using nl = new RouteSocket();
   nl.linkUp(linkIndex('lo'));
   if (!ip?.address || ip.autoconf === 'dhcp') return;
-  const device = ip.device ?? readdirSync('/sys/class/net').sort().find((n) => n !== 'lo' && !ignored.includes(n));
+  // /sys/class/net also holds files that are not links (bonding_masters once bonding is loaded).
+  const device = ip.device ?? readdirSync('/sys/class/net').sort().find((n) => n !== 'lo' && !ignored.includes(n) && existsSync(`/sys/class/net/${n}/ifindex`));
   if (!device) throw new Error('ip=: no network interface found');
   const index = linkIndex(device);
   nl.linkUp(index);
@@ -134,7 +135,8 @@ export function applyIpArgument(ip: IpArgument | undefined, logger: Logger, igno
 export function prepareMetal(logger: Logger): MetalBoot {
   mountSystem();
   logger.info('system mounts ready');
-  const args = parseCmdline(readFileSync('/proc/cmdline', 'utf8'));
+  const cmdline = readFileSync('/proc/cmdline', 'utf8');
+  const args = parseCmdline(cmdline);
   const modulesLoaded = loadNodeModules(logger);
   logger.info('kernel modules loaded; loading disabled', { count: modulesLoaded });
   let systemDisk: SystemDisk | undefined;
@@ -157,13 +159,7 @@ export function prepareMetal(logger: Logger): MetalBoot {
       logger.warn('sysctl not applied', { name: k, error: (err as Error).message });
     }
   }
-  let ip: IpArgument | undefined;
-  const ipArg = args.get('ip');
-  if (ipArg !== undefined) {
-    const parsed = parseIpArgument(ipArg);
-    if ('error' in parsed) logger.warn('ignoring ip= argument', { error: parsed.error });
-    else ip = parsed.value;
-  }
+  const ip = earlyIpArgument(cmdlineValues(cmdline, 'ip'), (error) => logger.warn('ignoring ip= argument', { error }));
   const ignored = (args.get('talos.network.interface.ignore') ?? '').split(',').filter(Boolean);
   applyIpArgument(ip, logger, ignored);
   const hostname = args.get('talos.hostname') ?? ip?.hostname;
