@@ -16,6 +16,7 @@ import { createMachineService, type ApplyResult, type MachineBackend } from './m
 import type { Served } from './serve.ts';
 import { createStateService } from './state-service.ts';
 import { createTimeService } from './time-service.ts';
+import { createUpgradeService } from './upgrade-service.ts';
 import { queryServer } from '../timed/sync.ts';
 
 /** The node's actions the API starts (they run sequences); everything else the backend reads from the runtime. */
@@ -64,7 +65,15 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
   return [
     {
       service: machinePb.MachineService,
-      implementation: implement(machinePb.MachineService, { ...createMachineService(backend), ...createKubeconfigService({ activeConfig: () => r.activeConfig() }) }, principal),
+      implementation: implement(
+        machinePb.MachineService,
+        {
+          ...createMachineService(backend),
+          ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
+          ...createUpgradeService({ platformMode: () => r.options.platform }),
+        },
+        principal,
+      ),
     },
     {
       service: cosiStatePb.State,
