@@ -184,6 +184,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       prestartApid: true,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
+      rollbackBoot: () => metal.rollbackBoot(),
       ...(metal.install ? { onInstall: metal.install } : {}),
       containerd: {
         argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],

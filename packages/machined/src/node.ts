@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { createLogger, type InMemoryState, type Logger, type LogRecord } from '@talos-ts/cosi';
+import { Code, createLogger, TalosError, type InMemoryState, type Logger, type LogRecord } from '@talos-ts/cosi';
 import { nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { EventBus } from './events/bus.ts';
 import type { NodeOptions } from './node-options.ts';
@@ -51,13 +51,14 @@ export class TalosNode implements AsyncDisposable {
       logger: this.#logger,
       machinedLog: () => this.#log,
       hooks: {
-        served: (principal) => machineApi(r, backend, principal),
+        served: (principal) => machineApi(r, backend, principal, { rollback: () => this.rollback() }),
         configReceived: () => void this.#installAndBoot().catch((err: unknown) => this.#logger.error('boot failed', { error: err })),
       },
     });
     const backend = createMachineBackend(r, {
       applyConfiguration: (req) => this.applyConfiguration(req),
       reboot: () => this.reboot(),
+      rollback: () => this.rollback(),
       shutdown: () => this.shutdown(),
       reset: (o) => this.reset(o),
     });
@@ -123,6 +124,16 @@ export class TalosNode implements AsyncDisposable {
   async reboot(options: { takeover?: boolean } = {}): Promise<void> {
     const started = await this.#sequencer.start('reboot', () => rebootSequence(), options);
     void this.#finish(started.done);
+  }
+
+  /**
+   * Rollback, in upstream's order: the other slot becomes the default boot, then the reboot sequence
+   * starts. If the reboot is refused (another sequence holds the lock) the flip stays for the next boot.
+   */
+  async rollback(): Promise<void> {
+    if (!this.#options.rollbackBoot) throw new TalosError(Code.FailedPrecondition, 'rollback: this node has no A/B boot slots');
+    this.#options.rollbackBoot();
+    await this.reboot();
   }
 
   /** Starts the shutdown sequence, which takes over whatever runs, and powers off. */

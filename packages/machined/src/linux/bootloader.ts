@@ -1,7 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
-import { bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, type BootChoice, type BootSlot, type GptLayout } from '@talos-ts/machinery';
+import {
+  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, rollbackBootChoice, slotFiles, type BootChoice, type BootSlot, type GptLayout,
+} from '@talos-ts/machinery';
 import { partitionDevice } from './disk.ts';
 import { MountFlags, native } from './native.ts';
 import { readMounts } from './mounts.ts';
@@ -70,4 +72,23 @@ export function markBootGood(options: { disk: string; layout: GptLayout; slot: B
     options.logger?.info('boot marked good', { slot: options.slot, previousDefault: current.value.defaultSlot });
     return true;
   });
+}
+
+/**
+ * Rollback on a mounted BOOT root: the slot not booted now becomes grubenv's default (a pending
+ * one-shot try is dropped). Throws FailedPrecondition, grubenv untouched, when that slot has no kernel.
+ */
+export function rollbackInBootRoot(root: string, booted: BootSlot, logger?: Logger): BootSlot {
+  const path = join(root, GRUBENV_PATH);
+  const current = readBootChoice(path);
+  if ('error' in current) throw new Error(`${path}: ${current.error}`);
+  const plan = rollbackBootChoice(booted, existsSync(join(root, slotFiles(booted === 'A' ? 'B' : 'A').kernel)));
+  writeBootChoice(path, plan.choice);
+  logger?.info('rollback: default boot slot changed', { from: current.value.defaultSlot, to: plan.target });
+  return plan.target;
+}
+
+/** Rollback on the installed disk: mounts BOOT, flips the default slot (see {@link rollbackInBootRoot}). */
+export function rollbackBoot(options: { disk: string; layout: GptLayout; slot: BootSlot; logger?: Logger }): BootSlot {
+  return withBootMounted(options.disk, options.layout, (root) => rollbackInBootRoot(root, options.slot, options.logger));
 }

@@ -23,6 +23,8 @@ import { queryServer } from '../timed/sync.ts';
 export interface MachineActions {
   applyConfiguration(request: ApplyRequest): Promise<ApplyResult>;
   reboot(): Promise<void>;
+  /** Flips the default boot slot and starts the reboot (metal booted from disk). */
+  rollback(): Promise<void>;
   shutdown(): Promise<void>;
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
 }
@@ -61,7 +63,7 @@ export function createMachineBackend(r: MachineRuntime, actions: MachineActions)
 }
 
 /** The gRPC services machined serves (on its socket, and in maintenance mode on :50000), authorized by `principal`. */
-export function machineApi(r: MachineRuntime, backend: MachineBackend, principal: (ctx: CallContext) => Principal): Served[] {
+export function machineApi(r: MachineRuntime, backend: MachineBackend, principal: (ctx: CallContext) => Principal, actions?: Pick<MachineActions, 'rollback'>): Served[] {
   return [
     {
       service: machinePb.MachineService,
@@ -70,7 +72,7 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
         {
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
-          ...createUpgradeService({ platformMode: () => r.options.platform }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback() } : {}) }),
         },
         principal,
       ),
