@@ -1,8 +1,8 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, rollbackBootChoice, slotFiles, type BootChoice, type BootSlot, type GptLayout,
+  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, rollbackBootChoice, slotFiles, upgradeBootChoice, type BootChoice, type BootSlot, type GptLayout,
 } from '@talos-ts/machinery';
 import { partitionDevice } from './disk.ts';
 import { MountFlags, native } from './native.ts';
@@ -91,4 +91,43 @@ export function rollbackInBootRoot(root: string, booted: BootSlot, logger?: Logg
 /** Rollback on the installed disk: mounts BOOT, flips the default slot (see {@link rollbackInBootRoot}). */
 export function rollbackBoot(options: { disk: string; layout: GptLayout; slot: BootSlot; logger?: Logger }): BootSlot {
   return withBootMounted(options.disk, options.layout, (root) => rollbackInBootRoot(root, options.slot, options.logger));
+}
+
+/** The files an upgrade writes into the inactive slot. */
+export interface SlotAssets {
+  readonly kernel: string;
+  readonly initramfs: string;
+  readonly rootfsCpio: string;
+}
+
+/**
+ * Upgrade on a mounted BOOT root: writes the new files into the slot not booted now (each copied
+ * beside its place, flushed, then renamed over it), then sets grubenv to try that slot once. Returns it.
+ */
+export function writeInactiveSlot(root: string, booted: BootSlot, assets: SlotAssets, logger?: Logger): BootSlot {
+  const path = join(root, GRUBENV_PATH);
+  const current = readBootChoice(path);
+  if ('error' in current) throw new Error(`${path}: ${current.error}`);
+  const plan = upgradeBootChoice(current.value, booted);
+  const files = slotFiles(plan.target);
+  mkdirSync(join(root, plan.target), { recursive: true });
+  for (const [from, to] of [[assets.kernel, files.kernel], [assets.initramfs, files.initramfs], [assets.rootfsCpio, files.rootfs]] as const) {
+    const dest = join(root, to);
+    copyFileSync(from, `${dest}.new`);
+    const fd = openSync(`${dest}.new`, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${dest}.new`, dest);
+  }
+  writeBootChoice(path, plan.choice);
+  logger?.info('upgrade: slot written, to be tried once', { slot: plan.target, default: plan.choice.defaultSlot });
+  return plan.target;
+}
+
+/** Upgrade on the installed disk: mounts BOOT and writes the inactive slot (see {@link writeInactiveSlot}). */
+export function upgradeBoot(options: { disk: string; layout: GptLayout; slot: BootSlot; assets: SlotAssets; logger?: Logger }): BootSlot {
+  return withBootMounted(options.disk, options.layout, (root) => writeInactiveSlot(root, options.slot, options.assets, options.logger));
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '@talos-ts/cosi';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { markBootGood, rollbackBoot } from '../linux/bootloader.ts';
+import { markBootGood, rollbackBoot, upgradeBoot, type SlotAssets } from '../linux/bootloader.ts';
 import { diskSizeBytes } from '../linux/disk.ts';
 import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
 import type { CheckedConfig } from '../sequencer/apply.ts';
@@ -45,6 +45,8 @@ export interface MetalHost {
    * when the node did not boot from an installed disk or that slot has no kernel.
    */
   rollbackBoot(): void;
+  /** Writes the inactive slot from files on this host and tries it once at the next boot (upgrade). */
+  upgradeBoot(assets: SlotAssets): void;
 }
 
 /** Prepares the machine (mounts, modules, sysctls, network) and returns its host operations. */
@@ -92,6 +94,11 @@ export function startMetal(logger: Logger): MetalHost {
       const slot = boot.args.get('talos.slot');
       if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'rollback: the node did not boot from an installed disk');
       rollbackBoot({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+    },
+    upgradeBoot(assets) {
+      const slot = boot.args.get('talos.slot');
+      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'upgrade: the node did not boot from an installed disk');
+      upgradeBoot({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, assets, logger });
     },
     ...(boot.systemDisk
       ? {}

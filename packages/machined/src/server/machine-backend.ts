@@ -25,6 +25,8 @@ export interface MachineActions {
   reboot(): Promise<void>;
   /** Flips the default boot slot and starts the reboot (metal booted from disk). */
   rollback(): Promise<void>;
+  /** Fetches and verifies an image directory, then starts the upgrade sequence; resolves with its actor id. */
+  upgrade(order: { url: string }): Promise<string>;
   shutdown(): Promise<void>;
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
 }
@@ -63,7 +65,7 @@ export function createMachineBackend(r: MachineRuntime, actions: MachineActions)
 }
 
 /** The gRPC services machined serves (on its socket, and in maintenance mode on :50000), authorized by `principal`. */
-export function machineApi(r: MachineRuntime, backend: MachineBackend, principal: (ctx: CallContext) => Principal, actions?: Pick<MachineActions, 'rollback'>): Served[] {
+export function machineApi(r: MachineRuntime, backend: MachineBackend, principal: (ctx: CallContext) => Principal, actions?: Pick<MachineActions, 'rollback' | 'upgrade'>): Served[] {
   return [
     {
       service: machinePb.MachineService,
@@ -72,7 +74,7 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
         {
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
-          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback() } : {}) }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.url }) } : {}) }),
         },
         principal,
       ),
