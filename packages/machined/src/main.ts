@@ -190,6 +190,8 @@ async function runMetal(level: LogLevel): Promise<number> {
       prestartApid: true,
       onPowerOff: () => metal.powerOff(),
       onReboot: () => metal.restart(),
+      rollbackBoot: () => metal.rollbackBoot(),
+      upgradeBoot: (assets) => metal.upgradeBoot(assets),
       ...(metal.install ? { onInstall: metal.install } : {}),
       containerd: {
         argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],

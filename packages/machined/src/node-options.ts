@@ -43,6 +43,10 @@ export interface NodeOptions {
   readonly containerd?: { readonly argv: readonly string[]; readonly socket: string };
   /** Restarts the machine after teardown (metal); without it a reboot re-runs the boot in-process. */
   readonly onReboot?: () => void;
+  /** Flips the default A/B boot slot before a rollback's reboot (metal booted from disk); throws when it cannot. */
+  readonly rollbackBoot?: () => void;
+  /** Writes the inactive A/B slot from fetched files and tries it once (metal booted from disk). */
+  readonly upgradeBoot?: (assets: { kernel: string; initramfs: string; rootfsCpio: string }) => void;
   /**
    * machined owns the network namespace it runs in, so the network controllers may change links,
    * addresses and routes there (always so on metal; off by default in container mode, which only reads).

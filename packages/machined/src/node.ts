@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createLogger, type InMemoryState, type Logger, type LogRecord } from '@talos-ts/cosi';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Code, createLogger, TalosError, type InMemoryState, type Logger, type LogRecord } from '@talos-ts/cosi';
 import { nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { EventBus } from './events/bus.ts';
 import type { NodeOptions } from './node-options.ts';
@@ -7,7 +11,8 @@ import { applyConfiguration, type ApplyRequest } from './sequencer/apply-config.
 import { ConfigStore } from './sequencer/config-store.ts';
 import { MachineRuntime } from './sequencer/runtime.ts';
 import { Sequencer } from './sequencer/sequencer.ts';
-import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence } from './sequencer/sequences.ts';
+import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, upgradeSequence } from './sequencer/sequences.ts';
+import { fetchInstallAssets } from './sequencer/install.ts';
 import { createMachineBackend, machineApi } from './server/machine-backend.ts';
 import type { ApplyResult } from './server/machine-service.ts';
 import { ServiceLog } from './system/log.ts';
@@ -51,13 +56,15 @@ export class TalosNode implements AsyncDisposable {
       logger: this.#logger,
       machinedLog: () => this.#log,
       hooks: {
-        served: (principal) => machineApi(r, backend, principal),
+        served: (principal) => machineApi(r, backend, principal, { rollback: () => this.rollback(), upgrade: (o) => this.upgrade(o) }),
         configReceived: () => void this.#installAndBoot().catch((err: unknown) => this.#logger.error('boot failed', { error: err })),
       },
     });
     const backend = createMachineBackend(r, {
       applyConfiguration: (req) => this.applyConfiguration(req),
       reboot: () => this.reboot(),
+      rollback: () => this.rollback(),
+      upgrade: (o) => this.upgrade(o),
       shutdown: () => this.shutdown(),
       reset: (o) => this.reset(o),
     });
@@ -123,6 +130,38 @@ export class TalosNode implements AsyncDisposable {
   async reboot(options: { takeover?: boolean } = {}): Promise<void> {
     const started = await this.#sequencer.start('reboot', () => rebootSequence(), options);
     void this.#finish(started.done);
+  }
+
+  /**
+   * Rollback, in upstream's order: the other slot becomes the default boot, then the reboot sequence
+   * starts. If the reboot is refused (another sequence holds the lock) the flip stays for the next boot.
+   */
+  async rollback(): Promise<void> {
+    if (!this.#options.rollbackBoot) throw new TalosError(Code.FailedPrecondition, 'rollback: this node has no A/B boot slots');
+    this.#options.rollbackBoot();
+    await this.reboot();
+  }
+
+  /**
+   * Upgrade: fetches the image directory and checks its digests first (a bad image fails here and
+   * nothing is written), then runs the upgrade sequence, which the lock refuses while another runs.
+   * Resolves with the sequence's actor id.
+   */
+  async upgrade(order: { url: string }): Promise<string> {
+    const write = this.#options.upgradeBoot;
+    if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
+    const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
+    try {
+      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000));
+      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets) }));
+      void this.#finish(started.done.finally(() => rmSync(dir, { recursive: true, force: true })));
+      const actorId = randomUUID();
+      this.#logger.info('upgrade started', { actorId, image: order.url });
+      return actorId;
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   /** Starts the shutdown sequence, which takes over whatever runs, and powers off. */

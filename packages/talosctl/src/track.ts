@@ -52,7 +52,7 @@ export function describeEvent(typeUrl: string, value: Uint8Array, until: TrackOp
       const err = e.error?.message ? ` error: [code: ${e.error.code} message: ${e.error.message}]` : '';
       const message = `sequence: ${e.sequence} action: ${action}${err}`;
       if (err !== '') return { message, error: `sequence error: ${e.error?.message ?? ''}` };
-      const stopping = ['reboot', 'shutdown', 'reset'].includes(e.sequence);
+      const stopping = ['reboot', 'shutdown', 'reset', 'upgrade'].includes(e.sequence);
       if (until === 'down' && e.sequence === 'shutdown' && e.action === machinePb.SequenceEvent_Action.STOP) return { message, done: true, down: true };
       return stopping ? { message, down: true } : { message };
     }

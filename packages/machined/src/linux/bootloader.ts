@@ -1,7 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
-import { bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, type BootChoice, type BootSlot, type GptLayout } from '@talos-ts/machinery';
+import {
+  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, rollbackBootChoice, slotFiles, upgradeBootChoice, type BootChoice, type BootSlot, type GptLayout,
+} from '@talos-ts/machinery';
 import { partitionDevice } from './disk.ts';
 import { MountFlags, native } from './native.ts';
 import { readMounts } from './mounts.ts';
@@ -70,4 +72,62 @@ export function markBootGood(options: { disk: string; layout: GptLayout; slot: B
     options.logger?.info('boot marked good', { slot: options.slot, previousDefault: current.value.defaultSlot });
     return true;
   });
+}
+
+/**
+ * Rollback on a mounted BOOT root: the slot not booted now becomes grubenv's default (a pending
+ * one-shot try is dropped). Throws FailedPrecondition, grubenv untouched, when that slot has no kernel.
+ */
+export function rollbackInBootRoot(root: string, booted: BootSlot, logger?: Logger): BootSlot {
+  const path = join(root, GRUBENV_PATH);
+  const current = readBootChoice(path);
+  if ('error' in current) throw new Error(`${path}: ${current.error}`);
+  const plan = rollbackBootChoice(booted, existsSync(join(root, slotFiles(booted === 'A' ? 'B' : 'A').kernel)));
+  writeBootChoice(path, plan.choice);
+  logger?.info('rollback: default boot slot changed', { from: current.value.defaultSlot, to: plan.target });
+  return plan.target;
+}
+
+/** Rollback on the installed disk: mounts BOOT, flips the default slot (see {@link rollbackInBootRoot}). */
+export function rollbackBoot(options: { disk: string; layout: GptLayout; slot: BootSlot; logger?: Logger }): BootSlot {
+  return withBootMounted(options.disk, options.layout, (root) => rollbackInBootRoot(root, options.slot, options.logger));
+}
+
+/** The files an upgrade writes into the inactive slot. */
+export interface SlotAssets {
+  readonly kernel: string;
+  readonly initramfs: string;
+  readonly rootfsCpio: string;
+}
+
+/**
+ * Upgrade on a mounted BOOT root: writes the new files into the slot not booted now (each copied
+ * beside its place, flushed, then renamed over it), then sets grubenv to try that slot once. Returns it.
+ */
+export function writeInactiveSlot(root: string, booted: BootSlot, assets: SlotAssets, logger?: Logger): BootSlot {
+  const path = join(root, GRUBENV_PATH);
+  const current = readBootChoice(path);
+  if ('error' in current) throw new Error(`${path}: ${current.error}`);
+  const plan = upgradeBootChoice(current.value, booted);
+  const files = slotFiles(plan.target);
+  mkdirSync(join(root, plan.target), { recursive: true });
+  for (const [from, to] of [[assets.kernel, files.kernel], [assets.initramfs, files.initramfs], [assets.rootfsCpio, files.rootfs]] as const) {
+    const dest = join(root, to);
+    copyFileSync(from, `${dest}.new`);
+    const fd = openSync(`${dest}.new`, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${dest}.new`, dest);
+  }
+  writeBootChoice(path, plan.choice);
+  logger?.info('upgrade: slot written, to be tried once', { slot: plan.target, default: plan.choice.defaultSlot });
+  return plan.target;
+}
+
+/** Upgrade on the installed disk: mounts BOOT and writes the inactive slot (see {@link writeInactiveSlot}). */
+export function upgradeBoot(options: { disk: string; layout: GptLayout; slot: BootSlot; assets: SlotAssets; logger?: Logger }): BootSlot {
+  return withBootMounted(options.disk, options.layout, (root) => writeInactiveSlot(root, options.slot, options.assets, options.logger));
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@talos-ts/cosi';
-import { markBootGood } from '../linux/bootloader.ts';
+import { Code, TalosError } from '@talos-ts/cosi';
+import { markBootGood, rollbackBoot, upgradeBoot, type SlotAssets } from '../linux/bootloader.ts';
 import { diskSizeBytes } from '../linux/disk.ts';
 import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
 import type { CheckedConfig } from '../sequencer/apply.ts';
@@ -39,6 +40,13 @@ export interface MetalHost {
    * machined is up, so a slot tried once stays. Errors are logged, not thrown.
    */
   markBootGood(): void;
+  /**
+   * Makes the slot not booted now grubenv's default (talosctl rollback); throws FailedPrecondition
+   * when the node did not boot from an installed disk or that slot has no kernel.
+   */
+  rollbackBoot(): void;
+  /** Writes the inactive slot from files on this host and tries it once at the next boot (upgrade). */
+  upgradeBoot(assets: SlotAssets): void;
 }
 
 /** Prepares the machine (mounts, modules, sysctls, network) and returns its host operations. */
@@ -81,6 +89,16 @@ export function startMetal(logger: Logger): MetalHost {
       } catch (err) {
         logger.error('could not mark the boot good', { slot, error: (err as Error).message });
       }
+    },
+    rollbackBoot() {
+      const slot = boot.args.get('talos.slot');
+      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'rollback: the node did not boot from an installed disk');
+      rollbackBoot({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+    },
+    upgradeBoot(assets) {
+      const slot = boot.args.get('talos.slot');
+      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'upgrade: the node did not boot from an installed disk');
+      upgradeBoot({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, assets, logger });
     },
     ...(boot.systemDisk
       ? {}

@@ -7,6 +7,7 @@ import { reboot, shutdown } from './tasks/power.ts';
 import { leaveEtcd, resetSystemDisk, sendResetSignal } from './tasks/reset.ts';
 import { install } from './tasks/install.ts';
 import { startAllServices } from './tasks/services.ts';
+import { writeInactiveSlot } from './tasks/upgrade.ts';
 
 // The sequences of machined, named and ordered as upstream's v1alpha1 sequencer. A phase that
 // upstream runs and that means nothing here yet is kept, marked skipped with the reason, so the log
@@ -92,17 +93,22 @@ export function resetSequence(request: ResetRequest): Phases {
     .appendWhen(!request.reboot, 'shutdown', shutdown);
 }
 
+/** What an upgrade sequence does on the disk: the new files are already fetched and verified. */
+export interface UpgradeRequest {
+  /** Writes the inactive slot and sets the one-shot boot to it (throws: nothing is rebooted). */
+  readonly write: () => void;
+}
+
 /**
- * Upgrade: upstream's order. Its bodies (pull and verify the installer, write the inactive slot,
- * point the bootloader at it once) are not written yet and no API call runs it; the list is the
- * frame they will fill.
+ * Upgrade: upstream's order. The installer files were fetched and their digests checked before
+ * the sequence started (a bad image fails the API call, nothing written); leaving etcd when not
+ * preserving is not done yet, so the state is always preserved.
  */
-export function upgradeSequence(): Phases {
-  const notYet = 'upgrades are not implemented yet';
+export function upgradeSequence(request: UpgradeRequest): Phases {
   return new PhaseList<MachineRuntime>()
     .appendSkipped('drain', noKubelet)
     .appendSkipped('cleanup', noKubelet)
-    .appendSkipped('upgrade', notYet)
+    .append('upgrade', writeInactiveSlot(request.write))
     .append('stopEverything', stopAllServices)
     .append('reboot', reboot);
 }

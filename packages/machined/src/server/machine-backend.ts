@@ -16,12 +16,17 @@ import { createMachineService, type ApplyResult, type MachineBackend } from './m
 import type { Served } from './serve.ts';
 import { createStateService } from './state-service.ts';
 import { createTimeService } from './time-service.ts';
+import { createUpgradeService } from './upgrade-service.ts';
 import { queryServer } from '../timed/sync.ts';
 
 /** The node's actions the API starts (they run sequences); everything else the backend reads from the runtime. */
 export interface MachineActions {
   applyConfiguration(request: ApplyRequest): Promise<ApplyResult>;
   reboot(): Promise<void>;
+  /** Flips the default boot slot and starts the reboot (metal booted from disk). */
+  rollback(): Promise<void>;
+  /** Fetches and verifies an image directory, then starts the upgrade sequence; resolves with its actor id. */
+  upgrade(order: { url: string }): Promise<string>;
   shutdown(): Promise<void>;
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
 }
@@ -60,11 +65,19 @@ export function createMachineBackend(r: MachineRuntime, actions: MachineActions)
 }
 
 /** The gRPC services machined serves (on its socket, and in maintenance mode on :50000), authorized by `principal`. */
-export function machineApi(r: MachineRuntime, backend: MachineBackend, principal: (ctx: CallContext) => Principal): Served[] {
+export function machineApi(r: MachineRuntime, backend: MachineBackend, principal: (ctx: CallContext) => Principal, actions?: Pick<MachineActions, 'rollback' | 'upgrade'>): Served[] {
   return [
     {
       service: machinePb.MachineService,
-      implementation: implement(machinePb.MachineService, { ...createMachineService(backend), ...createKubeconfigService({ activeConfig: () => r.activeConfig() }) }, principal),
+      implementation: implement(
+        machinePb.MachineService,
+        {
+          ...createMachineService(backend),
+          ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.url }) } : {}) }),
+        },
+        principal,
+      ),
     },
     {
       service: cosiStatePb.State,

@@ -13,3 +13,4 @@ export {
 } from './grub.ts';
 export { biosBootSectors, type BiosBootOptions } from './bios-boot.ts';
 export { bootloaderWrites, InstallerFiles, xfsProto, type DiskWrite } from './compose.ts';
+export { checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, UPGRADE_ACK, upgradeBootChoice, type UpgradeSource } from './upgrade.ts';

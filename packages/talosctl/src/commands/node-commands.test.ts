@@ -581,3 +581,33 @@ test('talosctl: no nodes anywhere is the upstream error, before any call', async
   assert.match(r.err, /^error: nodes are not set for the command: please use `--nodes` flag/);
   assert.equal(n.server.calls.length, 0);
 });
+
+test('talosctl upgrade / rollback: request fields, the NODE ACK STARTED table, and per-node errors', async () => {
+  const got: Record<string, unknown> = {};
+  let rollbackError = '';
+  await using n = await node([
+    testService(machinePb.MachineService, {
+      upgrade: (req) => {
+        got['upgrade'] = [req.image, req.preserve, req.stage, req.force, req.rebootMode];
+        return { messages: [{ metadata: { hostname: '10.5.0.2' }, ack: 'Upgrade request received', actorId: 'a1' }] };
+      },
+      rollback: () => {
+        got['rollback'] = true;
+        return { messages: [{ metadata: { hostname: '10.5.0.2', error: rollbackError } }] };
+      },
+    }),
+  ]);
+  const up = await n.run('upgrade', '--image', 'http://127.0.29.1/b/', '--preserve', '--force', '--reboot-mode', 'powercycle', '--wait=false');
+  assert.equal(up.code, 0, up.err);
+  assert.deepEqual(got['upgrade'], ['http://127.0.29.1/b/', true, false, true, machinePb.UpgradeRequest_RebootMode.POWERCYCLE]);
+  assert.match(up.out, /^NODE {7}ACK {24}STARTED\n10\.5\.0\.2 {3}Upgrade request received {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+0000 UTC\n$/);
+  const badMode = await n.run('upgrade', '--image', 'x', '--reboot-mode', 'kexec', '--wait=false');
+  assert.equal(badMode.code, 1);
+  assert.match(badMode.err, /invalid reboot mode: "kexec"/);
+  assert.equal((await n.run('rollback')).code, 0);
+  assert.equal(got['rollback'], true);
+  rollbackError = 'rollback: slot B holds no kernel, there is nothing to roll back to';
+  const rb = await n.run('rollback');
+  assert.equal(rb.code, 1);
+  assert.equal(rb.err, 'error: error executing rollback: 10.5.0.2: rollback: slot B holds no kernel, there is nothing to roll back to\n');
+});

@@ -298,6 +298,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => [(await import('./reboot/reboot.ts')).registerReboot],
   },
   {
+    name: 'rollback',
+    summary: 'Rollback a node to the previous installation',
+    group: 'talos',
+    load: async () => [(await import('./rollback/rollback.ts')).registerRollback],
+  },
+  {
     name: 'reset',
     summary: 'Reset a node',
     group: 'talos',
@@ -339,6 +345,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     summary: 'Gets current server time',
     group: 'talos',
     load: async () => [(await import('./time/time.ts')).registerTime],
+  },
+  {
+    name: 'upgrade',
+    summary: 'Upgrade Talos on the target node',
+    group: 'talos',
+    load: async () => [(await import('./upgrade/upgrade.ts')).registerUpgrade],
   },
   {
     name: 'usage',

@@ -1,0 +1,65 @@
+import { Code, TalosError } from '@talos-ts/cosi';
+import type { BootChoice, BootSlot } from './grub.ts';
+
+/** The ack an accepted upgrade answers with, word for word as upstream's. */
+export const UPGRADE_ACK = 'Upgrade request received';
+
+/** The slot that is not `slot`: an upgrade writes it, a rollback boots it. */
+export function otherSlot(slot: BootSlot): BootSlot {
+  return slot === 'A' ? 'B' : 'A';
+}
+
+/** Where an upgrade's installer comes from; only image directories served over http(s) work today. */
+export interface UpgradeSource {
+  readonly kind: 'http';
+  readonly url: string;
+}
+
+/**
+ * Reads an upgrade's image reference. An OCI reference (what upstream takes) is refused as
+ * Unimplemented naming what works, so a caller learns the difference from a typo (InvalidArgument).
+ */
+export function parseUpgradeImage(ref: string): UpgradeSource {
+  const trimmed = ref.trim();
+  if (trimmed === '') throw new TalosError(Code.InvalidArgument, 'upgrade: an image reference is required');
+  if (/^https?:\/\//i.test(trimmed)) {
+    let url: URL;
+    try {
+      url = new URL(trimmed);
+    } catch {
+      throw new TalosError(Code.InvalidArgument, `upgrade: image URL ${JSON.stringify(trimmed.slice(0, 64))} is not valid`);
+    }
+    return { kind: 'http', url: url.href };
+  }
+  if (/^[a-z]+:\/\//i.test(trimmed)) {
+    throw new TalosError(Code.InvalidArgument, `upgrade: image scheme of ${JSON.stringify(trimmed.slice(0, 64))} is not supported (use http:// or https://)`);
+  }
+  throw new TalosError(
+    Code.Unimplemented,
+    `upgrade: OCI image references (${JSON.stringify(trimmed.slice(0, 64))}) are not supported yet; give the http(s) URL of an image directory, as machine.install.image`,
+  );
+}
+
+/** Refuses upgrade and rollback off metal, with upstream's FailedPrecondition wording. */
+export function checkUpgradeSupported(platform: string): void {
+  if (platform === 'container') throw new TalosError(Code.FailedPrecondition, 'method is not supported in container mode');
+}
+
+/**
+ * The boot choice after writing an upgrade: the inactive slot (the one not booted now) is tried
+ * once; `default` stays on the running slot so a new slot that fails to come up falls back by itself.
+ */
+export function upgradeBootChoice(current: BootChoice, booted: BootSlot): { target: BootSlot; choice: BootChoice } {
+  const target = otherSlot(booted);
+  return { target, choice: { defaultSlot: current.defaultSlot === target ? booted : current.defaultSlot, nextSlot: target } };
+}
+
+/**
+ * The boot choice of a rollback: `default` flips to the slot not booted now, and any pending
+ * one-shot try is dropped. Refused (FailedPrecondition) when that slot holds no kernel.
+ */
+export function rollbackBootChoice(booted: BootSlot, otherHasKernel: boolean): { target: BootSlot; choice: BootChoice } {
+  const target = otherSlot(booted);
+  if (!otherHasKernel) throw new TalosError(Code.FailedPrecondition, `rollback: slot ${target} holds no kernel, there is nothing to roll back to`);
+  return { target, choice: { defaultSlot: target } };
+}
