@@ -442,8 +442,8 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
 }
 
 
-/* udpSend(fd, buffer, address, port): one datagram to address:port. */
-static napi_value js_udp_send(napi_env env, napi_callback_info info) {
+/* udpSend(fd, buffer, address, port) and udp6Send(...): one datagram to address:port. */
+static napi_value udp_send(napi_env env, napi_callback_info info, int family) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -458,15 +458,31 @@ static napi_value js_udp_send(napi_env env, napi_callback_info info) {
   }
   if (get_string(env, argv[2], &addr) != 0) return NULL;
   CHECK(napi_get_value_int32(env, argv[3], &port));
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons((uint16_t)port);
-  int ok = inet_pton(AF_INET, addr, &sa.sin_addr);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sslen;
+  int ok;
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ss;
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons((uint16_t)port);
+    ok = addr ? inet_pton(AF_INET6, addr, &sa->sin6_addr) : 0;
+    sslen = sizeof *sa;
+  } else {
+    struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    ok = addr ? inet_pton(AF_INET, addr, &sa->sin_addr) : 0;
+    sslen = sizeof *sa;
+  }
   free(addr);
   if (ok != 1) return throw_errno(env, "inet_pton", EINVAL);
-  if (sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) return throw_errno(env, "sendto", errno);
+  if (sendto(fd, data, len, 0, (struct sockaddr *)&ss, sslen) < 0) return throw_errno(env, "sendto", errno);
   return undefined(env);
+}
+
+static napi_value js_udp_send(napi_env env, napi_callback_info info) {
+  return udp_send(env, info, AF_INET);
 }
 
 /* udpRecv(fd): the next datagram, or null when none is waiting (the socket never blocks). */
@@ -534,31 +550,8 @@ static napi_value js_udp6_open(napi_env env, napi_callback_info info) {
 }
 
 
-/* udp6Send(fd, buffer, address, port): one datagram to [address]:port. */
 static napi_value js_udp6_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd, port;
-  void *data;
-  size_t len;
-  char *addr = NULL;
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "expected a Buffer");
-    return NULL;
-  }
-  if (get_string(env, argv[2], &addr) != 0) return NULL;
-  CHECK(napi_get_value_int32(env, argv[3], &port));
-  struct sockaddr_in6 sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin6_family = AF_INET6;
-  sa.sin6_port = htons((uint16_t)port);
-  int ok = addr ? inet_pton(AF_INET6, addr, &sa.sin6_addr) : 0;
-  free(addr);
-  if (ok != 1) return throw_errno(env, "inet_pton", EINVAL);
-  if (sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) return throw_errno(env, "sendto", errno);
-  return undefined(env);
+  return udp_send(env, info, AF_INET6);
 }
 
 /* packetOpen(ifname, netnsPath|null): a non-blocking AF_PACKET socket on the link that sees the IPv4
