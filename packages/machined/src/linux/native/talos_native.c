@@ -247,17 +247,8 @@ static napi_value js_execve(napi_env env, napi_callback_info info) {
   return throw_errno(env, "execve", errno);
 }
 
-/* netlinkOpen(protocol, groups): a blocking netlink socket with a receive timeout of 5 s. */
-static napi_value js_netlink_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t protocol = 0;
-  uint32_t groups = 0;
-  CHECK(napi_get_value_int32(env, argv[0], &protocol));
-  if (argc > 1) napi_get_value_uint32(env, argv[1], &groups);
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", errno);
+/* Binds a netlink socket to `groups` with a 5 s receive timeout; closes it and throws on failure. */
+static napi_value netlink_bind(napi_env env, int fd, uint32_t groups) {
   struct sockaddr_nl sa;
   memset(&sa, 0, sizeof sa);
   sa.nl_family = AF_NETLINK;
@@ -270,6 +261,20 @@ static napi_value js_netlink_open(napi_env env, napi_callback_info info) {
   struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return int_value(env, fd);
+}
+
+/* netlinkOpen(protocol, groups): a blocking netlink socket with a receive timeout of 5 s. */
+static napi_value js_netlink_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t protocol = 0;
+  uint32_t groups = 0;
+  CHECK(napi_get_value_int32(env, argv[0], &protocol));
+  if (argc > 1) napi_get_value_uint32(env, argv[1], &groups);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", errno);
+  return netlink_bind(env, fd, groups);
 }
 
 /* netlinkSend(fd, buffer): sends one datagram to the kernel. */
@@ -641,18 +646,7 @@ static napi_value js_netlink_open_in(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", err);
   int size = 8 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  struct sockaddr_nl sa;
-  memset(&sa, 0, sizeof sa);
-  sa.nl_family = AF_NETLINK;
-  sa.nl_groups = groups;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    err = errno;
-    close(fd);
-    return throw_errno(env, "bind(AF_NETLINK)", err);
-  }
-  struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return int_value(env, fd);
+  return netlink_bind(env, fd, groups);
 }
 
 /* netlinkRecvNonBlocking(fd): one datagram, or null when none is waiting (MSG_DONTWAIT). */
