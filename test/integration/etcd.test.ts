@@ -178,6 +178,8 @@ test('etcd: a key survives kill -9 of one etcd process and of a whole node, whic
   await waitFor('third node back as a started voting member', () => etcdctl([n3], 'endpoint', 'health').code === 0 && startedVoters(addrs) === 3, 60_000);
   assert.equal(members(addrs).length, 3);
   assert.equal(etcdctl([n3], 'get', 'it/key', '--print-value-only').out.trim(), 'survives');
+  // The next cases talk to this node through its API: etcd may be back before apid is.
+  await waitFor('apid on the restarted node', async () => (await talosctl(n3, 'version')).code === 0, 60_000);
 });
 
 test('etcd: talosctl etcd snapshot writes a snapshot etcdctl accepts', async () => {
