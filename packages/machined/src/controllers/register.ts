@@ -8,6 +8,9 @@ import { LocalAffiliateController } from './cluster/local-affiliate.ts';
 import { createMemberController } from './cluster/member.ts';
 import { NodeIdentityController } from './cluster/node-identity.ts';
 import { createMachineTypeController } from './config/machine-type.ts';
+import { createEtcdConfigController } from './etcd/config.ts';
+import { EtcdSpecController } from './etcd/spec.ts';
+import { NodeAddressFilterController } from './k8s/address-filter.ts';
 import { createNodenameController } from './k8s/nodename.ts';
 import { kernelFirewall, kubespanControllers, type KubeSpanLink } from './kubespan/index.ts';
 import { networkControllers, type NetworkControllersOptions } from './network/index.ts';
@@ -47,6 +50,10 @@ export function registerControllers(runtime: Runtime, o: ControllerOptions): voi
     ...networkControllers(o.network),
     createMachineTypeController(),
     createNodenameController(),
+    new NodeAddressFilterController(),
+    createEtcdConfigController(),
+    // Where the network is the host's (container mode), the given address is the node's only own one.
+    new EtcdSpecController(o.network.ownsNetwork ? {} : { pinnedAddress: o.address }),
     new ApiCertificatesController({ addresses: [o.address], ...(o.apiCertLifetimeMs ? { lifetimeMs: o.apiCertLifetimeMs } : {}) }),
     new EtcdCertificatesController({ addresses: [o.address], ...(o.etcdCertLifetimeMs ? { lifetimeMs: o.etcdCertLifetimeMs } : {}) }),
     new CertificateFilesController({ apiCertsDir: o.paths.apiCertsDir, trustdCertsDir: o.paths.trustdCertsDir, etcdCertsDir: o.paths.etcdCertsDir }),

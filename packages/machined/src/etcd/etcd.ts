@@ -1,14 +1,16 @@
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Code, TalosError, type Logger, sleepUnlessAborted } from '@talos-ts/cosi';
-import { CertFiles, type etcdPb } from '@talos-ts/machinery';
+import { CertFiles, type EtcdSpecSpec, type etcdPb } from '@talos-ts/machinery';
 import { restoreEtcdSnapshot } from '../linux/etcdctl.ts';
 import { createProcessRunner } from '../linux/process.ts';
 import { writeFileAtomic } from '../system/atomic-file.ts';
 import { ServiceState } from '../system/events.ts';
 import type { RunContext, RunOutcome, Runner } from '../system/runner.ts';
-import { fileExists, type ServiceDefinition } from '../system/service.ts';
+import { allOf } from '../system/network-ready.ts';
+import { fileExists, type ServiceCondition, type ServiceDefinition } from '../system/service.ts';
 import type { ServiceSupervisor } from '../system/supervisor.ts';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, EtcdClient, hostPort, memberIdHex, type EtcdMember, type EtcdTls } from './client.ts';
 import type { ControlPlanePeerSource } from './peers.ts';
@@ -18,10 +20,11 @@ export const ETCD_SERVICE_ID = 'etcd';
 
 /** Options of {@link EtcdManager}. */
 export interface EtcdManagerOptions {
-  /** This node's address: etcd listens on ADDRESS:2379 (clients) and ADDRESS:2380 (peers). */
-  readonly address: string;
-  /** The member name (the node's hostname), read at each start. */
-  readonly hostname: () => string;
+  /**
+   * The member's name and addresses (EtcdSpec), read at each start and by every API call; undefined
+   * until the node has an address to advertise (the service waits for it).
+   */
+  readonly spec: () => EtcdSpecSpec | undefined;
   readonly certsDir: string;
   readonly dataDir: string;
   /** Where EtcdRecover stores an uploaded snapshot. */
@@ -65,23 +68,57 @@ export class EtcdManager {
     this.#o = options;
   }
 
-  /** This member's peer URL. */
-  get peerUrl(): string {
-    return `https://${this.#o.address}:${ETCD_PEER_PORT}`;
+  #spec(): EtcdSpecSpec {
+    const spec = this.#o.spec();
+    if (!spec) throw new TalosError(Code.FailedPrecondition, 'etcd has no address to advertise yet');
+    return spec;
   }
 
-  /** This member's client URL. */
-  get clientUrl(): string {
-    return `https://${this.#o.address}:${ETCD_CLIENT_PORT}`;
+  /** This member's peer URLs (one per advertised address). */
+  get peerUrls(): string[] {
+    return urls(this.#spec().advertisedAddresses, ETCD_PEER_PORT);
+  }
+
+  /** This member's client URLs, as it advertises them. */
+  get clientUrls(): string[] {
+    return urls(this.#spec().advertisedAddresses, ETCD_CLIENT_PORT);
+  }
+
+  /**
+   * Where machined reaches the local member: loopback when etcd listens there (everywhere, or
+   * loopback plus the listen subnets), else its first listen address.
+   */
+  get localEndpoint(): string {
+    const listen = this.#spec().listenClientAddresses;
+    const local = listen.some((a) => a === '0.0.0.0' || a === '::' || a === '127.0.0.1') ? '127.0.0.1' : (listen[0] ?? '127.0.0.1');
+    return `${hostOf(local)}:${ETCD_CLIENT_PORT}`;
+  }
+
+  /** Whether an etcd member is this node's (by its peer URLs). */
+  #isMine(m: EtcdMember): boolean {
+    const mine = this.peerUrls;
+    return m.peerURLs.some((u) => mine.includes(u));
   }
 
   /** The service definition of etcd (control-plane nodes only). */
   definition(): ServiceDefinition {
     return {
       id: ETCD_SERVICE_ID,
-      condition: fileExists(join(this.#o.certsDir, CertFiles.serverCrt)),
+      condition: allOf(fileExists(join(this.#o.certsDir, CertFiles.serverCrt)), this.#specExists()),
       runner: () => new EtcdRunner(this),
       healthCheck: { check: (signal) => this.#healthy(signal), initialDelayMs: 500, periodMs: 2000, timeoutMs: 3000 },
+    };
+  }
+
+  // Polled like the certificate file: the spec appears once, early, and rarely changes afterwards.
+  #specExists(): ServiceCondition {
+    return {
+      description: 'etcd spec (an address to advertise)',
+      wait: async (signal) => {
+        while (!this.#o.spec()) {
+          if (!(await sleepUnlessAborted(100, signal))) throw signal.reason ?? new Error('aborted');
+        }
+      },
     };
   }
 
@@ -112,7 +149,7 @@ export class EtcdManager {
 
   /** A client of the local member (optionally falling back to other endpoints). */
   async client(more: readonly string[] = []): Promise<EtcdClient> {
-    return new EtcdClient({ endpoints: [...new Set([`${this.#o.address}:${ETCD_CLIENT_PORT}`, ...more])], tls: await this.tls() });
+    return new EtcdClient({ endpoints: [...new Set([this.localEndpoint, ...more])], tls: await this.tls() });
   }
 
   async #healthy(signal: AbortSignal): Promise<void> {
@@ -126,8 +163,8 @@ export class EtcdManager {
 
   /** Decides how the next run starts; waits (retrying) until a member to join is found. */
   async plan(signal: AbortSignal, ctx: RunContext): Promise<Plan> {
-    const name = this.#o.hostname();
-    const self = `${name}=${this.peerUrl}`;
+    const name = this.#spec().name;
+    const self = this.peerUrls.map((u) => `${name}=${u}`).join(',');
     if (this.#recover && !(await this.hasData())) {
       const { skipHashCheck } = this.#recover;
       ctx.event(ServiceState.Preparing, 'Restoring etcd from the uploaded snapshot');
@@ -137,7 +174,7 @@ export class EtcdManager {
         snapshotPath: this.#o.recoverSnapshotPath,
         dataDir: this.#o.dataDir,
         name,
-        peerUrl: this.peerUrl,
+        peerUrl: this.peerUrls[0] as string,
         skipHashCheck,
         signal,
       });
@@ -174,7 +211,7 @@ export class EtcdManager {
   async #join(peer: string, name: string, signal: AbortSignal): Promise<Plan> {
     using c = new EtcdClient({ endpoints: [`${peer}:${ETCD_CLIENT_PORT}`], tls: await this.tls(), timeoutMs: 3000 });
     let members = await c.memberList(signal);
-    let mine = members.find((m) => m.peerURLs.includes(this.peerUrl));
+    let mine = members.find((m) => this.#isMine(m));
     if (mine && mine.name !== '') {
       // A started member with our peer URL while our data directory is empty: this node lost its
       // data (reset, new disk). That identity cannot come back; replace it with a fresh learner.
@@ -183,7 +220,7 @@ export class EtcdManager {
       mine = undefined;
     }
     if (!mine) {
-      const added = await c.memberAdd([this.peerUrl], { learner: true, signal });
+      const added = await c.memberAdd(this.peerUrls, { learner: true, signal });
       mine = added.member;
       members = added.members;
       this.#o.logger.info('added this node to etcd as a learner', { member: memberIdHex(mine.ID), via: peer });
@@ -201,14 +238,15 @@ export class EtcdManager {
   /** etcd's command line for a plan. */
   argv(plan: Plan): string[] {
     const d = this.#o.certsDir;
+    const spec = this.#spec();
     return [
       this.#o.etcdPath ?? 'etcd',
-      `--name=${this.#o.hostname()}`,
+      `--name=${spec.name}`,
       `--data-dir=${this.#o.dataDir}`,
-      `--listen-client-urls=${this.clientUrl}`,
-      `--advertise-client-urls=${this.clientUrl}`,
-      `--listen-peer-urls=${this.peerUrl}`,
-      `--initial-advertise-peer-urls=${this.peerUrl}`,
+      `--listen-client-urls=${urls(spec.listenClientAddresses, ETCD_CLIENT_PORT).join(',')}`,
+      `--advertise-client-urls=${this.clientUrls.join(',')}`,
+      `--listen-peer-urls=${urls(spec.listenPeerAddresses, ETCD_PEER_PORT).join(',')}`,
+      `--initial-advertise-peer-urls=${this.peerUrls.join(',')}`,
       `--initial-cluster=${plan.initialCluster}`,
       `--initial-cluster-state=${plan.mode === 'new' ? 'new' : 'existing'}`,
       `--trusted-ca-file=${join(d, CertFiles.ca)}`,
@@ -236,7 +274,7 @@ export class EtcdManager {
         using c = await this.client();
         const all = new EtcdClient({ endpoints: [...peers, ...c.endpoints], tls: await this.tls(), timeoutMs: 3000 });
         using _ = all;
-        const me = (await all.memberList(signal)).find((m) => m.peerURLs.includes(this.peerUrl));
+        const me = (await all.memberList(signal)).find((m) => this.#isMine(m));
         if (!me) return; // removed meanwhile; nothing to promote
         if (!me.isLearner) return;
         await all.memberPromote(me.ID, signal);
@@ -333,7 +371,7 @@ export class EtcdManager {
       }
       await c.moveLeader(m.ID, { endpoint: local, ...(signal ? { signal } : {}) });
       this.#o.logger.info('etcd leadership moved', { to: m.name });
-      return this.#o.hostname();
+      return this.#spec().name;
     }
     throw new TalosError(Code.FailedPrecondition, 'no other healthy voting etcd member to hand leadership to');
   }
@@ -346,7 +384,7 @@ export class EtcdManager {
   async leave(signal?: AbortSignal): Promise<void> {
     using c = await this.client();
     const members = await c.memberList(signal);
-    const me = members.find((m) => m.peerURLs.includes(this.peerUrl));
+    const me = members.find((m) => this.#isMine(m));
     if (!me) throw new TalosError(Code.FailedPrecondition, 'this node is not an etcd member');
     const voters = members.filter((m) => !m.isLearner);
     if (!me.isLearner) {
@@ -426,13 +464,19 @@ async function removeWhenHealthy(c: EtcdClient, id: bigint, signal: AbortSignal 
  * process; after a join it promotes the learner in the background.
  */
 class EtcdRunner implements Runner {
-  readonly description: string;
   readonly #manager: EtcdManager;
   readonly #active = new Set<Runner>();
 
   constructor(manager: EtcdManager) {
     this.#manager = manager;
-    this.description = `Process(etcd ${manager.clientUrl})`;
+  }
+
+  get description(): string {
+    try {
+      return `Process(etcd ${this.#manager.clientUrls.join(',')})`;
+    } catch {
+      return 'Process(etcd)';
+    }
   }
 
   async run(signal: AbortSignal, ctx: RunContext): Promise<RunOutcome> {
@@ -469,6 +513,16 @@ class EtcdRunner implements Runner {
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all([...this.#active].map((r) => r[Symbol.asyncDispose]()));
   }
+}
+
+/** An IP as the host part of a URL (IPv6 in brackets). */
+function hostOf(ip: string): string {
+  return isIP(ip) === 6 ? `[${ip}]` : ip;
+}
+
+/** `https://IP:port` per address. */
+function urls(addresses: readonly string[], port: number): string[] {
+  return addresses.map((a) => `https://${hostOf(a)}:${port}`);
 }
 
 /** Whether a certificate and key read from two files belong together. */

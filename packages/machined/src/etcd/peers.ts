@@ -12,8 +12,8 @@ export type ControlPlanePeerSource = (signal: AbortSignal) => Promise<readonly s
 export interface StatePeerSourceOptions {
   /** The current state (it changes on every boot cycle); undefined while the node is down. */
   readonly state: () => State | undefined;
-  /** This node's own addresses, left out of the answer. */
-  readonly self: readonly string[];
+  /** This node's own addresses, left out of the answer (read at each call: they change). */
+  readonly self: () => readonly string[];
 }
 
 /**
@@ -39,7 +39,7 @@ export function createStatePeerSource(options: StatePeerSourceOptions): ControlP
         // an invalid endpoint was rejected by validation already
       }
     }
-    const self = new Set(options.self);
+    const self = new Set(options.self());
     return [...new Set(out)].filter((a) => a !== '' && !self.has(a));
   };
 }

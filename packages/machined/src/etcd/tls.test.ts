@@ -17,8 +17,7 @@ async function manager(pairs: (certs: Awaited<ReturnType<typeof issueEtcdCertifi
   writeFileSync(join(dir, 'admin.crt'), crt);
   writeFileSync(join(dir, 'admin.key'), key);
   const m = new EtcdManager({
-    address: '127.0.0.1',
-    hostname: () => 'cp-1',
+    spec: () => ({ name: 'cp-1', advertisedAddresses: ['127.0.0.1'], listenPeerAddresses: ['127.0.0.1'], listenClientAddresses: ['127.0.0.1'], image: '', extraArgs: {} }),
     certsDir: dir,
     dataDir: join(dir, 'data'),
     recoverSnapshotPath: join(dir, 'snap'),

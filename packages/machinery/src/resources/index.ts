@@ -18,6 +18,11 @@ export { ApiCertificatesType, ApiCertificatesId, newApiCertificates, apiCertific
 export type { ApiCertificatesSpec } from './secrets/api.ts';
 export { EtcdCertificatesType, EtcdCertificatesId, newEtcdCertificates, etcdCertificatesDefinition } from './secrets/etcd.ts';
 export type { EtcdCertificatesSpec, PemPair } from './secrets/etcd.ts';
+export { EtcdConfigType, EtcdConfigId, newEtcdConfig, etcdConfigDefinition } from './etcd/config.ts';
+export type { EtcdConfigSpec } from './etcd/config.ts';
+export { EtcdSpecType, EtcdSpecId, newEtcdSpec, etcdSpecDefinition } from './etcd/spec.ts';
+export type { EtcdSpecSpec } from './etcd/spec.ts';
+export { NodeAddressFilterNoK8s, NodeAddressFilterOnlyK8s } from './k8s/address-filter.ts';
 export { IdentityType, LocalIdentityId, newIdentity, identityDefinition } from './cluster/identity.ts';
 export type { IdentitySpec } from './cluster/identity.ts';
 export { AffiliateType, newAffiliate, mergeAffiliateSpecs, affiliateDefinition } from './cluster/affiliate.ts';

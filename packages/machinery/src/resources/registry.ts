@@ -10,6 +10,8 @@ import { networkResourceDefinitions } from './network/index.ts';
 import { nodenameDefinition } from './k8s/nodename.ts';
 import { apiCertificatesDefinition } from './secrets/api.ts';
 import { etcdCertificatesDefinition } from './secrets/etcd.ts';
+import { etcdConfigDefinition } from './etcd/config.ts';
+import { etcdSpecDefinition } from './etcd/spec.ts';
 import { serviceDefinition } from './v1alpha1/service.ts';
 import { identityDefinition } from './cluster/identity.ts';
 import { affiliateDefinition } from './cluster/affiliate.ts';
@@ -33,6 +35,8 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   nodenameDefinition,
   apiCertificatesDefinition,
   etcdCertificatesDefinition,
+  etcdConfigDefinition,
+  etcdSpecDefinition,
   serviceDefinition,
   identityDefinition,
   affiliateDefinition,

@@ -1,4 +1,4 @@
-import { machinePb } from '@talos-ts/machinery';
+import { EtcdSpecId, EtcdSpecType, machinePb, NamespaceName, NodeAddressId, NodeAddressType, nodeIps, type EtcdSpecSpec, type NodeAddressSpec } from '@talos-ts/machinery';
 import { createStatePeerSource } from '../../etcd/peers.ts';
 import { machineEvents } from '../../events/machine-events.ts';
 import { allOf, networkReady, type NetworkCheck } from '../../system/network-ready.ts';
@@ -44,11 +44,15 @@ function serviceDefinitions(r: MachineRuntime, cycle: Cycle): ServiceDefinition[
   if (controlPlane) services.push(trustdService({ ...common, controlPlane, ...(o.trustdCommand ? { command: o.trustdCommand } : {}) }));
   if (o.containerd) services.push(containerdService(o.containerd));
   if (!controlPlane) return services;
+  // The node's own addresses are no peer to join through: the one it was given, and those it has.
+  const self = (): string[] => {
+    const current = cycle.state.find<NodeAddressSpec>({ namespace: NamespaceName.network, type: NodeAddressType, id: NodeAddressId.current });
+    return [address, ...(current ? nodeIps(current.spec) : [])];
+  };
   cycle.etcd = etcdMember({
-    address,
+    spec: () => cycle.state.find<EtcdSpecSpec>({ namespace: NamespaceName.etcd, type: EtcdSpecType, id: EtcdSpecId })?.spec,
     paths: r.paths,
-    hostname: () => r.hostname(cycle).hostname,
-    peers: o.etcdPeers ?? createStatePeerSource({ state: () => (r.cycle === cycle ? cycle.state : undefined), self: [address] }),
+    peers: o.etcdPeers ?? createStatePeerSource({ state: () => (r.cycle === cycle ? cycle.state : undefined), self }),
     supervisor: () => cycle.supervisor,
     logger: r.logger.child({ component: 'etcd' }),
     ...(o.etcdPath !== undefined ? { etcdPath: o.etcdPath } : {}),

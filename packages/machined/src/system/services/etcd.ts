@@ -1,14 +1,14 @@
 import type { Logger } from '@talos-ts/cosi';
-import type { NodePaths } from '@talos-ts/machinery';
+import type { EtcdSpecSpec, NodePaths } from '@talos-ts/machinery';
 import { EtcdManager } from '../../etcd/etcd.ts';
 import type { ControlPlanePeerSource } from '../../etcd/peers.ts';
 import type { ServiceSupervisor } from '../supervisor.ts';
 
 /** What the etcd member of a control plane needs. */
 export interface EtcdServiceOptions {
-  readonly address: string;
+  /** The member's name and addresses (the EtcdSpec resource), undefined until it exists. */
+  readonly spec: () => EtcdSpecSpec | undefined;
   readonly paths: NodePaths;
-  readonly hostname: () => string;
   readonly peers: ControlPlanePeerSource;
   readonly supervisor: () => ServiceSupervisor | undefined;
   readonly logger: Logger;
@@ -22,8 +22,7 @@ export interface EtcdServiceOptions {
  */
 export function etcdMember(o: EtcdServiceOptions): EtcdManager {
   return new EtcdManager({
-    address: o.address,
-    hostname: o.hostname,
+    spec: o.spec,
     certsDir: o.paths.etcdCertsDir,
     dataDir: o.paths.etcdDataDir,
     recoverSnapshotPath: o.paths.etcdRecoverSnapshot,
