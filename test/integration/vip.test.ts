@@ -71,6 +71,17 @@ test('vip: 3 control planes share a VIP → exactly one holds it → its holder 
   }
   const first = holders()[0]!;
   await until('the API on the VIP', apiAnswersOnVip, 10_000);
+  // The holder publishes the VIP as an operator-layer AddressSpec, merged into network, as upstream.
+  const raw = await talosctl('-n', `10.5.0.${first + 1}`, 'get', 'addressspecs', '--namespace', 'network-config');
+  assert.match(raw.out, new RegExp(`vip/eth0/eth0/${vip.replaceAll('.', '\\.')}/32\\s`), raw.out + raw.err);
+  const merged = await talosctl('-n', `10.5.0.${first + 1}`, 'get', 'addressspecs', '-o', 'yaml');
+  assert.match(merged.out, new RegExp(`address: ${vip.replaceAll('.', '\\.')}/32[\\s\\S]*?announceWithARP: true[\\s\\S]*?layer: operator`), merged.out + merged.err);
+  // etcd advertises each node's own address from NodeAddress, never the VIP its holder carries.
+  for (const i of [1, 2, 3]) {
+    const spec = await talosctl('-n', `10.5.0.${i + 1}`, 'get', 'etcdspecs', '-o', 'yaml');
+    assert.match(spec.out, new RegExp(`advertisedAddresses:\\s*- 10\\.5\\.0\\.${i + 1}\\n`), spec.out + spec.err);
+    assert.doesNotMatch(spec.out, new RegExp(vip.replaceAll('.', '\\.')));
+  }
 
   // A reboot releases the address before etcd stops, so another control plane takes it at once.
   const rebootedAt = Date.now();

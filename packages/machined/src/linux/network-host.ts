@@ -20,8 +20,8 @@ export interface HostNetworkOptions {
   /** Where /etc files go in container mode (`<state>/system/etc`); metal uses /system/etc. */
   readonly etcDir: string;
   readonly logger: Logger;
-  /** The VIP operator's etcd and release hooks; the gratuitous ARP is added here. */
-  readonly vip?: Omit<NonNullable<NetworkControllersOptions['vip']>, 'announce'>;
+  /** The VIP operator's etcd and release hooks. */
+  readonly vip?: NetworkControllersOptions['vip'];
 }
 
 function addonLoads(): boolean {
@@ -55,7 +55,8 @@ export async function hostNetworkOptions(options: HostNetworkOptions): Promise<N
             (operator === 'dhcp4' ? openDhcp4Socket : openDhcp6Socket)({ ifname, hardwareAddress, ...(options.netnsPath ? { netnsPath: options.netnsPath } : {}) }),
         }
       : {}),
-    ...(observe && options.vip ? { vip: { ...options.vip, announce: (link: string, ip: string) => native().arpAnnounce(link, ip, options.netnsPath ?? null) } } : {}),
+    ...(observe && options.vip ? { vip: options.vip } : {}),
+    ...(observe ? { announce: (link: string, ip: string) => native().arpAnnounce(link, ip, options.netnsPath ?? null) } : {}),
     ...(metal ? { setKernelHostname: (name: string) => native().sethostname(name) } : {}),
     writeEtcFile: async (name, content) => {
       await mkdir(etcDir, { recursive: true });

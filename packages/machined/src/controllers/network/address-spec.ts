@@ -19,10 +19,15 @@ export class AddressSpecController implements Controller {
   ];
   readonly outputs = [];
   readonly #openKernel: () => NetworkKernel;
+  readonly #announce: ((linkName: string, ip: string) => void) | undefined;
 
-  /** `openKernel` opens the kernel's networking for one run (a socket per run, closed when it ends). */
-  constructor(options: { openKernel: () => NetworkKernel }) {
+  /**
+   * `openKernel` opens the kernel's networking for one run (a socket per run, closed when it ends);
+   * `announce` sends a gratuitous ARP for an address marked `announceWithARP` once it is added.
+   */
+  constructor(options: { openKernel: () => NetworkKernel; announce?: (linkName: string, ip: string) => void }) {
     this.#openKernel = options.openKernel;
+    this.#announce = options.announce;
   }
 
   async run(ctx: ControllerContext): Promise<void> {
@@ -49,6 +54,14 @@ export class AddressSpecController implements Controller {
           if (!present.has(key as string)) {
             kernel.addAddress(index, r.spec.address, r.spec.scope);
             ctx.logger.info('address added', { address: r.spec.address, link: r.spec.linkName });
+            // Neighbours still map a moved address (a VIP) to its previous holder until told.
+            if (r.spec.announceWithARP && r.spec.family === 'inet4' && this.#announce) {
+              try {
+                this.#announce(r.spec.linkName, r.spec.address.split('/')[0] as string);
+              } catch (err) {
+                ctx.logger.warn('gratuitous ARP not sent', { address: r.spec.address, error: (err as Error).message });
+              }
+            }
           }
           failed.delete(r.metadata.id);
         } catch (err) {

@@ -51,8 +51,10 @@ export interface NetworkControllersOptions {
   readonly writeEtcFile?: EtcFileWriter;
   /** Opens a DHCP client's socket on a link; with ownsNetwork, the DHCP operators run. */
   readonly openDhcpTransport?: OpenDhcpTransport;
-  /** The VIP operator's etcd, ARP and release hooks; absent: no VIP operator (it also needs ownsNetwork). */
+  /** The VIP operator's etcd and release hooks; absent: no VIP operator (it also needs ownsNetwork). */
   readonly vip?: Omit<OperatorVIPOptions, 'openKernel'>;
+  /** Sends a gratuitous ARP for an address out a link (addresses marked `announceWithARP`, e.g. the VIP). */
+  readonly announce?: (linkName: string, ip: string) => void;
 }
 
 /** Every network controller for this node, in upstream's Config → Merge → Spec → Status shape. */
@@ -84,7 +86,7 @@ export function networkControllers(options: NetworkControllersOptions): Controll
   const openKernel = options.openKernel;
   if (openKernel) {
     out.push(new LinkStatusController({ openKernel }), new AddressStatusController({ openKernel }), new RouteStatusController({ openKernel }));
-    if (options.ownsNetwork) out.push(new LinkSpecController({ openKernel }), new AddressSpecController({ openKernel }), new RouteSpecController({ openKernel }));
+    if (options.ownsNetwork) out.push(new LinkSpecController({ openKernel }), new AddressSpecController({ openKernel, ...(options.announce ? { announce: options.announce } : {}) }), new RouteSpecController({ openKernel }));
     if (options.ownsNetwork && options.openDhcpTransport) out.push(new OperatorSpecController({ openTransport: options.openDhcpTransport }));
     if (options.ownsNetwork && options.vip) out.push(new OperatorVIPController({ ...options.vip, openKernel }));
   }
