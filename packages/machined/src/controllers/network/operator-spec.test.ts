@@ -225,6 +225,39 @@ test(
 );
 
 test(
+  'DHCP operator: the node sends its hostname (option 12) once bound, and a renamed node renews at once under its new name',
+  { skip: !canRun && 'needs root, ip and dnsmasq', timeout: 60_000 },
+  async () => {
+    using _ns = netnsPair();
+    await using server = await dnsmasq(DHCP4, /DHCP, IP range/);
+    const netnsPath = `/run/netns/${CLI}`;
+    await using suite = startControllerSuite({
+      controllers: networkControllers({
+        defaultHostname: 'talos-wire',
+        openKernel: () => openNetworkKernel({ netnsPath }),
+        ownsNetwork: true,
+        openDhcpTransport: (_operator, ifname, hardwareAddress) => openDhcp4Socket({ ifname, hardwareAddress, netnsPath }),
+      }),
+    });
+    const dhcp = 'machine:\n  network:\n    interfaces:\n      - interface: veth-c\n        dhcp: true\n';
+    suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: configYaml(dhcp) }));
+    // dnsmasq's lease database: `expiry mac address hostname client-id`; `*` while it knows no name.
+    const leaseLine = (name: string): RegExp => new RegExp(`^\\d+ [0-9a-f:]{17} 10\\.27\\.0\\.\\d+ ${name} `, 'm');
+    for (let i = 0; i < 300 && !leaseLine('talos-wire').test(server.leases()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(server.leases(), leaseLine('talos-wire'), server.leases());
+    const address = /10\.27\.0\.\d+/.exec(server.leases())![0];
+
+    // A hostname from the machine config: the client renews with it (same address, no new DISCOVER).
+    const mc = suite.state.get({ namespace: NamespaceName.config, type: MachineConfigType, id: ActiveMachineConfigId });
+    suite.state.update({ ...mc, spec: { yaml: configYaml(`${dhcp}    hostname: wire-renamed\n`) } });
+    for (let i = 0; i < 300 && !leaseLine('wire-renamed').test(server.leases()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(server.leases(), leaseLine('wire-renamed'), server.leases());
+    assert.equal(/10\.27\.0\.\d+/.exec(server.leases())![0], address, 'the lease kept its address');
+    assert.equal(server.leases().trim().split('\n').length, 1, server.leases());
+  },
+);
+
+test(
   'DHCPv6 operator: dhcpOptions.ipv6 runs the DHCPv6 client; its address and DNS reach the kernel and the resolvers, and go when the operator does',
   { skip: !canRun && 'needs root, ip and dnsmasq', timeout: 60_000 },
   async (t) => {

@@ -1,8 +1,10 @@
 import { removeUnproduced, type Clock, type Controller, type ControllerContext, type Kind } from '@talos-ts/cosi';
 import {
   AddressSpecType,
+  AddressStatusType,
   HostnameId,
   HostnameSpecType,
+  HostnameStatusType,
   LinkSpecType,
   LinkStatusType,
   NamespaceName,
@@ -14,6 +16,7 @@ import {
   TimeServerSpecType,
   addressId,
   routeId,
+  type HostnameStatusSpec,
   type LinkStatusSpec,
   type OperatorSpecSpec,
 } from '@talos-ts/machinery';
@@ -41,6 +44,8 @@ interface Running {
   readonly client: Dhcp4Client | Dhcp6Client;
   /** What its lease contributes now; undefined while it holds none. */
   specs: OperatorSpecs | undefined;
+  /** The node's name (`host.domain`) the DHCPv4 client sends (options 12, 15); undefined: none yet. */
+  sentHostname: string | undefined;
 }
 
 const outputTypes = [AddressSpecType, RouteSpecType, LinkSpecType, HostnameSpecType, ResolverSpecType, TimeServerSpecType] as const;
@@ -63,6 +68,9 @@ export class OperatorSpecController implements Controller {
   readonly inputs = [
     { namespace: NamespaceName.network, type: OperatorSpecType, kind: 'weak' as const },
     { namespace: NamespaceName.network, type: LinkStatusType, kind: 'weak' as const },
+    { namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId, kind: 'weak' as const },
+    // The renewal that carries a new hostname is unicast from the leased address: it waits for it.
+    { namespace: NamespaceName.network, type: AddressStatusType, kind: 'weak' as const },
   ];
   readonly outputs = outputTypes.map((type) => ({ type, kind: 'shared' as const }));
   readonly #o: OperatorSpecControllerOptions;
@@ -105,6 +113,10 @@ export class OperatorSpecController implements Controller {
           else ctx.requeueAfter(this.#o.retryMs ?? 5000);
         }
 
+        const hostname = ctx.find<HostnameStatusSpec>({ namespace: NamespaceName.network, type: HostnameStatusType, id: HostnameId })?.spec;
+        const onLinks = new Set(ctx.list({ namespace: NamespaceName.network, type: AddressStatusType }).map((a) => a.metadata.id));
+        for (const r of running.values()) sendHostname(r, hostname, onLinks);
+
         publish(ctx, this.name, running);
       }
     } finally {
@@ -125,7 +137,7 @@ export class OperatorSpecController implements Controller {
     }
     const timings = this.#o.client ?? {};
     const options = { linkName: spec.linkName, routeMetric: (spec.dhcp4 ?? spec.dhcp6)?.routeMetric ?? 1024 };
-    const r: { -readonly [K in keyof Running]: Running[K] } = { key: keyOf(spec, link), client: undefined as never, specs: undefined };
+    const r: { -readonly [K in keyof Running]: Running[K] } = { key: keyOf(spec, link), client: undefined as never, specs: undefined, sentHostname: undefined };
     const onLease = (lease: OperatorSpecs | undefined): void => {
       r.specs = lease;
       // Publishing happens on the controller's own loop.
@@ -152,6 +164,22 @@ export class OperatorSpecController implements Controller {
     logger.info('operator started', { link: spec.linkName });
     return r;
   }
+}
+
+/**
+ * The node's hostname goes to the DHCPv4 server once the first lease is bound, as upstream's
+ * operator does: the first exchange asks the server for a name instead; from then on the node's
+ * name is sent (a renewal right away, once the leased address is on the link, then every
+ * exchange), unless it is the one this lease gave.
+ */
+function sendHostname(r: Running, status: HostnameStatusSpec | undefined, onLinks: ReadonlySet<string>): void {
+  if (!(r.client instanceof Dhcp4Client) || !r.specs || !status?.hostname) return;
+  if (!r.specs.addresses.every((a) => onLinks.has(addressId(a.linkName, a.address)))) return;
+  const fromLease = r.specs.hostname.some((h) => h.hostname === status.hostname);
+  const name = `${status.hostname}.${status.domainname}`;
+  if (fromLease || r.sentHostname === name) return;
+  r.sentHostname = name;
+  r.client.setHostname({ hostname: status.hostname, domainname: status.domainname });
 }
 
 /** A client is restarted when its spec or its link's identity changes. */

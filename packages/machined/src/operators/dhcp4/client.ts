@@ -40,8 +40,10 @@ export interface Dhcp4ClientOptions {
   readonly transport: Dhcp4Transport;
   readonly clock?: Clock;
   readonly logger?: Logger;
-  /** Sent as option 12 so the server can register the name. */
+  /** Sent as option 12 so the server can register the name (also settable later: {@link Dhcp4Client.setHostname}). */
   readonly hostname?: string;
+  /** Sent as option 15 with the hostname. */
+  readonly domainname?: string;
   /** Called on every lease change; exceptions are logged, not propagated. */
   readonly onEvent?: (event: Dhcp4Event) => void;
   /** First retransmission timeout in INIT/REQUESTING; doubles up to maxRetryMs (RFC 2131 4.1: 4 s .. 64 s). */
@@ -89,9 +91,13 @@ export class Dhcp4Client implements AsyncDisposable {
   #state: Dhcp4State = 'init';
   #lease: Dhcp4Lease | undefined;
   #loop: Promise<void> | undefined;
+  #hostname: { readonly hostname: string; readonly domainname: string } | undefined;
+  /** Cuts the bound wait short: the next renewal goes out now. */
+  #wake: AbortController | undefined;
 
   constructor(options: Dhcp4ClientOptions) {
     this.#opts = options;
+    if (options.hostname) this.#hostname = { hostname: options.hostname, domainname: options.domainname ?? '' };
     this.#t = options.transport;
     this.#clock = options.clock ?? systemClock;
     this.#log = (options.logger ?? nullLogger).child({ component: 'dhcp4' });
@@ -105,6 +111,18 @@ export class Dhcp4Client implements AsyncDisposable {
   /** The lease in force, if any. */
   get lease(): Dhcp4Lease | undefined {
     return this.#lease;
+  }
+
+  /**
+   * Sends this name (option 12, and the domain as option 15) from now on, and renews at once when
+   * bound, so the server's records follow a hostname change without dropping the lease (dnsmasq
+   * takes the name from a renewal). While a name is sent, none is asked for: a server that would
+   * echo the client's own name back must not make it a DHCP-given one.
+   */
+  setHostname(name: { readonly hostname: string; readonly domainname: string } | undefined): void {
+    const same = name?.hostname === this.#hostname?.hostname && name?.domainname === this.#hostname?.domainname;
+    this.#hostname = name?.hostname ? name : undefined;
+    if (!same) this.#wake?.abort();
   }
 
   /** Starts the state machine; `signal` stops it like {@link stop} (without waiting). */
@@ -154,7 +172,16 @@ export class Dhcp4Client implements AsyncDisposable {
         // An infinite lease is never renewed: wait for stop.
         await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new TalosError(Code.Canceled, 'stopped')), { once: true }));
       }
-      await this.#sleepUntil(acquiredAtMs + renewSeconds * 1000, signal);
+      const wake = new AbortController();
+      this.#wake = wake;
+      try {
+        await this.#sleepUntil(acquiredAtMs + renewSeconds * 1000, AbortSignal.any([signal, wake.signal]));
+      } catch (err) {
+        if (signal.aborted || !wake.signal.aborted) throw err;
+        this.#log.info('renewing now: the hostname changed', { hostname: this.#hostname?.hostname ?? '' });
+      } finally {
+        this.#wake = undefined;
+      }
       this.#state = 'renewing';
       let result = await this.#extend(lease, acquiredAtMs + rebindSeconds * 1000, false, signal);
       if (result === undefined) {
@@ -324,8 +351,12 @@ export class Dhcp4Client implements AsyncDisposable {
     if (f.serverId) options.set(Option.ServerId, ipBytes(f.serverId));
     if (type !== MessageType.Release) {
       options.set(Option.MaxMessageSize, Buffer.from([0x05, 0xdc]));
-      options.set(Option.ParameterRequestList, Buffer.from(PARAMETERS));
-      if (this.#opts.hostname) options.set(Option.HostName, Buffer.from(this.#opts.hostname, 'latin1'));
+      const name = this.#hostname;
+      options.set(Option.ParameterRequestList, Buffer.from(name ? PARAMETERS.filter((o) => o !== Option.HostName && o !== Option.DomainName) : PARAMETERS));
+      if (name) {
+        options.set(Option.HostName, Buffer.from(name.hostname, 'latin1'));
+        if (name.domainname) options.set(Option.DomainName, Buffer.from(name.domainname, 'latin1'));
+      }
     }
     // Without an address we cannot take a unicast reply: ask for a broadcast one.
     const flags = f.ciaddr ? 0 : FLAG_BROADCAST;
