@@ -1,8 +1,9 @@
 // Issue 13's VM bullet (slow; runs with TALOS_SLOW=1): one VM with NIC0 on QEMU's user network (the API
-// forward) and two more NICs on taps bridged inside a network namespace this test makes, where real
+// forward) and three more NICs on taps bridged inside a network namespace this test makes, where real
 // dnsmasq serves DHCPv4. The node boots with `ip=eth1:dhcp` and must lease from dnsmasq; then
-// `apply-config --mode no-reboot` adds a VLAN on eth1 and a bond over eth2, then moves the VLAN's
-// static address, all live, checked from the kernel (get links/addresses) and by ping from the namespace.
+// `apply-config --mode no-reboot` adds a VLAN on eth1 and a bond over eth2 and eth3, then moves the
+// VLAN's static address, all live, checked from the kernel (get links/addresses) and by ping from the
+// namespace. TALOS_IMAGE_DIR reuses an image built earlier (talos-imager build --out DIR).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,7 +19,7 @@ const repoRoot = new URL('../..', import.meta.url).pathname;
 const tmp = tempDir('it-vm-net-');
 const NS = 'tvmn-ns';
 const BR = 'tvmn-br0';
-const TAPS = ['tvmn-tap1', 'tvmn-tap2'] as const;
+const TAPS = ['tvmn-tap1', 'tvmn-tap2', 'tvmn-tap3'] as const;
 const SUBNET = '10.230.0';
 const VLAN_ID = 100;
 const VLAN_SUBNET = '10.230.100';
@@ -98,7 +99,9 @@ function cleanupHost(): void {
 before(async () => {
   if (slow) return;
   cleanupHost();
-  const image = await buildImage({ repoRoot, outDir: join(tmp.dir, 'out'), compression: 'fast' });
+  const imageStarted = Date.now();
+  const imageDir = process.env.TALOS_IMAGE_DIR ?? (await buildImage({ repoRoot, outDir: join(tmp.dir, 'out'), compression: 'fast' })).dir;
+  process.stderr.write(`# vm-net: image ready in ${((Date.now() - imageStarted) / 1000).toFixed(1)} s\n`);
   // The bridge and dnsmasq live in the test's namespace; the taps are made in the host namespace so
   // QEMU can attach to them by name, then moved into the namespace (a tap keeps its queue across the move).
   must('ip', 'netns', 'add', NS);
@@ -125,7 +128,8 @@ before(async () => {
   );
   dnsmasq = spawn('ip', ['netns', 'exec', NS, 'dnsmasq', '--no-daemon', '--log-dhcp', `--conf-file=${conf}`, '--user=root'], { stdio: ['ignore', 'ignore', 'pipe'] });
   port = await freeLoopbackPort();
-  vm = bootVm(image.dir, { apiPort: port, taps: TAPS, kernelArgs: ['ip=eth1:dhcp'] });
+  const bootStarted = Date.now();
+  vm = bootVm(imageDir, { apiPort: port, taps: TAPS, kernelArgs: ['ip=eth1:dhcp'] });
   // QEMU holds the taps once it has parsed its netdevs: a held tap has carrier.
   await waitFor('QEMU attached to the taps', () => TAPS.every((t) => sh('ip', 'link', 'set', t, 'up').code === 0 && readFileSync(`/sys/class/net/${t}/carrier`, 'utf8').trim() === '1'), 30_000);
   for (const t of TAPS) {
@@ -140,6 +144,7 @@ before(async () => {
   const r = await talosctl('apply-config', '--insecure', '-n', `127.0.0.1:${port}`, '-f', join(tmp.dir, 'cfg', 'controlplane.yaml'));
   assert.equal(r.code, 0, r.err);
   await waitFor('apid answers over mTLS', async () => (await api('version')).code === 0, 180_000);
+  process.stderr.write(`# vm-net: booted and configured in ${((Date.now() - bootStarted) / 1000).toFixed(1)} s\n`);
 });
 
 after(async () => {
@@ -179,17 +184,25 @@ test('vm-net: ip=eth1:dhcp leases an address from dnsmasq on the bridge, and it 
 
 const vlanLink = `eth1.${VLAN_ID}`;
 const eth1Base = { interface: 'eth1', dhcp: true };
-const bond = { interface: 'bond0', bond: { mode: 'active-backup', interfaces: ['eth2'] }, addresses: [`${SUBNET}.20/24`] };
+// Two members on the same bridge: active-backup keeps one active and the other ready (miimon watches carrier).
+const bond = { interface: 'bond0', bond: { mode: 'active-backup', miimon: 100, interfaces: ['eth2', 'eth3'] }, addresses: [`${SUBNET}.20/24`] };
 
-test('vm-net: apply-config --mode no-reboot adds a VLAN with a static address and a bond; the VLAN address answers through the bridge', { skip: slow, timeout: 180_000 }, async () => {
+test('vm-net: apply-config --mode no-reboot adds a VLAN with a static address and a bond of two links; the VLAN address answers through the bridge', { skip: slow, timeout: 180_000 }, async () => {
   await applyInterfaces([{ ...eth1Base, vlans: [{ vlanId: VLAN_ID, addresses: [`${VLAN_SUBNET}.2/24`] }] }, bond]);
   await waitFor(
-    `${vlanLink} and bond0 up with eth2 enslaved`,
+    `${vlanLink} and bond0 up with eth2 and eth3 enslaved`,
     async () => {
       const links = await getAll<LinkStatus>('links');
       const byId = new Map(links.map((l) => [l.id, l.spec]));
       const b = byId.get('bond0');
-      return byId.get(vlanLink)?.operationalState === 'up' && byId.get(vlanLink)?.kind === 'vlan' && b?.kind === 'bond' && b.operationalState === 'up' && byId.get('eth2')?.masterIndex === b.index;
+      return (
+        byId.get(vlanLink)?.operationalState === 'up' &&
+        byId.get(vlanLink)?.kind === 'vlan' &&
+        b?.kind === 'bond' &&
+        b.operationalState === 'up' &&
+        byId.get('eth2')?.masterIndex === b.index &&
+        byId.get('eth3')?.masterIndex === b.index
+      );
     },
     60_000,
   ).catch(async (err: Error) => {
