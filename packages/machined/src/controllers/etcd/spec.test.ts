@@ -114,6 +114,18 @@ test('EtcdSpecController: advertisedSubnets selects every current address within
   });
 });
 
+test('EtcdSpecController: a node whose only addresses lie in the service network (10.96.0.0/12) still advertises one', async () => {
+  await using suite = start();
+  suite.state.create(newHostnameStatus({ hostname: 'cp-5', domainname: '' }));
+  suite.state.create(newLinkStatus('eth0', link(2)));
+  suite.state.create(address('eth0', 2, '10.97.0.2/24'));
+  suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: controlPlane() }));
+  await spec(suite, (s) => assert.deepEqual(s.advertisedAddresses, ['10.97.0.2']));
+  // Once the node has an address outside the Kubernetes networks, that one is preferred.
+  suite.state.create(address('eth0', 2, '192.168.9.2/24'));
+  await spec(suite, (s) => assert.deepEqual(s.advertisedAddresses, ['192.168.9.2']));
+});
+
 test('EtcdSpecController: no spec without an address to advertise, nor on a worker', async () => {
   await using suite = start();
   suite.state.create(newHostnameStatus({ hostname: 'cp-3', domainname: '' }));

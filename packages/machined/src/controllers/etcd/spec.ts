@@ -69,6 +69,7 @@ export class EtcdSpecController implements Controller {
   ];
   readonly outputs = [{ type: EtcdSpecType, kind: 'exclusive' as const }];
   readonly #options: EtcdSpecOptions;
+  #warned = false;
 
   constructor(options: EtcdSpecOptions = {}) {
     this.#options = options;
@@ -96,12 +97,23 @@ export class EtcdSpecController implements Controller {
 
   #fromNodeAddresses(ctx: ControllerContext, config: EtcdConfigSpec): Addresses | undefined {
     const ips = (id: string): string[] | undefined => {
-      const r = ctx.find<NodeAddressSpec>({ namespace: NamespaceName.network, type: NodeAddressType, id: `${id}-${NodeAddressFilterNoK8s}` });
+      const r = ctx.find<NodeAddressSpec>({ namespace: NamespaceName.network, type: NodeAddressType, id });
       return r ? nodeIps(r.spec) : undefined;
     };
-    const routed = ips(NodeAddressId.routed);
-    const current = ips(NodeAddressId.current);
-    if (!routed || !current || routed.length === 0) return undefined;
+    let routed = ips(`${NodeAddressId.routed}-${NodeAddressFilterNoK8s}`);
+    let current = ips(`${NodeAddressId.current}-${NodeAddressFilterNoK8s}`);
+    if (!routed || !current) return undefined;
+    if (routed.length === 0) {
+      // Every routed address lies in the pod or service networks (a node network inside the default
+      // 10.96.0.0/12, as local test clusters often are). Upstream's etcd would wait forever; no pod
+      // or service address can exist on a node without a kubelet, so the unfiltered ones are used.
+      const all = ips(NodeAddressId.routed) ?? [];
+      if (all.length === 0) return undefined;
+      if (!this.#warned) ctx.logger.warn('every node address is inside the Kubernetes pod or service networks; etcd advertises them anyway', { addresses: all });
+      this.#warned = true;
+      routed = all;
+      current = ips(NodeAddressId.current) ?? all;
+    }
     const excluded = config.advertiseExcludeSubnets.map((c) => `!${c}`);
     // Without advertisedSubnets etcd advertises one address, the first routed one; with them, every
     // current address they select.
