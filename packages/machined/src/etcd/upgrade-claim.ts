@@ -110,14 +110,27 @@ export async function acquireUpgradeClaim(client: EtcdClient, options: AcquireUp
   let waited = false;
   let lastReason = '';
   let lastHolder: UpgradeClaimRecord | undefined;
+  let unreachable = 0;
   for (;;) {
-    const raw = await client.get(UPGRADE_CLAIM_KEY, signal);
-    const holder = parseUpgradeClaim(raw);
+    let raw: string | undefined;
     let reason: string | undefined;
+    try {
+      raw = await client.get(UPGRADE_CLAIM_KEY, signal);
+      unreachable = 0;
+    } catch (err) {
+      if (signal.aborted) throw new TalosError(Code.Canceled, 'upgrade canceled', { cause: err });
+      // A leader election answers "leader changed" for a moment: a few tries before refusing; once
+      // waiting, etcd not answering is one more reason to wait.
+      if (!waited && ++unreachable >= 3) throw new TalosError(Code.FailedPrecondition, `upgrade: etcd does not answer (--force skips the check): ${TalosError.from(err).message}`, { cause: err });
+      reason = `etcd does not answer: ${TalosError.from(err).message}`;
+    }
+    const holder = reason === undefined ? parseUpgradeClaim(raw) : undefined;
     if (holder && holder.peerUrl === options.self.peerUrl && holder.bootId === options.self.bootId) {
       throw new TalosError(Code.FailedPrecondition, `an upgrade of this node is already under way (actor ${holder.actorId}, since ${holder.since})`);
     }
-    if (holder && holder.peerUrl !== options.self.peerUrl) {
+    if (reason !== undefined) {
+      // not read: try again after the pause
+    } else if (holder && holder.peerUrl !== options.self.peerUrl) {
       reason = describe(holder);
       lastHolder = holder;
     } else {
@@ -141,7 +154,7 @@ export async function acquireUpgradeClaim(client: EtcdClient, options: AcquireUp
         reason = 'another node took the claim first';
       }
     }
-    waited = true;
+    if (unreachable === 0) waited = true;
     lastReason = reason;
     const waitedMs = now() - t0;
     if (waitedMs >= timeoutMs) {

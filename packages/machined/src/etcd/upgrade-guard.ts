@@ -1,4 +1,4 @@
-import { Code, TalosError } from '@talos-ts/cosi';
+import { Code, TalosError, sleepUnlessAborted } from '@talos-ts/cosi';
 import { EtcdClient, hostPort, memberIdHex, type EtcdTls } from './client.ts';
 
 /** Options of {@link validateForUpgrade}. */
@@ -48,14 +48,21 @@ export async function validateForUpgrade(client: EtcdClient, options: UpgradeGua
     const url = m.clientURLs[0];
     if (!url) return { member: id, reason: 'advertises no client URL' };
     using one = new EtcdClient({ endpoints: [hostPort(url)], tls: options.tls, timeoutMs: options.memberTimeoutMs ?? 3000 });
-    try {
-      // A linearizable read goes through consensus: it answers only while this member is part of
-      // a quorum, which is what the upgrade must not break (upstream reads a key the same way).
-      await one.get('health', options.signal);
-      return undefined;
-    } catch (err) {
-      return { member: id, reason: `not healthy (${url}): ${TalosError.from(err).message}` };
+    // A linearizable read goes through consensus: it answers only while this member is part of
+    // a quorum, which is what the upgrade must not break (upstream reads a key the same way). An
+    // election in progress answers "leader changed" for a moment, so a failure is tried again
+    // twice, a short pause apart, before it counts.
+    let last: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (attempt > 0 && !(await sleepUnlessAborted(300, options.signal ?? new AbortController().signal))) break;
+      try {
+        await one.get('health', options.signal);
+        return undefined;
+      } catch (err) {
+        last = err;
+      }
     }
+    return { member: id, reason: `not healthy (${url}): ${TalosError.from(last).message}` };
   });
   for (const p of await Promise.all(checks)) if (p) problems.push(p);
   if (problems.length === 0) return;

@@ -190,3 +190,30 @@ test('upgrade claim: after its reboot the node removes its claim only once etcd 
     await healthy();
   }
 });
+
+test('quorum guard: a single member may upgrade only with --preserve (it cannot leave); a 2-member cluster is refused (upstream\'s rules)', async () => {
+  const bundle = await generateSecretsBundle({ serviceAccountKeyType: 'ecdsa' });
+  for (const addrs of [['127.0.35.4'], ['127.0.35.5', '127.0.35.6']]) {
+    let admin: { crt: string; key: string } | undefined;
+    await using small = await startEtcdCluster({
+      addresses: addrs,
+      namePrefix: `qr-small${addrs.length}`,
+      certs: async (m) => {
+        const c = await issueEtcdCertificates({ caPem: bundle.certs.etcd.crt, caKeyPem: bundle.certs.etcd.key, hostname: m.name, sans: [m.address, '127.0.0.1'], nowMs: Date.now(), lifetimeMs: 3600_000 });
+        admin ??= c.admin;
+        return c;
+      },
+    });
+    const smallTls = { ca: bundle.certs.etcd.crt, crt: admin!.crt, key: admin!.key };
+    using c = new EtcdClient({ endpoints: small.members.map((m) => m.clientEndpoint), tls: smallTls, timeoutMs: 3000 });
+    await waitFor('the small cluster answers', () => c.get('health').then(() => true), 30_000);
+    if (addrs.length === 1) {
+      await validateForUpgrade(c, { tls: smallTls, preserve: true });
+      await assert.rejects(validateForUpgrade(c, { tls: smallTls, preserve: false }), (err: unknown) => hasCode(err, Code.FailedPrecondition) && /only member .*--preserve/.test((err as Error).message));
+    } else {
+      for (const preserve of [true, false]) {
+        await assert.rejects(validateForUpgrade(c, { tls: smallTls, preserve }), (err: unknown) => hasCode(err, Code.FailedPrecondition) && /2 members/.test((err as Error).message));
+      }
+    }
+  }
+});
