@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fromBinary } from '@bufbuild/protobuf';
+import type { Any } from '@bufbuild/protobuf/wkt';
 import { nullLogger } from '@talos-ts/cosi';
 import { clientOn, createH2Channel, generateMachineConfigs, generateSecretsBundle, InstallerFiles, machinePb, toConfigSecrets } from '@talos-ts/machinery';
 import { waitFor } from '@talos-ts/testkit';
@@ -25,6 +27,8 @@ const root = mkdtempSync(join(tmpdir(), 'qr-cp-upgrade-'));
 const nodes: TalosNode[] = [];
 const writes: { node: string; at: number; etcdDataLeft: boolean }[] = [];
 let imageUrl = '';
+/** Nodes whose slot write fails. */
+const failWrites = new Set<string>();
 let server: Server;
 
 function tlsOf(node: TalosNode): EtcdTls {
@@ -70,7 +74,10 @@ before(async () => {
       restartIntervalMs: 200,
       etcdPeers: () => Promise.resolve(addresses.filter((a) => a !== address)),
       // The slot "write": when, and whether this member's etcd data was still there (it left first).
-      upgradeBoot: () => void writes.push({ node: address, at: Date.now(), etcdDataLeft: existsSync(node.paths.etcdDataDir) }),
+      upgradeBoot: () => {
+        writes.push({ node: address, at: Date.now(), etcdDataLeft: existsSync(node.paths.etcdDataDir) });
+        if (failWrites.has(address)) throw new Error('disk write failed (test)');
+      },
     });
     nodes.push(node);
   }
@@ -145,4 +152,38 @@ test('two control planes upgraded at once with --preserve=false: one leaves etcd
     watching.abort();
     await watcher;
   }
+});
+
+test('an upgrade whose slot write fails after leaving etcd rejoins as a new member and gives the claim back; nothing reboots', async () => {
+  const address = addresses[2]!;
+  const node = nodes[2]!;
+  failWrites.add(address);
+  using c = etcdClient();
+  const peer = `https://${address}:2380`;
+  const oldId = (await c.memberList()).find((m) => m.peerURLs[0] === peer)?.ID;
+  const t0 = Date.now();
+  const before = writes.length;
+  await node.upgrade({ url: imageUrl, preserve: false, signal: AbortSignal.timeout(120_000) });
+  await waitFor('the failed write', () => writes.length === before + 1, 60_000);
+  await waitFor('the node back in etcd as a voting member and the claim released', async () => {
+    const m = (await c.memberList()).find((x) => x.peerURLs[0] === peer);
+    return m !== undefined && m.ID !== oldId && m.name !== '' && !m.isLearner && (await c.get(UPGRADE_CLAIM_KEY)) === undefined;
+  }, 120_000);
+  process.stderr.write(`# failed upgrade: rejoined and released the claim in ${Date.now() - t0} ms\n`);
+  assert.equal(writes.at(-1)?.node, address);
+  // The sequence failed at its upgrade phase: no reboot phase ran.
+  const phases: string[] = [];
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 30);
+  for await (const e of node.events.subscribe({ signal: ac.signal, tailEvents: -1 })) {
+    if (e.timestamp < t0) continue;
+    if (e.type === 'machine.PhaseEvent') {
+      const p = fromBinary(machinePb.PhaseEventSchema, (e.payload as Any).value);
+      if (p.action === machinePb.PhaseEvent_Action.START) phases.push(p.phase);
+    }
+  }
+  clearTimeout(timer);
+  assert.deepEqual(phases, ['leave', 'upgrade']);
+  // Another control plane may upgrade now: the claim is free and etcd is healthy.
+  failWrites.delete(address);
 });
