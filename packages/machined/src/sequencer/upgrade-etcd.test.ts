@@ -125,3 +125,20 @@ test('Upgrade of a control plane while another member is down is refused before 
     await waitFor('a healthy etcd cluster', () => validateForUpgrade(c, { tls, preserve: false }).then(() => true), 30_000);
   }
 });
+
+test('Upgrade whose caller gives up while waiting is Canceled, and the node says it is running again', async () => {
+  const cp1 = controlPlane(0);
+  const cp2 = controlPlane(1);
+  const held = await claimEtcdForUpgrade(cp1.runtime, { preserve: true, force: false, actorId: 'hold', signal: new AbortController().signal });
+  try {
+    await assert.rejects(
+      claimEtcdForUpgrade(cp2.runtime, { preserve: true, force: false, actorId: 'impatient', signal: AbortSignal.timeout(600), pollMs: 100 }),
+      (err: unknown) => hasCode(err, Code.Canceled) && /qr-cp-1/.test((err as Error).message),
+    );
+    const progress = await history(cp2.events);
+    assert.match(progress[0] ?? '', /^UPGRADING etcdUpgradeClaim: waiting: qr-cp-1/);
+    assert.equal(progress.at(-1), 'RUNNING ');
+  } finally {
+    assert.equal(await held?.release(), true);
+  }
+});

@@ -65,6 +65,10 @@ export async function claimEtcdForUpgrade(r: MachineRuntime, o: EtcdUpgradeOptio
       logger.info('upgrade waits for another control plane', { reason: w.reason, waitedMs: w.waitedMs });
       r.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.UPGRADING, false, [{ name: 'etcdUpgradeClaim', reason: `waiting: ${w.reason}` }]));
     },
+  }).catch((err: unknown) => {
+    // A wait that ends without the upgrade: the machine is running as before, say so again.
+    if (reported !== '') r.events.publish('machine.MachineStatusEvent', machineEvents.machineStatus(Stage.RUNNING, true));
+    throw err;
   });
   logger.info('etcd upgrade claim taken', { actorId: o.actorId });
   return claim;
