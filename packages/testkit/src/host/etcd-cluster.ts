@@ -51,6 +51,13 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions): Promis
   const specs = options.addresses.map((address, i) => ({ name: `${prefix}-${i + 1}`, address }));
   const initialCluster = specs.map((s) => `${s.name}=https://${s.address}:2380`).join(',');
   const members: (EtcdTestMember & { stopNow(): Promise<void> })[] = [];
+  const procs = new Set<ChildProcess>();
+  // A test process that ends without disposing the cluster (a crash, a runner timeout) takes its
+  // etcd processes with it instead of leaving them bound to the test's addresses.
+  const onExit = (): void => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
   try {
     for (const s of specs) {
       const dir = join(root, s.name);
@@ -83,8 +90,11 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions): Promis
       const launch = (): void => {
         // Each run appends its log beside the data (kept while the cluster runs, for debugging).
         const log = openSync(join(dir, 'etcd.log'), 'a');
-        proc = spawn(options.etcdPath ?? 'etcd', argv, { stdio: ['ignore', 'ignore', log] });
+        const p = spawn(options.etcdPath ?? 'etcd', argv, { stdio: ['ignore', 'ignore', log] });
         closeSync(log);
+        procs.add(p);
+        p.once('exit', () => procs.delete(p));
+        proc = p;
       };
       const stopNow = async (): Promise<void> => {
         const p = proc;
@@ -113,11 +123,13 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions): Promis
     await Promise.all(specs.map((s) => waitForPort(s.address, 2379, 20_000)));
   } catch (err) {
     await Promise.all(members.map((m) => m.stopNow()));
+    process.removeListener('exit', onExit);
     rmSync(root, { recursive: true, force: true });
     throw err;
   }
   const dispose = async (): Promise<void> => {
     await Promise.all(members.map((m) => m.stopNow()));
+    process.removeListener('exit', onExit);
     rmSync(root, { recursive: true, force: true });
   };
   return { members, [Symbol.asyncDispose]: dispose };
