@@ -13,7 +13,8 @@ import { MachineRuntime } from './sequencer/runtime.ts';
 import { Sequencer } from './sequencer/sequencer.ts';
 import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, upgradeSequence } from './sequencer/sequences.ts';
 import { fetchInstallAssets } from './sequencer/install.ts';
-import { createMachineBackend, machineApi } from './server/machine-backend.ts';
+import { createMachineBackend, machineApi, type UpgradeCall } from './server/machine-backend.ts';
+import { claimEtcdForUpgrade, returnEtcdClaim } from './sequencer/upgrade-etcd.ts';
 import type { ApplyResult } from './server/machine-service.ts';
 import { ServiceLog } from './system/log.ts';
 import { teeLogger } from './system/log-tee.ts';
@@ -144,19 +145,31 @@ export class TalosNode implements AsyncDisposable {
 
   /**
    * Upgrade: fetches the image directory and checks its digests first (a bad image fails here and
-   * nothing is written), then runs the upgrade sequence, which the lock refuses while another runs.
-   * Resolves with the sequence's actor id.
+   * nothing is written); a control plane then takes the etcd upgrade claim, after checking etcd
+   * can lose it (sequencer/upgrade-etcd.ts); then the upgrade sequence runs, which the lock
+   * refuses while another runs. Resolves with the sequence's actor id.
    */
-  async upgrade(order: { url: string }): Promise<string> {
+  async upgrade(order: UpgradeCall): Promise<string> {
     const write = this.#options.upgradeBoot;
     if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
+    const preserve = order.preserve ?? false;
+    const actorId = randomUUID();
     try {
       const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000));
-      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets) }));
-      void this.#finish(started.done.finally(() => rmSync(dir, { recursive: true, force: true })));
-      const actorId = randomUUID();
-      this.#logger.info('upgrade started', { actorId, image: order.url });
+      const claim = await claimEtcdForUpgrade(this.#runtime, { preserve, force: order.force ?? false, actorId, signal: order.signal ?? new AbortController().signal });
+      const cycle = this.#runtime.cycle;
+      const giveBack = (): Promise<void> => (claim && cycle ? returnEtcdClaim(this.#runtime, claim, cycle.abort.signal) : Promise.resolve());
+      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets), preserve })).catch(async (err: unknown) => {
+        await giveBack();
+        throw err;
+      });
+      const done = started.done.catch(async (err: unknown) => {
+        await giveBack();
+        throw err;
+      });
+      void this.#finish(done.finally(() => rmSync(dir, { recursive: true, force: true })));
+      this.#logger.info('upgrade started', { actorId, image: order.url, preserve });
       return actorId;
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });

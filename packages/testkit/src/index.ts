@@ -36,3 +36,5 @@ export { startSecondMachined } from './host/fuzz-node.ts';
 export type { SecondInstance } from './host/fuzz-node.ts';
 export { startChrony, hasChronyd } from './host/chrony.ts';
 export type { ChronyServer } from './host/chrony.ts';
+export { startEtcdCluster } from './host/etcd-cluster.ts';
+export type { EtcdMemberCerts, EtcdTestCluster, EtcdTestMember, StartEtcdClusterOptions } from './host/etcd-cluster.ts';

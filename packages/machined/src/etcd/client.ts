@@ -203,6 +203,21 @@ export class EtcdClient implements Disposable {
     return r.succeeded;
   }
 
+  /** Deletes one key only while it still holds `value` (compare-and-delete); true when this call deleted it. */
+  async deleteIfValue(key: string, value: string, signal?: AbortSignal): Promise<boolean> {
+    const k = Buffer.from(key);
+    const r = await this.#any(signal, (s, o) =>
+      s.kv.txn(
+        {
+          compare: [{ key: k, target: etcdPb.Compare_CompareTarget.VALUE, result: etcdPb.Compare_CompareResult.EQUAL, targetUnion: { case: 'value', value: Buffer.from(value) } }],
+          success: [{ request: { case: 'requestDeleteRange', value: { key: k } } }],
+        },
+        o,
+      ),
+    );
+    return r.succeeded;
+  }
+
   /** Deletes one key; the number of keys deleted (0 or 1). */
   async delete(key: string, signal?: AbortSignal): Promise<number> {
     return Number((await this.#any(signal, (s, o) => s.kv.deleteRange({ key: Buffer.from(key) }, o))).deleted);

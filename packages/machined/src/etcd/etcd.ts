@@ -1,5 +1,5 @@
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Code, TalosError, type Logger, sleepUnlessAborted } from '@talos-ts/cosi';
@@ -14,6 +14,8 @@ import { fileExists, type ServiceCondition, type ServiceDefinition } from '../sy
 import type { ServiceSupervisor } from '../system/supervisor.ts';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, EtcdClient, hostPort, memberIdHex, type EtcdMember, type EtcdTls } from './client.ts';
 import type { ControlPlanePeerSource } from './peers.ts';
+import { releaseUpgradeClaimWhenHealthy, type UpgradeClaimant } from './upgrade-claim.ts';
+import { validateForUpgrade } from './upgrade-guard.ts';
 
 /** The supervised service's id. */
 export const ETCD_SERVICE_ID = 'etcd';
@@ -61,6 +63,8 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
  */
 export class EtcdManager {
   readonly #o: EtcdManagerOptions;
+  /** One per manager, so per boot of the node: the upgrade claim tells its boots apart by it. */
+  readonly bootId = randomUUID();
   #bootstrapRequested = false;
   #recover: { skipHashCheck: boolean } | undefined;
 
@@ -289,6 +293,30 @@ export class EtcdManager {
     }
   }
 
+  /** This node as the holder of an upgrade claim (see upgrade-claim.ts). */
+  upgradeClaimant(): UpgradeClaimant {
+    return { node: this.#spec().name, peerUrl: this.peerUrls[0] as string, bootId: this.bootId };
+  }
+
+  /**
+   * Runs after etcd started: when this node's upgrade claim is still in etcd from before its
+   * reboot, removes it once the cluster is healthy with this member voting again.
+   */
+  async releaseUpgradeClaimAfterReboot(peers: readonly string[], signal: AbortSignal): Promise<void> {
+    try {
+      const tls = await this.tls();
+      using c = new EtcdClient({ endpoints: [...new Set([this.localEndpoint, ...peers])], tls, timeoutMs: 3000 });
+      await releaseUpgradeClaimWhenHealthy(c, {
+        mine: (claim) => this.peerUrls.includes(claim.peerUrl) && claim.bootId !== this.bootId,
+        healthy: (s) => validateForUpgrade(c, { tls, preserve: true, signal: s }),
+        signal,
+        onReleased: (claim) => this.#o.logger.info('etcd is healthy again after the upgrade: upgrade claim released', { actorId: claim.actorId, since: claim.since }),
+      });
+    } catch (err) {
+      this.#o.logger.debug('upgrade claim not checked', { error: messageOf(err) });
+    }
+  }
+
   // ---------------------------------------------------------------- API
 
   #supervisor(): ServiceSupervisor {
@@ -498,6 +526,7 @@ class EtcdRunner implements Runner {
         ctx.started(message);
         // Also after a restart from data: a join may have been interrupted before promotion.
         if (plan.mode !== 'new') void this.#manager.promoteWhileLearner(plan.peers, promoteAc.signal);
+        void this.#manager.releaseUpgradeClaimAfterReboot(plan.peers, promoteAc.signal);
       },
     };
     try {

@@ -1,3 +1,5 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
 import type { GptLayout } from '@talos-ts/machinery';
 import { bindMount, findTalosDisk, formatXfs, hasXfs, mountXfs, partitionDevice } from './disk.ts';
@@ -37,16 +39,48 @@ export function mountSystemDisk(logger: Logger, options: { stateDir?: string } =
     const index = found.layout.partitions.findIndex((p) => p.name === label);
     if (index < 0) throw new Error(`${found.disk}: no ${label} partition`);
     const device = partitionDevice(found.disk, index + 1);
-    const formatted = !hasXfs(device);
-    if (formatted) {
-      const t0 = Date.now();
-      formatXfs(device, { label });
-      logger.info('formatted system volume', { label, device, ms: Date.now() - t0 });
-    }
+    // STATE is mounted first, so the wipe an upgrade asked for (a file on STATE) is known here.
+    const wipe = label === 'EPHEMERAL' && ephemeralWipeRequested(stateDir);
+    const formatted = prepareSystemVolume(device, { label, wipe, logger });
+    if (wipe) clearEphemeralWipe(stateDir);
     mountXfs(device, mountPoint);
     volumes.push({ label, device, mountPoint, formatted });
   }
   bindMount(EPHEMERAL_MOUNT_POINT, `${stateDir}/var`);
   logger.info('system disk mounted', { disk: found.disk, volumes: volumes.map((v) => `${v.label}=${v.device}@${v.mountPoint}${v.formatted ? ' (new)' : ''}`) });
   return { disk: found.disk, layout: found.layout, volumes };
+}
+
+/** The file on STATE asking the next boot to make EPHEMERAL afresh (an upgrade with --preserve=false). */
+export const EPHEMERAL_WIPE_MARKER = 'wipe-ephemeral';
+
+/**
+ * Asks the next boot to reformat EPHEMERAL, as upstream's upgrade without --preserve recreates it:
+ * it cannot be wiped while mounted at /var with services still writing, so the mark is left on
+ * STATE (which survives) and mountSystemDisk acts on it before mounting /var.
+ */
+export function requestEphemeralWipe(stateDir: string, reason: string): void {
+  writeFileSync(join(stateDir, EPHEMERAL_WIPE_MARKER), `${reason}\n`, { mode: 0o600 });
+}
+
+/** Whether an upgrade asked for EPHEMERAL to be wiped at this boot. */
+export function ephemeralWipeRequested(stateDir: string): boolean {
+  return existsSync(join(stateDir, EPHEMERAL_WIPE_MARKER));
+}
+
+/** Drops the wipe request once EPHEMERAL was made afresh. */
+export function clearEphemeralWipe(stateDir: string): void {
+  rmSync(join(stateDir, EPHEMERAL_WIPE_MARKER), { force: true });
+}
+
+/**
+ * Makes a system volume XFS when it has no filesystem yet, or afresh when `wipe` (the old one and
+ * its data are gone); true when it formatted.
+ */
+export function prepareSystemVolume(device: string, options: { label: string; wipe: boolean; logger: Logger; mkfs?: string }): boolean {
+  if (!options.wipe && hasXfs(device)) return false;
+  const t0 = Date.now();
+  formatXfs(device, { label: options.label, ...(options.mkfs ? { mkfs: options.mkfs } : {}) });
+  options.logger.info(options.wipe ? 'wiped system volume as requested' : 'formatted system volume', { label: options.label, device, ms: Date.now() - t0 });
+  return true;
 }

@@ -8,6 +8,7 @@ import { leaveEtcd, resetSystemDisk, sendResetSignal } from './tasks/reset.ts';
 import { install } from './tasks/install.ts';
 import { startAllServices } from './tasks/services.ts';
 import { writeInactiveSlot } from './tasks/upgrade.ts';
+import { wipeEphemeralAtNextBoot } from './tasks/ephemeral.ts';
 
 // The sequences of machined, named and ordered as upstream's v1alpha1 sequencer. A phase that
 // upstream runs and that means nothing here yet is kept, marked skipped with the reason, so the log
@@ -97,18 +98,29 @@ export function resetSequence(request: ResetRequest): Phases {
 export interface UpgradeRequest {
   /** Writes the inactive slot and sets the one-shot boot to it (throws: nothing is rebooted). */
   readonly write: () => void;
+  /**
+   * Keep this node's data (upstream's --preserve; talosctl's default is false). Without it an
+   * etcd member leaves the cluster before the slot is written, and EPHEMERAL is wiped at the
+   * next boot, so the control plane comes back as a new member. Default true here.
+   */
+  readonly preserve?: boolean;
 }
 
 /**
- * Upgrade: upstream's order. The installer files were fetched and their digests checked before
- * the sequence started (a bad image fails the API call, nothing written); leaving etcd when not
- * preserving is not done yet, so the state is always preserved.
+ * Upgrade: upstream's order. The installer files were fetched and their digests checked, and on a
+ * control plane etcd's health and the one-at-a-time claim were checked, before the sequence
+ * started (a refusal fails the API call, nothing changed). Without --preserve an etcd member
+ * leaves the cluster (refused, nothing written, when the rest could not keep quorum) and the
+ * next boot gets a fresh EPHEMERAL.
  */
 export function upgradeSequence(request: UpgradeRequest): Phases {
+  const preserve = request.preserve ?? true;
   return new PhaseList<MachineRuntime>()
     .appendSkipped('drain', noKubelet)
     .appendSkipped('cleanup', noKubelet)
+    .appendWhen(!preserve, 'leave', leaveEtcd)
     .append('upgrade', writeInactiveSlot(request.write))
+    .appendWhen(!preserve, 'ephemeral', wipeEphemeralAtNextBoot)
     .append('stopEverything', stopAllServices)
     .append('reboot', reboot);
 }

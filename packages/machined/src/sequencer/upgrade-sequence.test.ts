@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nullLogger } from '@talos-ts/cosi';
 import type { MachineRuntime } from './runtime.ts';
 import { upgradeSequence } from './sequences.ts';
+import { ephemeralWipeRequested } from '../linux/system-disk.ts';
 
 test('the upgrade sequence writes the slot before stopping services and rebooting; drain and cleanup are skipped', async () => {
   let writes = 0;
@@ -21,4 +25,41 @@ test('the upgrade sequence writes the slot before stopping services and rebootin
   assert.ok(upgrade);
   await upgrade.run({ runtime: {} as MachineRuntime, sequence: 'upgrade', logger: nullLogger, signal: new AbortController().signal });
   assert.equal(writes, 1);
+});
+
+test('the upgrade sequence without --preserve leaves etcd before the slot is written and asks the next boot for a fresh EPHEMERAL', async () => {
+  const order: string[] = [];
+  const phases = upgradeSequence({ write: () => void order.push('write'), preserve: false }).phases;
+  assert.deepEqual(
+    phases.map((p) => [p.name, p.skipped !== undefined, p.tasks.map((t) => t.name)]),
+    [
+      ['drain', true, []],
+      ['cleanup', true, []],
+      ['leave', false, ['leaveEtcd']],
+      ['upgrade', false, ['writeInactiveSlot']],
+      ['ephemeral', false, ['wipeEphemeralAtNextBoot']],
+      ['stopEverything', false, ['stopAllServices']],
+      ['reboot', false, ['reboot']],
+    ],
+  );
+  // Run the phases up to the services' stop on a runtime whose state directory is a temp dir: a
+  // worker (no etcd member) has nothing to leave; the slot is written, then the wipe is requested.
+  const root = mkdtempSync(join(tmpdir(), 'qr-upgrade-seq-'));
+  try {
+    const runtime = { cycle: undefined, paths: { root }, logger: nullLogger } as unknown as MachineRuntime;
+    for (const p of phases.slice(2, 5)) {
+      for (const t of p.tasks) {
+        await t.run({ runtime, sequence: 'upgrade', logger: nullLogger, signal: new AbortController().signal });
+        order.push(`${t.name}:${ephemeralWipeRequested(root)}`);
+      }
+    }
+    assert.deepEqual(order, ['leaveEtcd:false', 'write', 'writeInactiveSlot:false', 'wipeEphemeralAtNextBoot:true']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('the upgrade sequence with --preserve keeps the etcd member and EPHEMERAL', () => {
+  const names = upgradeSequence({ write: () => undefined, preserve: true }).phases.map((p) => p.name);
+  assert.deepEqual(names, ['drain', 'cleanup', 'upgrade', 'stopEverything', 'reboot']);
 });

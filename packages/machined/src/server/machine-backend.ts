@@ -19,14 +19,25 @@ import { createTimeService } from './time-service.ts';
 import { createUpgradeService } from './upgrade-service.ts';
 import { queryServer } from '../timed/sync.ts';
 
+/** An Upgrade call as the node acts on it: the image directory, upstream's flags, the request's signal. */
+export interface UpgradeCall {
+  readonly url: string;
+  readonly preserve?: boolean;
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+}
+
 /** The node's actions the API starts (they run sequences); everything else the backend reads from the runtime. */
 export interface MachineActions {
   applyConfiguration(request: ApplyRequest): Promise<ApplyResult>;
   reboot(): Promise<void>;
   /** Flips the default boot slot and starts the reboot (metal booted from disk). */
   rollback(): Promise<void>;
-  /** Fetches and verifies an image directory, then starts the upgrade sequence; resolves with its actor id. */
-  upgrade(order: { url: string }): Promise<string>;
+  /**
+   * Fetches and verifies an image directory, checks etcd (control planes), then starts the upgrade
+   * sequence; resolves with its actor id.
+   */
+  upgrade(order: UpgradeCall): Promise<string>;
   shutdown(): Promise<void>;
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
 }
@@ -74,7 +85,7 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
         {
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
-          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.url }) } : {}) }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o, signal) => actions.upgrade({ url: o.source.url, preserve: o.preserve, force: o.force, signal }) } : {}) }),
         },
         principal,
       ),

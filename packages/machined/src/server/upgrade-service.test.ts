@@ -15,13 +15,15 @@ function ctx(method: CallContext['method']): CallContext {
 }
 
 /** A node's upgrade side that records what the API asked of it. */
-function recordingBackend(mode: string): UpgradeBackend & { orders: UpgradeOrder[]; rollbacks: number } {
+function recordingBackend(mode: string): UpgradeBackend & { orders: UpgradeOrder[]; signals: AbortSignal[]; rollbacks: number } {
   const b = {
     orders: [] as UpgradeOrder[],
+    signals: [] as AbortSignal[],
     rollbacks: 0,
     platformMode: () => mode,
-    upgrade: (order: UpgradeOrder) => {
+    upgrade: (order: UpgradeOrder, signal: AbortSignal) => {
       b.orders.push(order);
+      b.signals.push(signal);
       return Promise.resolve('actor-1');
     },
     rollback: () => {
@@ -41,7 +43,10 @@ const request = (image: string) => create(machinePb.UpgradeRequestSchema, { imag
 
 test('upgrade on metal with an image directory URL answers upstream\'s ack and the actor id, and hands the order on', async () => {
   const backend = recordingBackend('metal');
-  const res = await service(backend, ['os:admin']).upgrade(request('http://127.0.29.1:8080/b/'), ctx(upgradeMethod));
+  const call = ctx(upgradeMethod);
+  const res = await service(backend, ['os:admin']).upgrade(request('http://127.0.29.1:8080/b/'), call);
+  // The request's signal bounds a control plane's wait for another one's upgrade.
+  assert.equal(backend.signals[0], call.signal);
   assert.deepEqual(res, { messages: [{ ack: 'Upgrade request received', actorId: 'actor-1' }] });
   assert.deepEqual(backend.orders, [{ source: { kind: 'http', url: 'http://127.0.29.1:8080/b/' }, preserve: true, stage: false, force: true }]);
 });

@@ -17,9 +17,10 @@ export interface UpgradeBackend {
   platformMode(): string;
   /**
    * Starts the upgrade sequence once its inputs are checked; resolves with the actor id of the
-   * sequence, rejects (the node unchanged) when it may not start. Undefined: not implemented here.
+   * sequence, rejects (the node unchanged) when it may not start. A control plane may wait here
+   * for another one's upgrade, bounded by `signal` (the request's). Undefined: not implemented here.
    */
-  readonly upgrade?: (order: UpgradeOrder) => Promise<string>;
+  readonly upgrade?: (order: UpgradeOrder, signal: AbortSignal) => Promise<string>;
   /** Flips the default slot and starts the reboot; undefined: not implemented here. */
   readonly rollback?: () => Promise<void>;
 }
@@ -27,11 +28,11 @@ export interface UpgradeBackend {
 /** MachineService/Upgrade and /Rollback: refused off metal and for image references that cannot work yet. */
 export function createUpgradeService(backend: UpgradeBackend): PartialImplementation<typeof machinePb.MachineService> {
   return {
-    async upgrade(req) {
+    async upgrade(req, ctx) {
       checkUpgradeSupported(backend.platformMode());
       const source = parseUpgradeImage(req.image);
       if (!backend.upgrade) throw new TalosError(Code.Unimplemented, 'upgrade: this node cannot write its inactive slot yet');
-      const actorId = await backend.upgrade({ source, preserve: req.preserve, stage: req.stage, force: req.force });
+      const actorId = await backend.upgrade({ source, preserve: req.preserve, stage: req.stage, force: req.force }, ctx.signal);
       return { messages: [{ ack: UPGRADE_ACK, actorId }] };
     },
     async rollback() {
