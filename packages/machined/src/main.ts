@@ -193,6 +193,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       rollbackBoot: () => metal.rollbackBoot(),
       upgradeBoot: (assets) => metal.upgradeBoot(assets),
       ...(metal.install ? { onInstall: metal.install } : {}),
+      ...(host.boot.systemDisk ? { metaPartition: host.boot.systemDisk.metaDevice } : {}),
       containerd: {
         argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
         socket: '/system/run/containerd/containerd.sock',

@@ -64,4 +64,6 @@ export interface NodeOptions {
    * settings feed the cmdline network config layer, as on a VM). Metal reads /proc/cmdline.
    */
   readonly cmdline?: string;
+  /** The META partition's device (metal booted from its disk); without it META lives in memory only. */
+  readonly metaPartition?: string;
 }

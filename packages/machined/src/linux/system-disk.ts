@@ -20,6 +20,8 @@ export interface SystemDisk {
   readonly disk: string;
   readonly layout: GptLayout;
   readonly volumes: readonly SystemVolume[];
+  /** The META partition's device (upstream's key/value partition; raw, no filesystem). */
+  readonly metaDevice: string;
 }
 
 /**
@@ -48,5 +50,7 @@ export function mountSystemDisk(logger: Logger, options: { stateDir?: string } =
   }
   bindMount(EPHEMERAL_MOUNT_POINT, `${stateDir}/var`);
   logger.info('system disk mounted', { disk: found.disk, volumes: volumes.map((v) => `${v.label}=${v.device}@${v.mountPoint}${v.formatted ? ' (new)' : ''}`) });
-  return { disk: found.disk, layout: found.layout, volumes };
+  const metaIndex = found.layout.partitions.findIndex((p) => p.name === 'META');
+  if (metaIndex < 0) throw new Error(`${found.disk}: no META partition`);
+  return { disk: found.disk, layout: found.layout, volumes, metaDevice: partitionDevice(found.disk, metaIndex + 1) };
 }

@@ -13,6 +13,7 @@ import { implement } from './implement.ts';
 import { createInspectService } from './inspect-service.ts';
 import { createKubeconfigService } from './kubeconfig-service.ts';
 import { createMachineService, type ApplyResult, type MachineBackend } from './machine-service.ts';
+import { createMetaService } from './meta-service.ts';
 import type { Served } from './serve.ts';
 import { createStateService } from './state-service.ts';
 import { createTimeService } from './time-service.ts';
@@ -74,6 +75,7 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
         {
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
+          ...createMetaService({ platformMode: () => r.options.platform, meta: r.meta }),
           ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.url }) } : {}) }),
         },
         principal,
