@@ -11,7 +11,8 @@ import { applyConfiguration, type ApplyRequest } from './sequencer/apply-config.
 import { ConfigStore } from './sequencer/config-store.ts';
 import { MachineRuntime } from './sequencer/runtime.ts';
 import { Sequencer } from './sequencer/sequencer.ts';
-import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, upgradeSequence } from './sequencer/sequences.ts';
+import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, upgradeSequence, type ResetOptions } from './sequencer/sequences.ts';
+import { checkResetOptions } from './sequencer/tasks/reset.ts';
 import { fetchInstallAssets } from './sequencer/install.ts';
 import { createMachineBackend, machineApi } from './server/machine-backend.ts';
 import type { ApplyResult } from './server/machine-service.ts';
@@ -175,7 +176,8 @@ export class TalosNode implements AsyncDisposable {
    * Resolves once the reset goes ahead: a graceful reset of an etcd member leaves the cluster
    * first, and when that fails this rejects and nothing is wiped.
    */
-  async reset(options: { graceful: boolean; reboot: boolean }): Promise<void> {
+  async reset(options: ResetOptions): Promise<void> {
+    checkResetOptions(options);
     let accepted!: () => void;
     let refused!: (err: unknown) => void;
     const ack = new Promise<void>((resolve, reject) => ((accepted = resolve), (refused = reject)));

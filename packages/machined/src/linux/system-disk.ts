@@ -1,6 +1,6 @@
 import type { Logger } from '@talos-ts/cosi';
 import type { GptLayout } from '@talos-ts/machinery';
-import { bindMount, findTalosDisk, formatXfs, hasXfs, mountXfs, partitionDevice } from './disk.ts';
+import { bindMount, findTalosDisk, formatXfs, hasXfs, mountXfs, partitionDevice, writeChunks } from './disk.ts';
 
 /** Where STATE and EPHEMERAL are mounted (upstream's mount points). */
 export const STATE_MOUNT_POINT = '/system/state';
@@ -53,4 +53,19 @@ export function mountSystemDisk(logger: Logger, options: { stateDir?: string } =
   const metaIndex = found.layout.partitions.findIndex((p) => p.name === 'META');
   if (metaIndex < 0) throw new Error(`${found.disk}: no META partition`);
   return { disk: found.disk, layout: found.layout, volumes, metaDevice: partitionDevice(found.disk, metaIndex + 1) };
+}
+
+/** Bytes zeroed at the start of a wiped volume: the XFS superblock and what a probe reads. */
+const WIPE_HEAD_BYTES = 1024 * 1024;
+
+/**
+ * Wipes a system volume (STATE or EPHEMERAL) for a reset: its files were removed already; zeroing
+ * its head removes the filesystem signature, so the next boot makes it anew (mountSystemDisk
+ * formats a volume that has no XFS), as upstream's reset wipes the partition and reprovisions it.
+ */
+export function wipeSystemVolume(disk: SystemDisk, label: string): string {
+  const volume = disk.volumes.find((v) => v.label === label);
+  if (!volume) throw new Error(`${disk.disk}: no system volume ${label}`);
+  writeChunks(volume.device, [{ offsetBytes: 0, bytes: new Uint8Array(WIPE_HEAD_BYTES) }]);
+  return volume.device;
 }

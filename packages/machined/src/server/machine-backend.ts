@@ -8,6 +8,7 @@ import { containerPlatform } from '../platform/container.ts';
 import { metalPlatform } from '../platform/metal.ts';
 import type { ApplyRequest } from '../sequencer/apply-config.ts';
 import type { MachineRuntime } from '../sequencer/runtime.ts';
+import type { ResetOptions } from '../sequencer/sequences.ts';
 import type { Principal } from './authz.ts';
 import { implement } from './implement.ts';
 import { createInspectService } from './inspect-service.ts';
@@ -29,7 +30,7 @@ export interface MachineActions {
   /** Fetches and verifies an image directory, then starts the upgrade sequence; resolves with its actor id. */
   upgrade(order: { url: string }): Promise<string>;
   shutdown(): Promise<void>;
-  reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
+  reset(options: ResetOptions): Promise<void>;
 }
 
 /** What the machine service reads and does on this node. */
