@@ -126,3 +126,11 @@ export function upgradeSequence(request: UpgradeRequest): Phases {
     .append('stopEverything', stopAllServices)
     .append('reboot', reboot);
 }
+
+/**
+ * StageUpgrade: the image and options are in META already; stop everything and reboot, and the
+ * upgrade runs at the next boot before anything else (upstream's StageUpgrade sequence).
+ */
+export function stageUpgradeSequence(): Phases {
+  return new PhaseList<MachineRuntime>().appendSkipped('cleanup', noKubelet).append('stopEverything', stopAllServices).append('reboot', reboot);
+}

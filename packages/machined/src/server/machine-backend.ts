@@ -28,7 +28,7 @@ export interface MachineActions {
   /** Flips the default boot slot and starts the reboot (metal booted from disk). */
   rollback(): Promise<void>;
   /** Fetches and verifies an image directory, then starts the upgrade sequence; resolves with its actor id. */
-  upgrade(order: { url: string }): Promise<string>;
+  upgrade(order: { url: string; stage?: boolean; preserve?: boolean; force?: boolean }): Promise<string>;
   shutdown(): Promise<void>;
   reset(options: ResetOptions): Promise<void>;
 }
@@ -77,7 +77,7 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
           ...createMetaService({ platformMode: () => r.options.platform, meta: r.meta }),
-          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.url }) } : {}) }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.url, stage: o.stage, preserve: o.preserve, force: o.force }) } : {}) }),
         },
         principal,
       ),
