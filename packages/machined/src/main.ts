@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createLogger, type LogLevel } from '@talos-ts/cosi';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
+import { wipeSystemVolume } from './linux/system-disk.ts';
 import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
 import { TALOS_API_PORT, TRUSTD_PORT, nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { writeFileAtomic } from './system/atomic-file.ts';
@@ -180,6 +181,7 @@ async function runMetal(level: LogLevel): Promise<number> {
     const config = await host.fetchConfig(AbortSignal.timeout(60_000));
     if (config !== undefined) await writeFileAtomic(paths.config, config);
     const metal = host;
+    const systemDisk = host.boot.systemDisk;
     const node = new TalosNode({
       platform: 'metal',
       stateDir: paths.root,
@@ -193,6 +195,8 @@ async function runMetal(level: LogLevel): Promise<number> {
       rollbackBoot: () => metal.rollbackBoot(),
       upgradeBoot: (assets) => metal.upgradeBoot(assets),
       ...(metal.install ? { onInstall: metal.install } : {}),
+      ...(host.boot.systemDisk ? { metaPartition: host.boot.systemDisk.metaDevice } : {}),
+      ...(systemDisk ? { wipeSystemVolume: (label: string) => wipeSystemVolume(systemDisk, label) } : {}),
       containerd: {
         argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
         socket: '/system/run/containerd/containerd.sock',

@@ -64,4 +64,11 @@ export interface NodeOptions {
    * settings feed the cmdline network config layer, as on a VM). Metal reads /proc/cmdline.
    */
   readonly cmdline?: string;
+  /** The META partition's device (metal booted from its disk); without it META lives in memory only. */
+  readonly metaPartition?: string;
+  /**
+   * Removes a system volume's filesystem (STATE, EPHEMERAL) for a reset, so the next boot formats
+   * it anew (metal booted from its disk); returns the device wiped.
+   */
+  readonly wipeSystemVolume?: (label: string) => string;
 }

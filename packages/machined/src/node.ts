@@ -11,7 +11,9 @@ import { applyConfiguration, type ApplyRequest } from './sequencer/apply-config.
 import { ConfigStore } from './sequencer/config-store.ts';
 import { MachineRuntime } from './sequencer/runtime.ts';
 import { Sequencer } from './sequencer/sequencer.ts';
-import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, upgradeSequence } from './sequencer/sequences.ts';
+import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, stageUpgradeSequence, upgradeSequence, type ResetOptions } from './sequencer/sequences.ts';
+import { stageUpgrade, takeStagedUpgrade } from './sequencer/staged-upgrade.ts';
+import { checkResetOptions } from './sequencer/tasks/reset.ts';
 import { fetchInstallAssets } from './sequencer/install.ts';
 import { createMachineBackend, machineApi, type UpgradeCall } from './server/machine-backend.ts';
 import { claimEtcdForUpgrade, returnEtcdClaim } from './sequencer/upgrade-etcd.ts';
@@ -152,6 +154,7 @@ export class TalosNode implements AsyncDisposable {
   async upgrade(order: UpgradeCall): Promise<string> {
     const write = this.#options.upgradeBoot;
     if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
+    if (order.stage) return this.#stageUpgrade(order);
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
     const preserve = order.preserve ?? false;
     const actorId = randomUUID();
@@ -177,6 +180,46 @@ export class TalosNode implements AsyncDisposable {
     }
   }
 
+  // upgrade --stage: the image and options go into META and the node reboots; the upgrade itself
+  // runs at the next boot (#stagedUpgrade), as upstream's StageUpgrade sequence.
+  async #stageUpgrade(order: { url: string; preserve?: boolean; force?: boolean }): Promise<string> {
+    stageUpgrade(this.#runtime.meta, { image: order.url, options: { preserve: order.preserve === true, force: order.force === true } });
+    const started = await this.#sequencer.start('stageUpgrade', () => stageUpgradeSequence());
+    void this.#finish(started.done);
+    const actorId = randomUUID();
+    this.#logger.info('upgrade staged for the next boot', { actorId, image: order.url });
+    return actorId;
+  }
+
+  // At boot, before install and boot: a staged upgrade fetches its image, writes the inactive slot
+  // and reboots into it. Its META tags are gone before it starts, so a failure boots the current
+  // version (true: the machine is restarting into the new one).
+  async #stagedUpgrade(): Promise<boolean> {
+    const write = this.#options.upgradeBoot;
+    let staged;
+    try {
+      staged = takeStagedUpgrade(this.#runtime.meta);
+    } catch (err) {
+      this.#logger.error('staged upgrade not run: META could not be updated', { error: err });
+      return false;
+    }
+    if (!staged || !write) return false;
+    this.#logger.info('running the staged upgrade', { image: staged.image });
+    const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
+    let ok = true;
+    try {
+      const assets = await fetchInstallAssets(staged.image, dir, AbortSignal.timeout(10 * 60_000));
+      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets) }));
+      await this.#finish(started.done.catch((err: unknown) => ((ok = false), Promise.reject(err))));
+    } catch (err) {
+      ok = false;
+      this.#logger.error('staged upgrade failed; booting the current version', { error: err });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return ok;
+  }
+
   /** Starts the shutdown sequence, which takes over whatever runs, and powers off. */
   async shutdown(): Promise<void> {
     const started = await this.#sequencer.start('shutdown', () => shutdownSequence({ powerOff: true }), { takeover: true });
@@ -188,7 +231,8 @@ export class TalosNode implements AsyncDisposable {
    * Resolves once the reset goes ahead: a graceful reset of an etcd member leaves the cluster
    * first, and when that fails this rejects and nothing is wiped.
    */
-  async reset(options: { graceful: boolean; reboot: boolean }): Promise<void> {
+  async reset(options: ResetOptions): Promise<void> {
+    checkResetOptions(options);
     let accepted!: () => void;
     let refused!: (err: unknown) => void;
     const ack = new Promise<void>((resolve, reject) => ((accepted = resolve), (refused = reject)));
@@ -212,6 +256,7 @@ export class TalosNode implements AsyncDisposable {
 
   async #installAndBoot(): Promise<void> {
     if (this.#stopped) return;
+    if (await this.#stagedUpgrade()) return;
     if (installSequence(this.#runtime).phases.length > 0) await this.#sequencer.run('install', () => installSequence(this.#runtime));
     // Installed: the machine is restarting into its disk.
     if (this.#runtime.halted) return;

@@ -62,3 +62,4 @@ export type { GrpcMetadata, MetadataValue, MethodKind } from './grpc/h2/wire.ts'
 export { serveUntilSignal, terminationSignal } from './daemon/serve-until-signal.ts';
 export type { DaemonServer } from './daemon/serve-until-signal.ts';
 export * from './disk/index.ts';
+export * from './meta/index.ts';

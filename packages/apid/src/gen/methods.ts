@@ -45,6 +45,8 @@ export const proxiedMethods: Readonly<Record<string, MethodKind>> = {
   '/machine.MachineService/SystemStat': 'unary',
   '/machine.MachineService/LoadAvg': 'unary',
   '/machine.MachineService/CPUInfo': 'unary',
+  '/machine.MachineService/MetaWrite': 'unary',
+  '/machine.MachineService/MetaDelete': 'unary',
   '/cosi.resource.State/Get': 'unary',
   '/cosi.resource.State/List': 'server_streaming',
   '/cosi.resource.State/Create': 'unary',

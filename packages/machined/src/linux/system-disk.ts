@@ -2,7 +2,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
 import type { GptLayout } from '@talos-ts/machinery';
-import { bindMount, findTalosDisk, formatXfs, hasXfs, mountXfs, partitionDevice } from './disk.ts';
+import { bindMount, findTalosDisk, formatXfs, hasXfs, mountXfs, partitionDevice, writeChunks } from './disk.ts';
 
 /** Where STATE and EPHEMERAL are mounted (upstream's mount points). */
 export const STATE_MOUNT_POINT = '/system/state';
@@ -22,6 +22,8 @@ export interface SystemDisk {
   readonly disk: string;
   readonly layout: GptLayout;
   readonly volumes: readonly SystemVolume[];
+  /** The META partition's device (upstream's key/value partition; raw, no filesystem). */
+  readonly metaDevice: string;
 }
 
 /**
@@ -48,7 +50,24 @@ export function mountSystemDisk(logger: Logger, options: { stateDir?: string } =
   }
   bindMount(EPHEMERAL_MOUNT_POINT, `${stateDir}/var`);
   logger.info('system disk mounted', { disk: found.disk, volumes: volumes.map((v) => `${v.label}=${v.device}@${v.mountPoint}${v.formatted ? ' (new)' : ''}`) });
-  return { disk: found.disk, layout: found.layout, volumes };
+  const metaIndex = found.layout.partitions.findIndex((p) => p.name === 'META');
+  if (metaIndex < 0) throw new Error(`${found.disk}: no META partition`);
+  return { disk: found.disk, layout: found.layout, volumes, metaDevice: partitionDevice(found.disk, metaIndex + 1) };
+}
+
+/** Bytes zeroed at the start of a wiped volume: the XFS superblock and what a probe reads. */
+const WIPE_HEAD_BYTES = 1024 * 1024;
+
+/**
+ * Wipes a system volume (STATE or EPHEMERAL) for a reset: its files were removed already; zeroing
+ * its head removes the filesystem signature, so the next boot makes it anew (mountSystemDisk
+ * formats a volume that has no XFS), as upstream's reset wipes the partition and reprovisions it.
+ */
+export function wipeSystemVolume(disk: SystemDisk, label: string): string {
+  const volume = disk.volumes.find((v) => v.label === label);
+  if (!volume) throw new Error(`${disk.disk}: no system volume ${label}`);
+  writeChunks(volume.device, [{ offsetBytes: 0, bytes: new Uint8Array(WIPE_HEAD_BYTES) }]);
+  return volume.device;
 }
 
 /** The file on STATE asking the next boot to make EPHEMERAL afresh (an upgrade with --preserve=false). */

@@ -13,6 +13,8 @@ import {
   type V1Alpha1Config,
 } from '@talos-ts/machinery';
 import { machineConfigOf } from '../controllers/config/parse.ts';
+import { metaPartition } from '../linux/meta-partition.ts';
+import { MetaStore } from '../meta/store.ts';
 import type { EtcdManager } from '../etcd/etcd.ts';
 import type { SharedAddressRelease } from '../controllers/network/operator-vip.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -71,6 +73,8 @@ export class MachineRuntime {
   readonly store: ConfigStore;
   readonly logger: Logger;
   readonly hooks: RuntimeHooks;
+  /** META: on the META partition when the node booted from its disk, else in memory (it outlives cycles). */
+  readonly meta: MetaStore;
   readonly #machinedLog: () => ServiceLog | undefined;
   cycle: Cycle | undefined;
   /** Why the stored config was not booted (see the loadConfig task). */
@@ -89,6 +93,7 @@ export class MachineRuntime {
     this.store = o.store;
     this.logger = o.logger;
     this.hooks = o.hooks;
+    this.meta = new MetaStore({ logger: o.logger, ...(o.options.metaPartition ? { device: metaPartition(o.options.metaPartition) } : {}) });
     this.#machinedLog = o.machinedLog;
   }
 

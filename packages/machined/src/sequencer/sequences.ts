@@ -4,7 +4,7 @@ import { activateConfig, loadConfig } from './tasks/config.ts';
 import { startMachined, stopAllServices } from './tasks/machined.ts';
 import { startMaintenanceService, stopMaintenanceService } from './tasks/maintenance.ts';
 import { reboot, shutdown } from './tasks/power.ts';
-import { leaveEtcd, resetSystemDisk, sendResetSignal } from './tasks/reset.ts';
+import { leaveEtcd, resetSystemDisk, sendResetSignal, wipeLabels } from './tasks/reset.ts';
 import { install } from './tasks/install.ts';
 import { startAllServices } from './tasks/services.ts';
 import { writeInactiveSlot } from './tasks/upgrade.ts';
@@ -20,10 +20,24 @@ type Phases = PhaseList<MachineRuntime>;
 /** No kubelet runs on Talos-TS nodes yet: cordon/drain and pod cleanup have nothing to act on. */
 const noKubelet = 'no kubelet runs on this node yet';
 
-/** Options of a reset (upstream's ResetRequest, as far as it is implemented). */
-export interface ResetRequest {
+/** A system volume named in a reset (upstream's ResetPartitionSpec). */
+export interface ResetPartition {
+  readonly label: string;
+  readonly wipe: boolean;
+}
+
+/** What the API asks of a reset (upstream's ResetRequest, as far as it is implemented). */
+export interface ResetOptions {
   readonly graceful: boolean;
   readonly reboot: boolean;
+  /** Volumes to wipe by label; empty or absent: every system volume (STATE and EPHEMERAL). */
+  readonly systemPartitionsToWipe?: readonly ResetPartition[];
+  /** Upstream's USER_DISKS wipe mode: the system disk is left alone. */
+  readonly userDisksOnly?: boolean;
+}
+
+/** Options of the reset sequence. */
+export interface ResetRequest extends ResetOptions {
   /** Called once the reset will go ahead (after leaving etcd), so the API call can answer. */
   readonly accepted: () => void;
 }
@@ -89,7 +103,7 @@ export function resetSequence(request: ResetRequest): Phases {
   return list
     .append('preReset', sendResetSignal(request.accepted))
     .append('stopEverything', stopAllServices)
-    .append('reset', resetSystemDisk)
+    .append('reset', resetSystemDisk(wipeLabels(request)))
     .appendWhen(request.reboot, 'reboot', reboot)
     .appendWhen(!request.reboot, 'shutdown', shutdown);
 }
@@ -123,4 +137,12 @@ export function upgradeSequence(request: UpgradeRequest): Phases {
     .appendWhen(!preserve, 'ephemeral', wipeEphemeralAtNextBoot)
     .append('stopEverything', stopAllServices)
     .append('reboot', reboot);
+}
+
+/**
+ * StageUpgrade: the image and options are in META already; stop everything and reboot, and the
+ * upgrade runs at the next boot before anything else (upstream's StageUpgrade sequence).
+ */
+export function stageUpgradeSequence(): Phases {
+  return new PhaseList<MachineRuntime>().appendSkipped('cleanup', noKubelet).append('stopEverything', stopAllServices).append('reboot', reboot);
 }

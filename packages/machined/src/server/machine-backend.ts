@@ -8,11 +8,13 @@ import { containerPlatform } from '../platform/container.ts';
 import { metalPlatform } from '../platform/metal.ts';
 import type { ApplyRequest } from '../sequencer/apply-config.ts';
 import type { MachineRuntime } from '../sequencer/runtime.ts';
+import type { ResetOptions } from '../sequencer/sequences.ts';
 import type { Principal } from './authz.ts';
 import { implement } from './implement.ts';
 import { createInspectService } from './inspect-service.ts';
 import { createKubeconfigService } from './kubeconfig-service.ts';
 import { createMachineService, type ApplyResult, type MachineBackend } from './machine-service.ts';
+import { createMetaService } from './meta-service.ts';
 import type { Served } from './serve.ts';
 import { createStateService } from './state-service.ts';
 import { createTimeService } from './time-service.ts';
@@ -22,6 +24,8 @@ import { queryServer } from '../timed/sync.ts';
 /** An Upgrade call as the node acts on it: the image directory, upstream's flags, the request's signal. */
 export interface UpgradeCall {
   readonly url: string;
+  /** upgrade --stage: keep the order in META and upgrade at the next boot. */
+  readonly stage?: boolean;
   readonly preserve?: boolean;
   readonly force?: boolean;
   readonly signal?: AbortSignal;
@@ -39,7 +43,7 @@ export interface MachineActions {
    */
   upgrade(order: UpgradeCall): Promise<string>;
   shutdown(): Promise<void>;
-  reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
+  reset(options: ResetOptions): Promise<void>;
 }
 
 /** What the machine service reads and does on this node. */
@@ -85,7 +89,8 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
         {
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
-          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o, signal) => actions.upgrade({ url: o.source.url, preserve: o.preserve, force: o.force, signal }) } : {}) }),
+          ...createMetaService({ platformMode: () => r.options.platform, meta: r.meta }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o, signal) => actions.upgrade({ url: o.source.url, stage: o.stage, preserve: o.preserve, force: o.force, signal }) } : {}) }),
         },
         principal,
       ),

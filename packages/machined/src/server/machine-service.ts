@@ -1,8 +1,9 @@
 import { durationMs, timestampFromMs, type Any, type Duration } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { currentVersion, decodeConfigText, type machinePb } from '@talos-ts/machinery';
+import { currentVersion, decodeConfigText, machinePb } from '@talos-ts/machinery';
 import type { EtcdManager } from '../etcd/etcd.ts';
+import type { ResetOptions } from '../sequencer/sequences.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { ServiceLog } from '../system/log.ts';
 import type { ServiceInfo } from '../system/service-runner.ts';
@@ -36,7 +37,7 @@ export interface MachineBackend {
   /** Starts the shutdown sequence (it takes over whatever runs). */
   shutdown(): Promise<void>;
   /** Starts a reset; a graceful one on a control plane first leaves etcd (failures reject). */
-  reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
+  reset(options: ResetOptions): Promise<void>;
   /** The local etcd member; throws Unimplemented on nodes without etcd (workers), as upstream. */
   etcd(what: string): EtcdManager;
   /** containerd's socket, or undefined when this node does not run containerd. */
@@ -155,7 +156,12 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
       return { messages: [{}] };
     },
     async reset(req) {
-      await backend.reset({ graceful: req.graceful, reboot: req.reboot });
+      await backend.reset({
+        graceful: req.graceful,
+        reboot: req.reboot,
+        systemPartitionsToWipe: req.systemPartitionsToWipe.map((p) => ({ label: p.label, wipe: p.wipe })),
+        userDisksOnly: req.mode === machinePb.ResetRequest_WipeMode.USER_DISKS,
+      });
       return { messages: [{}] };
     },
     async bootstrap(req, ctx) {

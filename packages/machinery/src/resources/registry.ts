@@ -4,6 +4,7 @@ import { machineConfigDefinition } from './config/machine-config.ts';
 import { machineTypeDefinition } from './config/machine-type.ts';
 import { versionDefinition } from './runtime/version.ts';
 import { mountStatusDefinition } from './runtime/mount-status.ts';
+import { metaKeyDefinition } from './runtime/meta-key.ts';
 import { volumeStatusDefinition } from './block/volume-status.ts';
 import { hostnameStatusDefinition } from './network/hostname-status.ts';
 import { networkResourceDefinitions } from './network/index.ts';
@@ -30,6 +31,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   machineTypeDefinition,
   versionDefinition,
   mountStatusDefinition,
+  metaKeyDefinition,
   volumeStatusDefinition,
   hostnameStatusDefinition,
   nodenameDefinition,

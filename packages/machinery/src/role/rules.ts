@@ -42,6 +42,9 @@ export const methodRoles: Readonly<Record<string, readonly Role[]>> = {
   '/machine.MachineService/LoadAvg': read,
   '/machine.MachineService/Logs': read,
   '/machine.MachineService/Memory': read,
+  // Upstream also lets its os:meta:writer role call these; that role does not exist here yet.
+  '/machine.MachineService/MetaDelete': adminOnly,
+  '/machine.MachineService/MetaWrite': adminOnly,
   '/machine.MachineService/Mounts': read,
   '/machine.MachineService/NetworkDeviceStats': read,
   '/machine.MachineService/Netstat': read,

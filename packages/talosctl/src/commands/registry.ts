@@ -258,6 +258,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => [(await import('./memory/memory.ts')).registerMemory],
   },
   {
+    name: 'meta',
+    summary: 'Write and delete keys in the META partition',
+    group: 'talos',
+    load: async () => [(await import('./meta/meta.ts')).registerMeta],
+  },
+  {
     name: 'mounts',
     aliases: ['mount'],
     summary: 'List mounts',

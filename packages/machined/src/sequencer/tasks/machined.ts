@@ -23,6 +23,12 @@ export const startMachined: Task<MachineRuntime> = task('startMachined', async (
   const state = new InMemoryState();
   registerTalosResources(state);
   state.create(newVersion({ version: TAG }));
+  try {
+    r.meta.publishTo(state);
+  } catch (err) {
+    // An unreadable META must not keep the node from booting (upstream logs and goes on too).
+    r.logger.warn('META not loaded', { error: (err as Error).message });
+  }
   const runtime = new Runtime(state, { logger: r.logger });
   const sharedAddresses = new SharedAddressRelease();
   const identity = r.options.defaultHostname ?? defaultHostname(r.options.address);
