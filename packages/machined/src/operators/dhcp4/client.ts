@@ -1,5 +1,6 @@
 import { Code, TalosError, nullLogger, systemClock, type Clock, type Logger } from '@talos-ts/cosi';
 import { leaseFromAck, type Dhcp4Lease } from './lease.ts';
+import { receiveWithin, sleepUntil } from '../waits.ts';
 import {
   FLAG_BROADCAST,
   MessageType,
@@ -175,7 +176,7 @@ export class Dhcp4Client implements AsyncDisposable {
       const wake = new AbortController();
       this.#wake = wake;
       try {
-        await this.#sleepUntil(acquiredAtMs + renewSeconds * 1000, AbortSignal.any([signal, wake.signal]));
+        await sleepUntil(this.#clock, acquiredAtMs + renewSeconds * 1000, AbortSignal.any([signal, wake.signal]));
       } catch (err) {
         if (signal.aborted || !wake.signal.aborted) throw err;
         this.#log.info('renewing now: the hostname changed', { hostname: this.#hostname?.hostname ?? '' });
@@ -285,7 +286,7 @@ export class Dhcp4Client implements AsyncDisposable {
     for (let i = 0; i < 10_000; i++) {
       const left = deadline - this.#clock.now();
       if (left <= 0) return undefined;
-      const raw = await this.#receive(left, signal);
+      const raw = await receiveWithin(this.#t, this.#clock, left, signal);
       if (!raw) return undefined;
       const decoded = decodeMessage(raw);
       if ('error' in decoded) {
@@ -312,33 +313,7 @@ export class Dhcp4Client implements AsyncDisposable {
     }
   }
 
-  /** The next datagram, or undefined when waitMs passes first on the client's clock. */
-  async #receive(waitMs: number, signal: AbortSignal): Promise<Buffer | undefined> {
-    if (signal.aborted) throw new TalosError(Code.Canceled, 'stopped');
-    const local = new AbortController();
-    const onAbort = (): void => local.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const timer = this.#clock.sleep(waitMs, local.signal).then(
-        () => undefined,
-        () => undefined,
-      );
-      const got = this.#t.receive(local.signal).catch(() => undefined);
-      const result = await Promise.race([got, timer]);
-      if (signal.aborted) throw new TalosError(Code.Canceled, 'stopped');
-      return result;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      local.abort();
-    }
-  }
 
-  async #sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
-    // Long waits are cut so a setTimeout never overflows (2^31 ms).
-    for (let left = atMs - this.#clock.now(); left > 0; left = atMs - this.#clock.now()) {
-      await this.#clock.sleep(Math.min(left, 2 ** 30), signal);
-    }
-  }
 
   #build(
     type: MessageTypeValue,

@@ -2,6 +2,7 @@ import { Code, TalosError, nullLogger, systemClock, type Clock, type Logger } fr
 import type { Dhcp4Transport } from '../dhcp4/client.ts';
 import { leaseFromReply, type Dhcp6Lease } from './lease.ts';
 import { Msg6, Opt6, decode6, duidLL, encode6, encodeOptions, opt6, type Dhcp6Message } from './message.ts';
+import { receiveWithin, sleepUntil } from '../waits.ts';
 
 /** The DHCPv6 client's link: sends go to ff02::1:2 port 547 unless `to` is given (linux/dhcp4-socket.ts openDhcp6Socket). */
 export type Dhcp6Transport = Dhcp4Transport;
@@ -117,7 +118,7 @@ export class Dhcp6Client implements AsyncDisposable {
       if (!Number.isFinite(renewSeconds)) {
         await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new TalosError(Code.Canceled, 'stopped')), { once: true }));
       }
-      await this.#sleepUntil(acquiredAtMs + renewSeconds * 1000, signal);
+      await sleepUntil(this.#clock, acquiredAtMs + renewSeconds * 1000, signal);
       this.#state = 'renewing';
       let result = await this.#extend(lease, Msg6.Renew, acquiredAtMs + rebindSeconds * 1000, signal);
       if (result === undefined) {
@@ -189,7 +190,7 @@ export class Dhcp6Client implements AsyncDisposable {
     for (let i = 0; i < 10_000; i++) {
       const left = deadline - this.#clock.now();
       if (left <= 0) return undefined;
-      const raw = await this.#receive(left, signal);
+      const raw = await receiveWithin(this.#t, this.#clock, left, signal);
       if (!raw) return undefined;
       const d = decode6(raw);
       if ('error' in d) {
@@ -203,31 +204,7 @@ export class Dhcp6Client implements AsyncDisposable {
     return undefined;
   }
 
-  async #receive(waitMs: number, signal: AbortSignal): Promise<Buffer | undefined> {
-    if (signal.aborted) throw new TalosError(Code.Canceled, 'stopped');
-    const local = new AbortController();
-    const onAbort = (): void => local.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const timer = this.#clock.sleep(waitMs, local.signal).then(
-        () => undefined,
-        () => undefined,
-      );
-      const got = this.#t.receive(local.signal).catch(() => undefined);
-      const result = await Promise.race([got, timer]);
-      if (signal.aborted) throw new TalosError(Code.Canceled, 'stopped');
-      return result;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      local.abort();
-    }
-  }
 
-  async #sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
-    for (let left = atMs - this.#clock.now(); left > 0; left = atMs - this.#clock.now()) {
-      await this.#clock.sleep(Math.min(left, 2 ** 30), signal);
-    }
-  }
 
   #build(type: number, xid: number, startedMs: number, f: { serverId?: Buffer; address?: string } = {}): Buffer {
     const elapsed = Buffer.alloc(2);

@@ -1,0 +1,37 @@
+import { Code, TalosError, type Clock } from '@talos-ts/cosi';
+
+/** What the DHCP clients read datagrams from. */
+export interface DatagramSource {
+  receive(signal: AbortSignal): Promise<Buffer>;
+}
+
+/**
+ * The next datagram, or undefined when waitMs passes first on the client's clock (a fake clock in
+ * tests); a stopped client gets Canceled.
+ */
+export async function receiveWithin(source: DatagramSource, clock: Clock, waitMs: number, signal: AbortSignal): Promise<Buffer | undefined> {
+  if (signal.aborted) throw new TalosError(Code.Canceled, 'stopped');
+  const local = new AbortController();
+  const onAbort = (): void => local.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const timer = clock.sleep(waitMs, local.signal).then(
+      () => undefined,
+      () => undefined,
+    );
+    const got = source.receive(local.signal).catch(() => undefined);
+    const result = await Promise.race([got, timer]);
+    if (signal.aborted) throw new TalosError(Code.Canceled, 'stopped');
+    return result;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    local.abort();
+  }
+}
+
+/** Sleeps until atMs on the clock; long waits are cut so a setTimeout never overflows (2^31 ms). */
+export async function sleepUntil(clock: Clock, atMs: number, signal: AbortSignal): Promise<void> {
+  for (let left = atMs - clock.now(); left > 0; left = atMs - clock.now()) {
+    await clock.sleep(Math.min(left, 2 ** 30), signal);
+  }
+}
