@@ -21,7 +21,7 @@ case "$profile" in
   cluster) debs=("${cluster[@]}") ;;
   image) debs=("${image[@]}") ;;
   qemu) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86) ;;
-  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony nftables fdisk gdisk)
+  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony nftables fdisk gdisk docker-registry)
     # kubectl for the kubeconfig test (Debian ships it as kubernetes-client)
     command -v kubectl >/dev/null || debs+=(kubernetes-client) ;;
   *)
@@ -43,6 +43,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages ($profile): ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package enables a system-wide registry on :5000; tests and `cluster create` run their own.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+    $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || $SUDO update-rc.d docker-registry disable >/dev/null 2>&1 || true
+  fi
 fi
 
 stamp=node_modules/.talos-lock-stamp

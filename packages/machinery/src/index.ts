@@ -62,3 +62,5 @@ export type { GrpcMetadata, MetadataValue, MethodKind } from './grpc/h2/wire.ts'
 export { serveUntilSignal, terminationSignal } from './daemon/serve-until-signal.ts';
 export type { DaemonServer } from './daemon/serve-until-signal.ts';
 export * from './disk/index.ts';
+/** OCI images: references, the distribution API (pull and push), image layouts, layer extraction. */
+export * from './oci/index.ts';

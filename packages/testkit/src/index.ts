@@ -36,3 +36,5 @@ export { startSecondMachined } from './host/fuzz-node.ts';
 export type { SecondInstance } from './host/fuzz-node.ts';
 export { startChrony, hasChronyd } from './host/chrony.ts';
 export type { ChronyServer } from './host/chrony.ts';
+export { hasDockerRegistry, startRegistry } from './host/registry.ts';
+export type { RegistryServer } from './host/registry.ts';
