@@ -152,7 +152,8 @@ export class TalosNode implements AsyncDisposable {
     if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
     try {
-      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000));
+      const mirrors = this.#runtime.cycle?.config?.config.config.machine?.registries?.mirrors;
+      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000), mirrors ? { mirrors } : {});
       const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets) }));
       void this.#finish(started.done.finally(() => rmSync(dir, { recursive: true, force: true })));
       const actorId = randomUUID();

@@ -25,7 +25,7 @@ export interface MachineActions {
   reboot(): Promise<void>;
   /** Flips the default boot slot and starts the reboot (metal booted from disk). */
   rollback(): Promise<void>;
-  /** Fetches and verifies an image directory, then starts the upgrade sequence; resolves with its actor id. */
+  /** Fetches and verifies the installer (`url`: an image directory URL or an OCI reference), then starts the upgrade sequence; resolves with its actor id. */
   upgrade(order: { url: string }): Promise<string>;
   shutdown(): Promise<void>;
   reset(options: { graceful: boolean; reboot: boolean }): Promise<void>;
@@ -74,7 +74,7 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
         {
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
-          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.url }) } : {}) }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o) => actions.upgrade({ url: o.source.kind === 'http' ? o.source.url : o.source.reference }) } : {}) }),
         },
         principal,
       ),
