@@ -29,7 +29,7 @@ import { attachNode, createBridge, createNetns, createTap, listNetns } from './h
 import { isAlive, spawnInNetns, spawned } from './host/processes.ts';
 import { startForwarder } from './host/forwarder.ts';
 import { checkImageDir, ensureDefaultImage, requireQemu, spawnVm } from './host/qemu.ts';
-import { pushClusterInstaller, requireDockerRegistry, spawnRegistry } from './host/registry.ts';
+import { imageHasInstaller, pushClusterInstaller, requireDockerRegistry, spawnRegistry } from './host/registry.ts';
 
 /** The back ends: container-mode machined processes, or VMs booted from a built image. */
 export type Provisioner = 'process' | 'qemu';
@@ -230,9 +230,9 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   const qemu = options.provisioner === 'qemu';
   let imageDir = options.imageDir ?? '';
   if (qemu) requireQemu();
-  if (qemu) requireDockerRegistry();
   if (qemu && imageDir !== '') checkImageDir(imageDir);
   if (qemu && imageDir === '') imageDir = await ensureDefaultImage(TAG, progress, signal);
+  if (qemu && imageHasInstaller(imageDir)) requireDockerRegistry();
   if (existsSync(join(dir, 'state.json'))) {
     throw new TalosError(Code.AlreadyExists, `cluster ${JSON.stringify(options.name)} already exists (${dir}): destroy it first with talosctl cluster destroy --name ${options.name}`);
   }
@@ -241,7 +241,9 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   if (taken.length > 0) {
     throw new TalosError(Code.AlreadyExists, `network namespace(s) ${taken.join(', ')} already exist: destroy the cluster first (talosctl cluster destroy --name ${options.name})`);
   }
-  const installImage = qemu ? (options.installImage ?? installerReference(plan, imageTag(imageDir))) : undefined;
+  // An image without installer files (a hand-made boot-only directory) gets no registry.
+  const withRegistry = qemu && imageHasInstaller(imageDir);
+  const installImage = options.installImage ?? (withRegistry ? installerReference(plan, imageTag(imageDir)) : undefined);
   const configs = await makeConfigs(plan, options, installImage);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const { nodes: _nodes, ...network } = plan;
@@ -302,7 +304,7 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   await waitForLogLine(discoveryLog, '"listening"', { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
   progress(`discovery service listening on ${state.discovery.endpoint}`);
 
-  if (qemu) {
+  if (withRegistry) {
     const registryLog = join(dir, 'registry.log');
     const registryChild = spawnRegistry({ netns: plan.netns, listen: registryHost(plan), dir, logFile: registryLog });
     const registryPid = await spawned(registryChild);

@@ -55,6 +55,11 @@ export function spawnRegistry(options: SpawnRegistryOptions): ChildProcess {
 /** The files an installer image carries (as talos-imager writes them). */
 const INSTALLER_FILES = [...new Set<string>([...Object.values(InstallerFiles), 'manifest.sig', 'signing-key.pub'])];
 
+/** True when a built image carries an installer (its OCI layout, or the files to write one from). */
+export function imageHasInstaller(imageDir: string): boolean {
+  return existsSync(join(imageDir, 'installer', 'oci-layout')) || INSTALLER_FILES.every((n) => existsSync(join(imageDir, n)));
+}
+
 /**
  * Pushes a built image's installer to a registry reached at `registry` (a loopback forward, so
  * plain HTTP) as `repository:tag`, the tag being `v<version>` of the image. An image built before
