@@ -153,7 +153,7 @@ export class TalosNode implements AsyncDisposable {
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
     try {
       const mirrors = this.#runtime.cycle?.config?.config.config.machine?.registries?.mirrors;
-      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000), mirrors ? { mirrors } : {});
+      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000), { ...(mirrors ? { mirrors } : {}), logger: this.#logger });
       const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets) }));
       void this.#finish(started.done.finally(() => rmSync(dir, { recursive: true, force: true })));
       const actorId = randomUUID();

@@ -145,7 +145,7 @@ export function installToDisk(options: InstallOptions): InstallResult {
  * pullInstallAssets; `mirrors` is `machine.registries.mirrors`) or the http(s) URL of an image
  * directory. The manifest's signature is not checked against a trusted key here.
  */
-export async function fetchInstallAssets(imageUrl: string, dir: string, signal?: AbortSignal, options: { mirrors?: RegistryMirrors } = {}): Promise<InstallAssets> {
+export async function fetchInstallAssets(imageUrl: string, dir: string, signal?: AbortSignal, options: { mirrors?: RegistryMirrors; logger?: Logger } = {}): Promise<InstallAssets> {
   if (looksLikeImageReference(imageUrl)) return pullInstallAssets(imageUrl, dir, { ...options, ...(signal ? { signal } : {}) });
   const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;
   const get = async (name: string): Promise<Buffer> => {
@@ -207,7 +207,7 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
       options.logger?.info('disk already holds a Talos install; not installing', { disk: install.disk });
       return { installed: false, layout: current.value, phases: [] };
     }
-    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), options.signal, options.mirrors ? { mirrors: options.mirrors } : {});
+    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), options.signal, { ...(options.mirrors ? { mirrors: options.mirrors } : {}), ...(options.logger ? { logger: options.logger } : {}) });
     return installToDisk({
       disk: install.disk,
       diskSizeBytes: options.diskSizeBytes(install.disk),
