@@ -7,7 +7,8 @@
 #   ensure-deps.sh image     `talos-imager build`: Debian's kernel, the programs the image ships
 #                            (containerd, runc, etcd), image tools and the compilers for machined's
 #                            native parts (the addon and the initramfs /init, built here too)
-#   ensure-deps.sh qemu      `talosctl cluster create --provisioner qemu`: image + QEMU
+#   ensure-deps.sh qemu      `talosctl cluster create --provisioner qemu`: image + QEMU + docker-registry
+#                            (the cluster's registry holding the installer)
 #   ensure-deps.sh test      `npm run test:all`: every check and test, the VM suites included
 #
 # Safe to run again; installs only what is missing. Debian packages need root (or sudo).
@@ -20,8 +21,8 @@ image=(linux-image-amd64 containerd runc libseccomp2 etcd-server squashfs-tools 
 case "$profile" in
   cluster) debs=("${cluster[@]}") ;;
   image) debs=("${image[@]}") ;;
-  qemu) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86) ;;
-  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony nftables fdisk gdisk)
+  qemu) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 docker-registry) ;;
+  test) debs=("${cluster[@]}" "${image[@]}" qemu-system-x86 graphviz openssl etcd-client protobuf-compiler libprotobuf-dev python3-grpcio python3-cryptography cpio tmux unzip dnsmasq-base chrony nftables fdisk gdisk docker-registry)
     # kubectl for the kubeconfig test (Debian ships it as kubernetes-client)
     command -v kubectl >/dev/null || debs+=(kubernetes-client) ;;
   *)
@@ -43,6 +44,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages ($profile): ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package enables a system-wide registry on :5000; tests and `cluster create` run their own.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+    $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || $SUDO update-rc.d docker-registry disable >/dev/null 2>&1 || true
+  fi
 fi
 
 stamp=node_modules/.talos-lock-stamp

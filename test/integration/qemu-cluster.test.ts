@@ -75,8 +75,18 @@ test('qemu cluster: 3 control plane VMs → health with 3 etcd members → destr
   assert.match(version.out, /NODE:\s+10\.98\.0\.4\n\tTag:\s+v\d/);
 
   const dir = join(stateRoot, name);
+  // The cluster's registry (in the namespace, on the bridge) holds the installer the configs name.
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { registry?: { pid: number; host: string; forwardPort?: number } };
+  assert.equal(state.registry?.host, '10.98.0.1:5000');
+  const imageVersion = (JSON.parse(readFileSync(join(imageDir, 'manifest.json'), 'utf8')) as { version: string }).version;
+  const tags = (await (await fetch(`http://127.0.0.1:${state.registry?.forwardPort ?? 0}/v2/talos-ts/installer/tags/list`)).json()) as { tags: string[] };
+  assert.deepEqual(tags.tags, [`v${imageVersion}`]);
+  assert.ok(readFileSync(join(dir, 'controlplane.yaml'), 'utf8').includes(`10.98.0.1:5000/talos-ts/installer:v${imageVersion}`), 'machine.install.image names it');
   const destroyed = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
   assert.equal(destroyed.code, 0, destroyed.err);
+  // Stopped: gone, or a zombie its new parent (init) has not reaped yet.
+  const registryState = existsSync(`/proc/${state.registry?.pid ?? 0}/stat`) ? readFileSync(`/proc/${state.registry?.pid ?? 0}/stat`, 'utf8').replace(/^.*\) /s, '')[0] : 'gone';
+  assert.ok(registryState === 'gone' || registryState === 'Z', `registry stopped (state ${registryState})`);
   assert.deepEqual(namespaces(), [], 'no namespace (and so no tap) left');
   assert.deepEqual(processesUsing(dir), [], 'no QEMU left');
   assert.equal(existsSync(dir), false, 'state dir with the disks removed');

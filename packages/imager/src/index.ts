@@ -8,3 +8,4 @@ export { FORBIDDEN_PROGRAMS, forbiddenPaths } from './policy.ts';
 export { buildImage, buildPrograms, listSquashfs, type BuildImageOptions, type BuiltImage } from './build/image.ts';
 export { bootDiskVm, bootVm, kvmUsable, USER_NET, type BootDiskVmOptions, type BootVmOptions, type GuestForward, type RunningVm } from './build/qemu.ts';
 export { buildDiskImage, buildInstallerAssets, DISK_IMAGE, DISK_KERNEL_ARGS, GRUB_I386_PC_DIR, InstallerAsset, type BuildDiskImageOptions } from './build/disk.ts';
+export { INSTALLER_IMAGE_FILES, INSTALLER_LAYOUT, pushInstaller, writeInstallerImage } from './build/installer.ts';

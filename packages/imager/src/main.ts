@@ -3,17 +3,23 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@talos-ts/cosi';
 import { buildImage } from './build/image.ts';
+import { pushInstaller } from './build/installer.ts';
 import { verifyImage, type CompressionPreset } from './manifest.ts';
 
 const usage = `Usage:
   talos-imager build [--compression fast|small] [--out DIR] [--signing-key KEY.pem] [--reuse-build]
                      [--extra-kernel-arg ARG]... [--disk=false]
   talos-imager verify DIR [--public-key KEY.pub]
+  talos-imager push DIR REF [--insecure]
 
 build   makes _out/talos-ts-<version>-<preset>/ (vmlinuz, initramfs.img, rootfs.sqsh, the installer's
         boot.img, core.img and rootfs.cpio, a signed manifest, and disk.raw: a disk booting through
         BIOS and GRUB, slot A populated, with the extra kernel arguments in its boot entries)
+        and installer/, the installer as an OCI image layout tagged with the version
 verify  checks the manifest signature and every artifact's digest
+push    uploads DIR's installer image (or DIR itself when it is an OCI layout) to a registry as
+        REF (host[:port]/repo:tag) over the distribution API; plain HTTP for loopback hosts, or for
+        any host with --insecure (a registry on a cluster bridge)
 `;
 
 /** The talos-imager command line; returns the exit code. */
@@ -31,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'reuse-build': { type: 'boolean', default: false },
         'extra-kernel-arg': { type: 'string', multiple: true },
         disk: { type: 'boolean', default: true },
+        insecure: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -76,6 +83,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     process.stdout.write(`ok: ${r.value.version} (${r.value.gitRevision}), ${Object.keys(r.value.rootfsFiles).length} root files\n`);
     return 0;
+  }
+  if (cmd === 'push') {
+    const ref = positionals[2];
+    if (!arg || !ref) {
+      process.stderr.write(`talos-imager: push needs an image directory and a reference\n`);
+      return 2;
+    }
+    try {
+      const r = await pushInstaller(resolve(arg), ref, { insecure: values.insecure ?? false });
+      process.stdout.write(`${r.reference}@${r.manifestDigest} (${r.uploaded} blobs sent, ${r.skipped} already there)\n`);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`talos-imager: push failed: ${(err as Error).message}\n`);
+      return 1;
+    }
   }
   process.stderr.write(`talos-imager: unknown command ${cmd}\n\n${usage}`);
   return 2;

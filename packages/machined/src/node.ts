@@ -159,7 +159,8 @@ export class TalosNode implements AsyncDisposable {
     const preserve = order.preserve ?? false;
     const actorId = randomUUID();
     try {
-      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000));
+      const mirrors = this.#runtime.cycle?.config?.config.config.machine?.registries?.mirrors;
+      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000), { ...(mirrors ? { mirrors } : {}), logger: this.#logger });
       const claim = await claimEtcdForUpgrade(this.#runtime, { preserve, force: order.force ?? false, actorId, signal: order.signal ?? new AbortController().signal });
       const cycle = this.#runtime.cycle;
       const giveBack = (): Promise<void> => (claim && cycle ? returnEtcdClaim(this.#runtime, claim, cycle.abort.signal) : Promise.resolve());

@@ -63,3 +63,5 @@ export { serveUntilSignal, terminationSignal } from './daemon/serve-until-signal
 export type { DaemonServer } from './daemon/serve-until-signal.ts';
 export * from './disk/index.ts';
 export * from './meta/index.ts';
+/** OCI images: references, the distribution API (pull and push), image layouts, layer extraction. */
+export * from './oci/index.ts';

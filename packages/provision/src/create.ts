@@ -2,7 +2,7 @@
 // network namespace, joined by a bridge in the cluster's own namespace, reached from the host only
 // through loopback forwards.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
@@ -23,12 +23,13 @@ import {
   type MachineConfig,
   type Talosconfig,
 } from '@talos-ts/machinery';
-import { discoveryEndpoint, DISCOVERY_PORT, planNetwork, type NetworkPlan, type PlannedNode } from './network.ts';
+import { discoveryEndpoint, DISCOVERY_PORT, installerReference, planNetwork, registryHost, type NetworkPlan, type PlannedNode } from './network.ts';
 import { clusterDir, saveClusterState, type ClusterState, type NodeState } from './state.ts';
 import { attachNode, createBridge, createNetns, createTap, listNetns } from './host/netns.ts';
 import { isAlive, spawnInNetns, spawned } from './host/processes.ts';
 import { startForwarder } from './host/forwarder.ts';
 import { checkImageDir, ensureDefaultImage, requireQemu, spawnVm } from './host/qemu.ts';
+import { imageHasInstaller, pushClusterInstaller, requireDockerRegistry, spawnRegistry } from './host/registry.ts';
 
 /** The back ends: container-mode machined processes, or VMs booted from a built image. */
 export type Provisioner = 'process' | 'qemu';
@@ -56,6 +57,11 @@ export interface CreateClusterOptions {
   readonly memoryMiB?: number;
   readonly cpus?: number;
   readonly diskSizeBytes?: number;
+  /**
+   * qemu: `machine.install.image` of the nodes (upstream's `--install-image`); default the
+   * installer of imageDir, pushed to the cluster's own registry on the bridge.
+   */
+  readonly installImage?: string;
   readonly patches?: ClusterPatches;
   readonly kubernetesVersion?: string;
   /** Bound on each wait of the create flow (maintenance API, apid, bootstrap). */
@@ -89,8 +95,17 @@ function checked(cfg: MachineConfig, what: string, mode: 'container' | 'metal'):
   return cfg;
 }
 
+/**
+ * The config patch of a qemu cluster's nodes: `machine.install.image`, and the cluster's registry
+ * as a mirror of itself with an http:// endpoint, since it speaks plain HTTP on the bridge.
+ */
+export function installerPatch(plan: Pick<NetworkPlan, 'bridgeIp'>, installImage: string): ConfigPatch {
+  const host = registryHost(plan);
+  return { type: 'strategic', name: 'cluster-installer', documents: [{ machine: { install: { image: installImage }, registries: { mirrors: { [host]: { endpoints: [`http://${host}`] } } } } }] };
+}
+
 /** Makes the configs: generated, pointed at the cluster's own discovery service, then the user's patches. */
-async function makeConfigs(plan: NetworkPlan, options: CreateClusterOptions): Promise<{ controlplane: MachineConfig; worker: MachineConfig; talosconfig: Talosconfig; secretsYaml: string }> {
+async function makeConfigs(plan: NetworkPlan, options: CreateClusterOptions, installImage?: string): Promise<{ controlplane: MachineConfig; worker: MachineConfig; talosconfig: Talosconfig; secretsYaml: string }> {
   const firstCp = plan.nodes[0] as PlannedNode;
   const bundle = await generateSecretsBundle();
   const generated = generateMachineConfigs({
@@ -106,7 +121,7 @@ async function makeConfigs(plan: NetworkPlan, options: CreateClusterOptions): Pr
     name: 'cluster-discovery',
     documents: [{ cluster: { discovery: { enabled: true, registries: { service: { endpoint: discoveryEndpoint(plan) } } } } }],
   };
-  const all = [discovery, ...(options.patches?.all ?? [])];
+  const all = [discovery, ...(installImage ? [installerPatch(plan, installImage)] : []), ...(options.patches?.all ?? [])];
   const mode = options.provisioner === 'qemu' ? 'metal' : 'container';
   const controlplane = checked(patched(patched(generated.controlplane, all, 'controlplane'), options.patches?.controlplane ?? [], 'controlplane'), 'controlplane', mode);
   const worker = checked(patched(patched(generated.worker, all, 'worker'), options.patches?.worker ?? [], 'worker'), 'worker', mode);
@@ -172,6 +187,17 @@ async function waitForLogLine(file: string, needle: string, options: { timeoutMs
   );
 }
 
+/** The tag of a built image's installer: `v` and the version of its manifest. */
+function imageTag(imageDir: string): string {
+  try {
+    const m = JSON.parse(readFileSync(join(imageDir, 'manifest.json'), 'utf8')) as { version?: string };
+    if (m.version) return `v${m.version.replace(/^v/, '')}`;
+  } catch {
+    // checkImageDir has said what is wrong with the directory; fall back to the release tag.
+  }
+  return TAG;
+}
+
 /** A locally administered MAC per VM: QEMU's default is one MAC for all, which a bridge cannot tell apart. */
 export function vmMac(index: number): string {
   return `52:54:00:7a:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
@@ -206,6 +232,7 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   if (qemu) requireQemu();
   if (qemu && imageDir !== '') checkImageDir(imageDir);
   if (qemu && imageDir === '') imageDir = await ensureDefaultImage(TAG, progress, signal);
+  if (qemu && imageHasInstaller(imageDir)) requireDockerRegistry();
   if (existsSync(join(dir, 'state.json'))) {
     throw new TalosError(Code.AlreadyExists, `cluster ${JSON.stringify(options.name)} already exists (${dir}): destroy it first with talosctl cluster destroy --name ${options.name}`);
   }
@@ -214,7 +241,10 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   if (taken.length > 0) {
     throw new TalosError(Code.AlreadyExists, `network namespace(s) ${taken.join(', ')} already exist: destroy the cluster first (talosctl cluster destroy --name ${options.name})`);
   }
-  const configs = await makeConfigs(plan, options);
+  // An image without installer files (a hand-made boot-only directory) gets no registry.
+  const withRegistry = qemu && imageHasInstaller(imageDir);
+  const installImage = options.installImage ?? (withRegistry ? installerReference(plan, imageTag(imageDir)) : undefined);
+  const configs = await makeConfigs(plan, options, installImage);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const { nodes: _nodes, ...network } = plan;
   const state: ClusterState = {
@@ -274,14 +304,29 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   await waitForLogLine(discoveryLog, '"listening"', { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
   progress(`discovery service listening on ${state.discovery.endpoint}`);
 
+  if (withRegistry) {
+    const registryLog = join(dir, 'registry.log');
+    const registryChild = spawnRegistry({ netns: plan.netns, listen: registryHost(plan), dir, logFile: registryLog });
+    const registryPid = await spawned(registryChild);
+    registryChild.unref();
+    state.registry = { pid: registryPid, host: registryHost(plan), logFile: registryLog };
+    await saveClusterState(state);
+  }
+
   const forwarderLog = join(dir, 'forwarder.log');
-  const fwd = await startForwarder({ netns: plan.netns, targets: plan.nodes.map((n) => `${n.ip}:${TALOS_API_PORT}`), logFile: forwarderLog, clusterDir: dir });
+  const targets = [...plan.nodes.map((n) => `${n.ip}:${TALOS_API_PORT}`), ...(state.registry ? [state.registry.host] : [])];
+  const fwd = await startForwarder({ netns: plan.netns, targets, logFile: forwarderLog, clusterDir: dir });
   state.forwarder = { pid: fwd.pid, logFile: forwarderLog };
   state.nodes.forEach((n, i) => {
     const port = fwd.forwards[i]?.port;
     if (port !== undefined) n.apiForwardPort = port;
   });
+  if (state.registry) state.registry.forwardPort = fwd.forwards[state.nodes.length]?.port;
   await saveClusterState(state);
+  if (state.registry?.forwardPort !== undefined) {
+    const pushed = await pushClusterInstaller({ imageDir, registry: `127.0.0.1:${state.registry.forwardPort}`, repository: 'talos-ts/installer', timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
+    progress(`registry on ${state.registry.host} holds talos-ts/installer:${pushed.tag} (${pushed.manifestDigest}); nodes install from ${installImage ?? ''}`);
+  }
 
   for (const [i, node] of state.nodes.entries()) {
     await mkdir(node.dir, { recursive: true, mode: 0o700 });

@@ -58,7 +58,7 @@ export async function destroyCluster(options: DestroyClusterOptions): Promise<De
     progress(`stopping ${machined.length} node(s)`);
     await stopProcesses(machined, { graceMs: options.graceMs ?? 10_000 });
   }
-  const rest = new Set<number>([state?.discovery?.pid ?? 0, state?.forwarder?.pid ?? 0]);
+  const rest = new Set<number>([state?.discovery?.pid ?? 0, state?.forwarder?.pid ?? 0, state?.registry?.pid ?? 0]);
   for (const ns of namespaces) for (const p of await netnsPids(ns)) rest.add(p);
   if (dirExists) for (const p of processesMentioning(dir)) rest.add(p);
   rest.delete(0);

@@ -1,8 +1,8 @@
-export { BRIDGE_NAME, DEFAULT_CIDR, DEFAULT_CLUSTER_NAME, DISCOVERY_PORT, clusterNetns, discoveryEndpoint, isClusterNetns, planNetwork, validateClusterName } from './network.ts';
+export { BRIDGE_NAME, DEFAULT_CIDR, DEFAULT_CLUSTER_NAME, DISCOVERY_PORT, REGISTRY_PORT, clusterNetns, discoveryEndpoint, installerReference, isClusterNetns, planNetwork, registryHost, validateClusterName } from './network.ts';
 export type { NetworkPlan, NodeRole, PlanOptions, PlannedNode } from './network.ts';
 export { clusterDir, defaultStateRoot, loadClusterState, saveClusterState } from './state.ts';
 export type { ClusterState, NodeState } from './state.ts';
-export { createCluster, vmKernelArgs, vmMac } from './create.ts';
+export { createCluster, installerPatch, vmKernelArgs, vmMac } from './create.ts';
 export type { Provisioner, ClusterPatches, CreateClusterOptions, CreatedCluster } from './create.ts';
 export { clusterStatus, destroyCluster } from './destroy.ts';
 export type { ClusterStatus, DestroyClusterOptions, DestroyResult } from './destroy.ts';

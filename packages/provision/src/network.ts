@@ -118,3 +118,16 @@ export function planNetwork(clusterName: string, options: PlanOptions): NetworkP
 export function discoveryEndpoint(plan: Pick<NetworkPlan, 'bridgeIp'>): string {
   return `http://${plan.bridgeIp}:${DISCOVERY_PORT}/`;
 }
+
+/** The port of the cluster's OCI registry on the bridge (qemu clusters; upstream's local registries use 5000). */
+export const REGISTRY_PORT = 5000;
+
+/** `host:port` of the cluster's registry, the registry part of the installer reference nodes pull. */
+export function registryHost(plan: Pick<NetworkPlan, 'bridgeIp'>): string {
+  return `${plan.bridgeIp}:${REGISTRY_PORT}`;
+}
+
+/** The installer image nodes of a qemu cluster install from: the registry on the bridge, tagged with the version. */
+export function installerReference(plan: Pick<NetworkPlan, 'bridgeIp'>, tag: string): string {
+  return `${registryHost(plan)}/talos-ts/installer:${tag}`;
+}

@@ -38,6 +38,8 @@ export interface ClusterState {
   readonly netnsCreated: string[];
   discovery?: { pid: number; endpoint: string; logFile: string };
   forwarder?: { pid: number; logFile: string };
+  /** qemu: the registry on the bridge (`host` = bridge ip:port) and its loopback forward. */
+  registry?: { pid: number; host: string; logFile: string; forwardPort?: number | undefined };
   /** Where the cluster's talosconfig context was merged. */
   talosconfigPath?: string;
 }

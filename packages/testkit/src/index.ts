@@ -38,3 +38,5 @@ export { startChrony, hasChronyd } from './host/chrony.ts';
 export type { ChronyServer } from './host/chrony.ts';
 export { startEtcdCluster } from './host/etcd-cluster.ts';
 export type { EtcdMemberCerts, EtcdTestCluster, EtcdTestMember, StartEtcdClusterOptions } from './host/etcd-cluster.ts';
+export { hasDockerRegistry, startRegistry } from './host/registry.ts';
+export type { RegistryServer } from './host/registry.ts';

@@ -11,6 +11,7 @@ import {
 import { filterDepmod, INITRAMFS_MODULE_NAMES, moduleClosure, moduleLoadOrder, NODE_MODULE_NAMES, type DepmodFiles } from '../modules.ts';
 import { forbiddenPaths } from '../policy.ts';
 import { buildDiskImage, buildInstallerAssets, DISK_IMAGE, InstallerAsset } from './disk.ts';
+import { writeInstallerImage } from './installer.ts';
 import { findIcuPackage, trimIcuPackage } from './icu.ts';
 import { extractVmlinux } from './kernel.ts';
 import { programLoader } from './loader.ts';
@@ -224,7 +225,8 @@ export async function buildPrograms(repoRoot: string, signal?: AbortSignal): Pro
 
 /**
  * Builds a versioned, signed image: kernel, initramfs and SquashFS root under
- * `<outDir>/talos-ts-<version>-<preset>/`, with manifest.json, manifest.sig and signing-key.pub.
+ * `<outDir>/talos-ts-<version>-<preset>/`, with manifest.json, manifest.sig and signing-key.pub, and
+ * installer/, the installer as an OCI image layout.
  */
 export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
   const { repoRoot, logger } = options;
@@ -303,6 +305,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     writeFileSync(join(dir, MANIFEST_FILE), bytes);
     writeFileSync(join(dir, SIGNATURE_FILE), `${signManifest(bytes, privateKey)}\n`);
     writeFileSync(join(dir, PUBLIC_KEY_FILE), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString());
+    await step('installer-image', () => writeInstallerImage(dir));
     // Not in the manifest: it is made of the signed artifacts, and hashing gigabytes of zeroes buys nothing.
     if (options.disk ?? true) {
       await step('disk', () =>

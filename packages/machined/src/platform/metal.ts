@@ -108,6 +108,7 @@ export function startMetal(logger: Logger): MetalHost {
               const r = await installFromConfig({
                 install: checked.config.config.machine?.install ?? {},
                 configYaml: checked.yaml,
+                ...(checked.config.config.machine?.registries?.mirrors ? { mirrors: checked.config.config.machine.registries.mirrors } : {}),
                 workDir: '/var/system/install',
                 diskSizeBytes: (disk) => diskSizeBytes(disk.replace(/^\/dev\//, '')),
                 logger,

@@ -108,6 +108,9 @@ test('installToDisk: a disk below upstream\'s minimum fails with FailedPrecondit
 /** Serves a directory over HTTP on this suite's loopback address; returns its base URL and a closer. */
 async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
+    // installToDisk blocks the event loop for seconds; a kept-alive socket would then be closed by
+    // this server just as fetch reuses it (ECONNRESET).
+    res.setHeader('connection', 'close');
     const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/img\//, ''));
     const file = join(dir, name);
     if (name.includes('/') || !existsSync(file)) {
@@ -146,7 +149,8 @@ test('installFromConfig: fetches the installer from an image URL, checks digests
     const size = (): number => 6 * GiB;
     const none = await installFromConfig({ install: {}, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size });
     assert.equal(none, undefined);
-    await assert.rejects(installFromConfig({ install: { disk, image: 'ghcr.io/siderolabs/installer:v1.9.0' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /not an http\(s\) URL/.test(e.message));
+    await assert.rejects(installFromConfig({ install: { disk, image: 'ftp://127.0.29.1/img' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /only http\(s\) URLs and image references/.test(e.message));
+    await assert.rejects(installFromConfig({ install: { disk, image: 'ghcr.io/Bad/installer:v1' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /repository/.test(e.message));
     await assert.rejects(installFromConfig({ install: { disk: join(dir, 'nope'), image: 'ghcr.io/x/installer:v1' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
 
     const r = await installFromConfig({ install: { disk, image: srv.url, extraKernelArgs: ['talos.dashboard.disabled=1'] }, configYaml: 'version: v1alpha1\n', workDir: join(dir, 'w'), diskSizeBytes: size });

@@ -3,10 +3,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Code, TalosError, type Logger } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, InstallerFiles, isTalosLayout, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
-  type GptLayout, type GptPartition, type PartitionLabelName,
+  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, InstallerFiles, isTalosLayout, looksLikeImageReference, parseImageReference, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
+  type GptLayout, type RegistryMirrors, type GptPartition, type PartitionLabelName,
 } from '@talos-ts/machinery';
 import { copyImageInto, makeXfsImage, readGpt, writeChunks } from '../linux/disk.ts';
+import { pullInstallAssets } from './oci-install.ts';
 
 /** Kernel arguments of an installed slot before the config's `machine.install.extraKernelArgs`. */
 export const INSTALL_KERNEL_ARGS = ['console=ttyS0', 'talos.platform=metal'] as const;
@@ -139,12 +140,13 @@ export function installToDisk(options: InstallOptions): InstallResult {
 }
 
 /**
- * Downloads the installer files of an image directory served over HTTP(S) (`machine.install.image`
- * as a URL, our stand-in for upstream's installer OCI image) into dir, checking each file's size and
- * SHA-256 against the image's manifest. The manifest's signature is not checked against a trusted
- * key yet: that is the upgrade work (issue 12, item 4).
+ * Fetches the installer files into dir, checking each file's size and SHA-256 against the image's
+ * manifest: `image` is an installer OCI image reference (pulled from its registry, see
+ * pullInstallAssets; `mirrors` is `machine.registries.mirrors`) or the http(s) URL of an image
+ * directory. The manifest's signature is not checked against a trusted key here.
  */
-export async function fetchInstallAssets(imageUrl: string, dir: string, signal?: AbortSignal): Promise<InstallAssets> {
+export async function fetchInstallAssets(imageUrl: string, dir: string, signal?: AbortSignal, options: { mirrors?: RegistryMirrors; logger?: Logger } = {}): Promise<InstallAssets> {
+  if (looksLikeImageReference(imageUrl)) return pullInstallAssets(imageUrl, dir, { ...options, ...(signal ? { signal } : {}) });
   const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;
   const get = async (name: string): Promise<Buffer> => {
     let res: Response;
@@ -177,6 +179,8 @@ export interface InstallFromConfigOptions {
   /** `machine.install`. */
   readonly install: { readonly disk?: string; readonly image?: string; readonly wipe?: boolean; readonly extraKernelArgs?: readonly string[] };
   readonly configYaml: string;
+  /** `machine.registries.mirrors`, for an installer image reference. */
+  readonly mirrors?: RegistryMirrors;
   /** Scratch space (assets and filesystem images), removed afterwards. */
   readonly workDir: string;
   /** The size of the disk in bytes (the node reads sysfs). */
@@ -194,16 +198,16 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
   const { install } = options;
   if (!install.disk) return undefined;
   if (!existsSync(install.disk)) throw new TalosError(Code.NotFound, `machine.install.disk: ${install.disk}: no such disk`);
-  if (!install.image || !/^https?:\/\//.test(install.image)) {
-    throw new TalosError(Code.InvalidArgument, `machine.install.image: ${install.image ? `${install.image} is not` : 'missing, need'} an http(s) URL of an image directory (OCI installer images are not supported yet)`);
-  }
+  if (!install.image) throw new TalosError(Code.InvalidArgument, 'machine.install.image: missing, need an installer image reference (or the http(s) URL of an image directory)');
+  if (looksLikeImageReference(install.image)) parseImageReference(install.image);
+  else if (!/^https?:\/\//i.test(install.image)) throw new TalosError(Code.InvalidArgument, `machine.install.image: ${install.image}: only http(s) URLs and image references are supported`);
   try {
     const current = readGpt(install.disk);
     if ('value' in current && isTalosLayout(current.value) && !install.wipe) {
       options.logger?.info('disk already holds a Talos install; not installing', { disk: install.disk });
       return { installed: false, layout: current.value, phases: [] };
     }
-    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), options.signal);
+    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), options.signal, { ...(options.mirrors ? { mirrors: options.mirrors } : {}), ...(options.logger ? { logger: options.logger } : {}) });
     return installToDisk({
       disk: install.disk,
       diskSizeBytes: options.diskSizeBytes(install.disk),

@@ -38,7 +38,7 @@ export interface MachineActions {
   /** Flips the default boot slot and starts the reboot (metal booted from disk). */
   rollback(): Promise<void>;
   /**
-   * Fetches and verifies an image directory, checks etcd (control planes), then starts the upgrade
+   * Fetches and verifies the installer (`url`: an image directory URL or an OCI reference), checks etcd (control planes), then starts the upgrade
    * sequence; resolves with its actor id.
    */
   upgrade(order: UpgradeCall): Promise<string>;
@@ -90,7 +90,7 @@ export function machineApi(r: MachineRuntime, backend: MachineBackend, principal
           ...createMachineService(backend),
           ...createKubeconfigService({ activeConfig: () => r.activeConfig() }),
           ...createMetaService({ platformMode: () => r.options.platform, meta: r.meta }),
-          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o, signal) => actions.upgrade({ url: o.source.url, stage: o.stage, preserve: o.preserve, force: o.force, signal }) } : {}) }),
+          ...createUpgradeService({ platformMode: () => r.options.platform, ...(actions ? { rollback: () => actions.rollback(), upgrade: (o, signal) => actions.upgrade({ url: o.source.kind === 'http' ? o.source.url : o.source.reference, stage: o.stage, preserve: o.preserve, force: o.force, signal }) } : {}) }),
         },
         principal,
       ),

@@ -59,12 +59,14 @@ test('upgrade and rollback are refused in container mode with FailedPrecondition
   assert.equal(backend.orders.length + backend.rollbacks, 0);
 });
 
-test('an OCI reference is Unimplemented and an empty one InvalidArgument, before the node is asked anything', async () => {
+test('an OCI reference is handed on as the upgrade source; an empty or malformed one is InvalidArgument before the node is asked anything', async () => {
   const backend = recordingBackend('metal');
   const s = service(backend, ['os:admin']);
-  await assert.rejects(Promise.resolve().then(() => s.upgrade(request('ghcr.io/siderolabs/installer:v1.9.0'), ctx(upgradeMethod))), (e) => hasCode(e, Code.Unimplemented));
+  await s.upgrade(request('127.0.36.1:5000/talos/installer:v0.2'), ctx(upgradeMethod));
+  assert.deepEqual(backend.orders.map((o) => o.source), [{ kind: 'oci', reference: '127.0.36.1:5000/talos/installer:v0.2' }]);
   await assert.rejects(Promise.resolve().then(() => s.upgrade(request(''), ctx(upgradeMethod))), (e) => hasCode(e, Code.InvalidArgument));
-  assert.equal(backend.orders.length, 0);
+  await assert.rejects(Promise.resolve().then(() => s.upgrade(request('ghcr.io/Bad/installer:v1'), ctx(upgradeMethod))), (e) => hasCode(e, Code.InvalidArgument));
+  assert.equal(backend.orders.length, 1);
 });
 
 test('only os:admin may upgrade or roll back; every other role is PermissionDenied', async () => {

@@ -20,15 +20,21 @@ test('the other slot of A is B and of B is A', () => {
 
 test('an http(s) image directory URL is accepted as the upgrade source', () => {
   assert.deepEqual(parseUpgradeImage(' http://127.0.29.1:8080/v2/ '), { kind: 'http', url: 'http://127.0.29.1:8080/v2/' });
-  assert.equal(parseUpgradeImage('HTTPS://example.org/img').url, 'https://example.org/img');
+  assert.deepEqual(parseUpgradeImage('HTTPS://example.org/img'), { kind: 'http', url: 'https://example.org/img' });
 });
 
-test('an empty image reference or a bad URL is InvalidArgument; an OCI reference is Unimplemented naming what works', () => {
+test('an OCI image reference is accepted as the upgrade source, written in full', () => {
+  assert.deepEqual(parseUpgradeImage('ghcr.io/siderolabs/installer:v1.9.0'), { kind: 'oci', reference: 'ghcr.io/siderolabs/installer:v1.9.0' });
+  assert.deepEqual(parseUpgradeImage(' 10.111.36.1:5000/talos/installer:v0.2 '), { kind: 'oci', reference: '10.111.36.1:5000/talos/installer:v0.2' });
+  assert.deepEqual(parseUpgradeImage('installer'), { kind: 'oci', reference: 'docker.io/library/installer:latest' });
+});
+
+test('an empty image reference, a bad URL, another scheme or a malformed reference is InvalidArgument', () => {
   assert.equal(code(() => parseUpgradeImage('  ')), Code.InvalidArgument);
   assert.equal(code(() => parseUpgradeImage('http://[bad')), Code.InvalidArgument);
   assert.equal(code(() => parseUpgradeImage('ftp://host/x')), Code.InvalidArgument);
-  assert.equal(code(() => parseUpgradeImage('ghcr.io/siderolabs/installer:v1.9.0')), Code.Unimplemented);
-  assert.throws(() => parseUpgradeImage('ghcr.io/siderolabs/installer:v1.9.0'), /http\(s\) URL of an image directory/);
+  assert.equal(code(() => parseUpgradeImage('ghcr.io/Siderolabs/installer:v1')), Code.InvalidArgument);
+  assert.equal(code(() => parseUpgradeImage('ghcr.io/siderolabs/installer:v1@sha256:00')), Code.InvalidArgument);
 });
 
 test('upgrade and rollback are refused in container mode and allowed on metal', () => {

@@ -1,4 +1,5 @@
 import { Code, TalosError } from '@talos-ts/cosi';
+import { formatImageReference, looksLikeImageReference, parseImageReference } from '../oci/reference.ts';
 import type { BootChoice, BootSlot } from './grub.ts';
 
 /** The ack an accepted upgrade answers with, word for word as upstream's. */
@@ -9,15 +10,12 @@ export function otherSlot(slot: BootSlot): BootSlot {
   return slot === 'A' ? 'B' : 'A';
 }
 
-/** Where an upgrade's installer comes from; only image directories served over http(s) work today. */
-export interface UpgradeSource {
-  readonly kind: 'http';
-  readonly url: string;
-}
+/** Where an upgrade's installer comes from: an installer OCI image, or an image directory over http(s). */
+export type UpgradeSource = { readonly kind: 'http'; readonly url: string } | { readonly kind: 'oci'; readonly reference: string };
 
 /**
- * Reads an upgrade's image reference. An OCI reference (what upstream takes) is refused as
- * Unimplemented naming what works, so a caller learns the difference from a typo (InvalidArgument).
+ * Reads an upgrade's image reference: an OCI image reference as upstream takes (checked here, so
+ * a typo is InvalidArgument before anything is fetched) or the http(s) URL of an image directory.
  */
 export function parseUpgradeImage(ref: string): UpgradeSource {
   const trimmed = ref.trim();
@@ -31,13 +29,10 @@ export function parseUpgradeImage(ref: string): UpgradeSource {
     }
     return { kind: 'http', url: url.href };
   }
-  if (/^[a-z]+:\/\//i.test(trimmed)) {
-    throw new TalosError(Code.InvalidArgument, `upgrade: image scheme of ${JSON.stringify(trimmed.slice(0, 64))} is not supported (use http:// or https://)`);
+  if (!looksLikeImageReference(trimmed)) {
+    throw new TalosError(Code.InvalidArgument, `upgrade: image scheme of ${JSON.stringify(trimmed.slice(0, 64))} is not supported (give an image reference, or an http(s) URL)`);
   }
-  throw new TalosError(
-    Code.Unimplemented,
-    `upgrade: OCI image references (${JSON.stringify(trimmed.slice(0, 64))}) are not supported yet; give the http(s) URL of an image directory, as machine.install.image`,
-  );
+  return { kind: 'oci', reference: formatImageReference(parseImageReference(trimmed)) };
 }
 
 /** Refuses upgrade and rollback off metal, with upstream's FailedPrecondition wording. */

@@ -24,6 +24,7 @@ interface CreateFlags {
   kubernetesVersion?: string;
   withDebug?: boolean;
   imageDir?: string;
+  installImage?: string;
   memory: string;
   cpus: string;
 }
@@ -50,6 +51,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--config-patch-worker <patch>', 'patch generated machineconfigs (applied to \'worker\' type)', arrayFlag, [])
     .option('--kubernetes-version <version>', 'desired kubernetes version to run')
     .option('--image-dir <dir>', 'qemu: a built image directory (talos-imager build --out DIR); default: reuse or build _out/talos-ts-<version>-fast')
+    .option('--install-image <image>', 'qemu: the installer image nodes install from (machine.install.image); default: the image\'s installer, pushed to a registry the cluster runs on its bridge')
     .option('--memory <MiB>', 'qemu: the memory of each VM in MiB', '1024')
     .option('--cpus <n>', 'qemu: the number of vCPUs of each VM', '2')
     .option('--with-debug', 'enable debug in Talos config to send service logs to the console')
@@ -83,7 +85,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
             cidr: flags.cidr,
             controlplanes,
             workers,
-            ...(qemu ? { provisioner: 'qemu' as const, ...(flags.imageDir ? { imageDir: flags.imageDir } : {}), memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
+            ...(qemu ? { provisioner: 'qemu' as const, ...(flags.imageDir ? { imageDir: flags.imageDir } : {}), ...(flags.installImage ? { installImage: flags.installImage } : {}), memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
             patches: { all, controlplane, worker },
             ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion } : {}),
             stepTimeoutMs: Math.min(timeoutMs, qemu ? 300_000 : 120_000),

@@ -19,7 +19,7 @@ export const registerUpgrade: CommandRegistrar = (parent: Command, io: CliIo) =>
     parent
       .command('upgrade')
       .description('Upgrade Talos on the target node')
-      .option('-i, --image <image>', 'the container image to use for performing the install (here: the http(s) URL of an image directory)')
+      .option('-i, --image <image>', 'the container image to use for performing the install (an installer image reference, or the http(s) URL of an image directory)')
       .option('-p, --preserve', 'preserve data')
       .option('-s, --stage', 'stage the upgrade to perform it after a reboot')
       .option('-f, --force', 'force the upgrade (skip checks on etcd health and members, might lead to data loss)')
