@@ -7,7 +7,7 @@ import { verifyImage, type CompressionPreset } from './manifest.ts';
 
 const usage = `Usage:
   talos-imager build [--compression fast|small] [--out DIR] [--signing-key KEY.pem] [--reuse-build]
-                     [--extra-kernel-arg ARG]... [--disk=false]
+                     [--extra-kernel-arg ARG]... [--version VERSION] [--disk=false]
   talos-imager verify DIR [--public-key KEY.pub]
 
 build   makes _out/talos-ts-<version>-<preset>/ (vmlinuz, initramfs.img, rootfs.sqsh, the installer's
@@ -30,6 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         'public-key': { type: 'string' },
         'reuse-build': { type: 'boolean', default: false },
         'extra-kernel-arg': { type: 'string', multiple: true },
+        version: { type: 'string' },
         disk: { type: 'boolean', default: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -56,6 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       reuseBuild: values['reuse-build'] ?? false,
       disk: values.disk ?? true,
       ...(values['extra-kernel-arg'] ? { extraKernelArgs: values['extra-kernel-arg'] } : {}),
+      ...(values.version ? { version: values.version } : {}),
       logger: createLogger({ level: 'info' }),
       ...(values.out ? { outDir: resolve(values.out) } : {}),
       ...(values['signing-key'] ? { signingKeyPem: readFileSync(values['signing-key'], 'utf8') } : {}),

@@ -4,7 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, createLogger, TalosError, type InMemoryState, type Logger, type LogRecord } from '@talos-ts/cosi';
-import { nodePaths, type NodePaths } from '@talos-ts/machinery';
+import { newUpgradeStatus, nodePaths, type BootSlot, type NodePaths, type UpgradeAttempt } from '@talos-ts/machinery';
+import { machineEvents } from './events/machine-events.ts';
 import { EventBus } from './events/bus.ts';
 import type { NodeOptions } from './node-options.ts';
 import { applyConfiguration, type ApplyRequest } from './sequencer/apply-config.ts';
@@ -12,7 +13,7 @@ import { ConfigStore } from './sequencer/config-store.ts';
 import { MachineRuntime } from './sequencer/runtime.ts';
 import { Sequencer } from './sequencer/sequencer.ts';
 import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, upgradeSequence } from './sequencer/sequences.ts';
-import { fetchInstallAssets } from './sequencer/install.ts';
+import { fetchInstallAssets, INSTALL_KERNEL_ARGS } from './sequencer/install.ts';
 import { createMachineBackend, machineApi } from './server/machine-backend.ts';
 import type { ApplyResult } from './server/machine-service.ts';
 import { ServiceLog } from './system/log.ts';
@@ -152,8 +153,11 @@ export class TalosNode implements AsyncDisposable {
     if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
     try {
-      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000));
-      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets) }));
+      const assets = await fetchInstallAssets(order.url, dir, { trustedKeyPem: this.#options.trustedImageKey?.(), signal: AbortSignal.timeout(10 * 60_000) });
+      // As an install: the base arguments, the image's own, then the config's machine.install.extraKernelArgs.
+      const fromConfig = this.#runtime.cycle ? (this.#runtime.activeConfig()?.machine?.install?.extraKernelArgs ?? []) : [];
+      const cmdline = [...new Set([...INSTALL_KERNEL_ARGS, ...assets.extraKernelArgs, ...fromConfig])];
+      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write({ ...assets, cmdline, version: assets.version }) }));
       void this.#finish(started.done.finally(() => rmSync(dir, { recursive: true, force: true })));
       const actorId = randomUUID();
       this.#logger.info('upgrade started', { actorId, image: order.url });
@@ -161,6 +165,32 @@ export class TalosNode implements AsyncDisposable {
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
+    }
+  }
+
+  /**
+   * Reports how this boot settled the A/B slots (metal booted from disk, once the slot is marked
+   * good): the UpgradeStatus resource, and for an upgrade whose slot never came up, a failed
+   * `upgrade` SequenceEvent as the sequence's own would have been, had it survived the reboot.
+   */
+  reportBootSettled(report: { slot: BootSlot; attempt?: UpgradeAttempt }): void {
+    const { attempt } = report;
+    const spec = {
+      bootedSlot: report.slot,
+      lastUpgrade: attempt ? (attempt.booted ? 'booted' : 'failed') : 'none',
+      lastUpgradeSlot: attempt?.slot ?? '',
+      lastUpgradeVersion: attempt?.version ?? '',
+    } as const;
+    const state = this.#runtime.cycle?.state;
+    if (state) {
+      const resource = newUpgradeStatus(spec);
+      if (state.find(resource.metadata)) state.destroy(resource.metadata);
+      state.create(resource);
+    }
+    if (attempt && !attempt.booted) {
+      const message = `upgrade to ${attempt.version || 'a new version'} in slot ${attempt.slot} did not boot; rolled back to slot ${report.slot}`;
+      this.#logger.error('upgrade rolled back automatically', { failedSlot: attempt.slot, version: attempt.version, bootedSlot: report.slot });
+      this.events.publish('machine.SequenceEvent', machineEvents.sequenceError('upgrade', 'fatal', message));
     }
   }
 

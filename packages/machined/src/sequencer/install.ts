@@ -3,13 +3,18 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Code, TalosError, type Logger } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, InstallerFiles, isTalosLayout, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
+  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, IMAGE_SIGNATURE_FILE, InstallerFiles, isTalosLayout, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
+  verifyTrustedManifest,
   type GptLayout, type GptPartition, type PartitionLabelName,
 } from '@talos-ts/machinery';
 import { copyImageInto, makeXfsImage, readGpt, writeChunks } from '../linux/disk.ts';
 
-/** Kernel arguments of an installed slot before the config's `machine.install.extraKernelArgs`. */
-export const INSTALL_KERNEL_ARGS = ['console=ttyS0', 'talos.platform=metal'] as const;
+/**
+ * Kernel arguments of an installed slot before the image's and the config's extra ones. `panic=1`
+ * (upstream's for its VMs) makes a kernel panic restart the machine instead of hanging: that is
+ * what sends a slot tried once and failing back to the previous one with no one acting.
+ */
+export const INSTALL_KERNEL_ARGS = ['console=ttyS0', 'talos.platform=metal', 'panic=1'] as const;
 
 /** The files an install writes, on the host doing it (the imager's installer assets). */
 export interface InstallAssets {
@@ -138,13 +143,28 @@ export function installToDisk(options: InstallOptions): InstallResult {
   return { installed: true, layout, phases };
 }
 
+/** An installer fetched and verified: its files on this host, and what its signed manifest says. */
+export interface FetchedInstaller extends InstallAssets {
+  readonly version: string;
+  /** Kernel arguments the image was built with (its slot boots with them). */
+  readonly extraKernelArgs: readonly string[];
+}
+
+/** Options of {@link fetchInstallAssets}. */
+export interface FetchInstallerOptions {
+  /** The public key (PEM) the running image trusts; without one nothing is fetched beyond the manifest. */
+  readonly trustedKeyPem: string | undefined;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Downloads the installer files of an image directory served over HTTP(S) (`machine.install.image`
- * as a URL, our stand-in for upstream's installer OCI image) into dir, checking each file's size and
- * SHA-256 against the image's manifest. The manifest's signature is not checked against a trusted
- * key yet: that is the upgrade work (issue 12, item 4).
+ * as a URL, our stand-in for upstream's installer OCI image) into dir: first the manifest and its
+ * signature, checked against the key the running image trusts (PermissionDenied when another key
+ * signed it), then each file, checked for size and SHA-256 against the manifest.
  */
-export async function fetchInstallAssets(imageUrl: string, dir: string, signal?: AbortSignal): Promise<InstallAssets> {
+export async function fetchInstallAssets(imageUrl: string, dir: string, options: FetchInstallerOptions): Promise<FetchedInstaller> {
+  const { signal } = options;
   const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;
   const get = async (name: string): Promise<Buffer> => {
     let res: Response;
@@ -156,7 +176,9 @@ export async function fetchInstallAssets(imageUrl: string, dir: string, signal?:
     if (!res.ok) throw new TalosError(res.status === 404 ? Code.NotFound : Code.Unavailable, `install image ${base}${name}: HTTP ${res.status}`);
     return Buffer.from(await res.arrayBuffer());
   };
-  const manifest = JSON.parse((await get(InstallerFiles.manifest)).toString('utf8')) as { artifacts?: Record<string, { sha256: string; sizeBytes: number }> };
+  const manifestBytes = await get(InstallerFiles.manifest);
+  const signature = (await get(IMAGE_SIGNATURE_FILE)).toString('utf8');
+  const manifest = verifyTrustedManifest({ manifestBytes, signature, trustedKeyPem: options.trustedKeyPem, source: `install image ${base}` });
   mkdirSync(dir, { recursive: true });
   const out: Record<string, string> = {};
   for (const [role, name] of Object.entries(InstallerFiles)) {
@@ -169,7 +191,7 @@ export async function fetchInstallAssets(imageUrl: string, dir: string, signal?:
     writeFileSync(join(dir, name), bytes);
     out[role] = join(dir, name);
   }
-  return out as unknown as InstallAssets;
+  return { ...(out as unknown as InstallAssets), version: manifest.version ?? '', extraKernelArgs: manifest.extraKernelArgs ?? [] };
 }
 
 /** Options of {@link installFromConfig}. */
@@ -181,6 +203,8 @@ export interface InstallFromConfigOptions {
   readonly workDir: string;
   /** The size of the disk in bytes (the node reads sysfs). */
   readonly diskSizeBytes: (disk: string) => number;
+  /** The public key the running image trusts for installers (see {@link fetchInstallAssets}). */
+  readonly trustedKeyPem: string | undefined;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
 }
@@ -203,7 +227,8 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
       options.logger?.info('disk already holds a Talos install; not installing', { disk: install.disk });
       return { installed: false, layout: current.value, phases: [] };
     }
-    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), options.signal);
+    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), { trustedKeyPem: options.trustedKeyPem, ...(options.signal ? { signal: options.signal } : {}) });
+    const extraKernelArgs = [...assets.extraKernelArgs, ...(install.extraKernelArgs ?? []).filter((a) => !assets.extraKernelArgs.includes(a))];
     return installToDisk({
       disk: install.disk,
       diskSizeBytes: options.diskSizeBytes(install.disk),
@@ -211,7 +236,7 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
       configYaml: options.configYaml,
       workDir: join(options.workDir, 'fs'),
       ...(install.wipe ? { wipe: true } : {}),
-      ...(install.extraKernelArgs ? { extraKernelArgs: install.extraKernelArgs } : {}),
+      ...(extraKernelArgs.length > 0 ? { extraKernelArgs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -9,6 +9,8 @@ export { VersionType, VersionId, newVersion, versionDefinition } from './runtime
 export type { VersionSpec } from './runtime/version.ts';
 export { MountStatusType, newMountStatus, mountStatusDefinition } from './runtime/mount-status.ts';
 export type { MountStatusSpec } from './runtime/mount-status.ts';
+export { UpgradeStatusId, UpgradeStatusType, newUpgradeStatus, upgradeStatusDefinition } from './runtime/upgrade-status.ts';
+export type { UpgradeStatusSpec } from './runtime/upgrade-status.ts';
 export * from './network/index.ts';
 export { newVolumeStatus, prettyBytes, volumeStatusDefinition, VolumeStatusType } from './block/volume-status.ts';
 export type { VolumePhase, VolumeStatusSpec } from './block/volume-status.ts';

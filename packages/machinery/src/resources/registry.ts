@@ -4,6 +4,7 @@ import { machineConfigDefinition } from './config/machine-config.ts';
 import { machineTypeDefinition } from './config/machine-type.ts';
 import { versionDefinition } from './runtime/version.ts';
 import { mountStatusDefinition } from './runtime/mount-status.ts';
+import { upgradeStatusDefinition } from './runtime/upgrade-status.ts';
 import { volumeStatusDefinition } from './block/volume-status.ts';
 import { hostnameStatusDefinition } from './network/hostname-status.ts';
 import { networkResourceDefinitions } from './network/index.ts';
@@ -28,6 +29,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   machineTypeDefinition,
   versionDefinition,
   mountStatusDefinition,
+  upgradeStatusDefinition,
   volumeStatusDefinition,
   hostnameStatusDefinition,
   nodenameDefinition,
