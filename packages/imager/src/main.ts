@@ -12,7 +12,9 @@ const usage = `Usage:
 
 build   makes _out/talos-ts-<version>-<preset>/ (vmlinuz, initramfs.img, rootfs.sqsh, the installer's
         boot.img, core.img and rootfs.cpio, a signed manifest, and disk.raw: a disk booting through
-        BIOS and GRUB, slot A populated, with the extra kernel arguments in its boot entries)
+        BIOS and GRUB, slot A populated, with the extra kernel arguments in its boot entries; the
+        manifest lists them too, so an upgrade to this image boots with them). --version stamps
+        another release: the node's programs are rebuilt with that tag (default: package.json's)
 verify  checks the manifest signature and every artifact's digest
 `;
 
@@ -48,6 +50,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (cmd === 'build') {
     if (values.compression !== 'fast' && values.compression !== 'small') {
       process.stderr.write(`talos-imager: --compression must be fast or small\n`);
+      return 2;
+    }
+    if (values.version !== undefined && !/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(values.version)) {
+      process.stderr.write(`talos-imager: --version must be a semantic version (1.2.3 or v1.2.3-rc.1), got ${values.version}\n`);
       return 2;
     }
     const repoRoot = resolve(new URL('../../..', import.meta.url).pathname);
