@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh test
 npm run check
-# One VM suite at a time (each boots QEMU under TCG on the shared cores).
-TALOS_SLOW=1 npm test -- test/integration/vm --test-concurrency=1
+# One VM suite at a time (each boots QEMU under TCG on the shared cores). vm-upgrade builds two
+# images and reboots its VM four times: it gets a longer per-file limit than the runner's 5 minutes.
+TALOS_SLOW=1 npm test -- test/integration/vm.test test/integration/vm-disk test/integration/vm-install test/integration/vm-net --test-concurrency=1
+TALOS_SLOW=1 npm test -- test/integration/vm-upgrade --test-timeout=2400000
 TALOS_SLOW=1 npm test -- test/integration/qemu-cluster
