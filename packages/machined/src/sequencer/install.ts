@@ -155,6 +155,8 @@ export interface FetchInstallerOptions {
   /** The public key (PEM) the running image trusts; without one nothing is fetched beyond the manifest. */
   readonly trustedKeyPem: string | undefined;
   readonly signal?: AbortSignal;
+  /** Tries per file when the connection fails (default 3). */
+  readonly attempts?: number;
 }
 
 /**
@@ -166,15 +168,29 @@ export interface FetchInstallerOptions {
 export async function fetchInstallAssets(imageUrl: string, dir: string, options: FetchInstallerOptions): Promise<FetchedInstaller> {
   const { signal } = options;
   const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;
+  // A dropped connection (a large file through a slow or busy network) is tried again a few times;
+  // an HTTP answer is not: 404 means the image is not there.
+  const attempts = options.attempts ?? 3;
   const get = async (name: string): Promise<Buffer> => {
-    let res: Response;
-    try {
-      res = await fetch(new URL(name, base), signal ? { signal } : {});
-    } catch (err) {
-      throw new TalosError(Code.Unavailable, `install image ${base}${name}: ${(err as Error).message}`, { cause: err });
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(new URL(name, base), signal ? { signal } : {});
+      } catch (err) {
+        if (attempt < attempts && !signal?.aborted) {
+          await new Promise((r) => setTimeout(r, 1000 * attempt));
+          continue;
+        }
+        throw new TalosError(Code.Unavailable, `install image ${base}${name}: ${(err as Error).message}`, { cause: err });
+      }
+      if (!res.ok) throw new TalosError(res.status === 404 ? Code.NotFound : Code.Unavailable, `install image ${base}${name}: HTTP ${res.status}`);
+      try {
+        return Buffer.from(await res.arrayBuffer());
+      } catch (err) {
+        if (attempt < attempts && !signal?.aborted) continue;
+        throw new TalosError(Code.Unavailable, `install image ${base}${name}: ${(err as Error).message}`, { cause: err });
+      }
     }
-    if (!res.ok) throw new TalosError(res.status === 404 ? Code.NotFound : Code.Unavailable, `install image ${base}${name}: HTTP ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
   };
   const manifestBytes = await get(InstallerFiles.manifest);
   const signature = (await get(IMAGE_SIGNATURE_FILE)).toString('utf8');
