@@ -20,7 +20,11 @@ function gitRevision() {
     return 'unknown';
   }
 }
+// TALOS_TS_TAG stamps another release tag (talos-imager build --version); TALOS_TS_DIST writes the
+// bundles elsewhere than dist/, so such a build leaves the checkout's own bundles alone.
+const dist = process.env.TALOS_TS_DIST ?? join(root, 'dist');
 const stamp = {
+  ...(process.env.TALOS_TS_TAG ? { __TALOS_TS_TAG__: JSON.stringify(process.env.TALOS_TS_TAG) } : {}),
   __TALOS_TS_SHA__: JSON.stringify(process.env.TALOS_TS_SHA ?? gitRevision()),
   __TALOS_TS_BUILT__: JSON.stringify(process.env.TALOS_TS_BUILT ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z')),
 };
@@ -31,7 +35,7 @@ const programs = [
   { name: 'talos-forwarder', pkg: 'provision', entry: 'host/forwarder.ts', fn: 'forwarderMain' },
 ];
 const only = process.argv.slice(2);
-mkdirSync(join(root, 'dist'), { recursive: true });
+mkdirSync(dist, { recursive: true });
 const started = Date.now();
 await Promise.all(
   programs
@@ -48,7 +52,7 @@ await Promise.all(
         platform: 'node',
         format: 'esm',
         target: 'node20',
-        outfile: join(root, 'dist', `${p.name}.mjs`),
+        outfile: join(dist, `${p.name}.mjs`),
         // Some dependencies still call require(); give the ESM bundle one.
         banner: { js: "import { createRequire as __talosRequire } from 'node:module'; const require = __talosRequire(import.meta.url);" },
         define: stamp,
@@ -75,7 +79,7 @@ await Promise.all(
       platform: 'node',
       format: 'cjs',
       target: 'node20',
-      outfile: join(root, 'dist', `${name}.cjs`),
+      outfile: join(dist, `${name}.cjs`),
       define: { 'import.meta.url': '__talosImportMetaUrl', 'import.meta.dirname': '__dirname', ...stamp },
       banner: { js: "const __talosImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
       legalComments: 'none',
@@ -104,7 +108,7 @@ const lazyChildProcessInCommander = {
 // scripts only. The bin rebuilds the bundle when a source file listed in talosctl.inputs.json
 // is newer than the bundle, so `npx talosctl` in a checkout never runs stale code.
 if (only.length === 0 || only.includes('talosctl')) {
-  const outfile = join(root, 'dist', 'talosctl.cjs');
+  const outfile = join(dist, 'talosctl.cjs');
   const result = await build({
     stdin: {
       contents: "import { main } from './packages/talosctl/src/main.ts';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n",
@@ -133,7 +137,7 @@ if (only.length === 0 || only.includes('talosctl')) {
   const inputs = Object.keys(result.metafile.inputs)
     .filter((f) => !f.includes('node_modules/') && existsSync(join(root, f)))
     .map((f) => relative(root, join(root, f)));
-  writeFileSync(join(root, 'dist', 'talosctl.inputs.json'), `${JSON.stringify({ inputs: [...inputs, 'package-lock.json'] })}\n`);
+  writeFileSync(join(dist, 'talosctl.inputs.json'), `${JSON.stringify({ inputs: [...inputs, 'package-lock.json'] })}\n`);
   // A new bundle invalidates the old code cache; the bin writes a fresh one on its first run.
   rmSync(`${outfile}.cache`, { force: true });
   rmSync(`${outfile}.cache.covers`, { force: true });
@@ -142,6 +146,6 @@ if (only.length === 0 || only.includes('talosctl')) {
   // root help is laid out by us, not wrapped to the terminal, so one text serves every width.
   const help = spawnSync(process.execPath, [outfile, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } });
   if (help.status !== 0 || !help.stdout.startsWith('A CLI for')) throw new Error(`talosctl --help failed while building: ${help.stderr}`);
-  writeFileSync(join(root, 'dist', 'talosctl.help.txt'), help.stdout);
+  writeFileSync(join(dist, 'talosctl.help.txt'), help.stdout);
 }
-console.log(`built ${only.length || programs.length + 4} program(s) into dist/ in ${Date.now() - started} ms`);
+console.log(`built ${only.length || programs.length + 4} program(s) into ${dist} in ${Date.now() - started} ms`);

@@ -123,7 +123,7 @@ test('vm-disk: configured and bootstrapped, the node writes an etcd key; mounts 
   assert.match(identityBefore, /^\S{20,}$/, id.out);
   const cmdline = await api('read', '/proc/cmdline');
   assert.equal(cmdline.code, 0, cmdline.err);
-  assert.match(cmdline.out, /^BOOT_IMAGE=\/A\/vmlinuz console=ttyS0 talos\.platform=metal ip=\S+ quiet talos\.slot=A$/m);
+  assert.match(cmdline.out, /^BOOT_IMAGE=\/A\/vmlinuz console=ttyS0 talos\.platform=metal panic=1 ip=\S+ quiet talos\.slot=A$/m);
   const vs = await api('get', 'volumestatus');
   assert.equal(vs.code, 0, vs.err);
   assert.match(vs.out, /runtime\s+VolumeStatus\s+STATE\s+\d+\s+partition\s+ready\s+\/dev\/vda5\s+105 MB/);

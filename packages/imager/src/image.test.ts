@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { openSync, readSync, writeSync, closeSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKey } from '@talos-ts/machinery';
+import { createHash } from 'node:crypto';
+import { generateKey, TRUSTED_IMAGE_KEY_PATH } from '@talos-ts/machinery';
 import { execFileSync } from 'node:child_process';
 import { DISK_IMAGE, GRUB_I386_PC_DIR, InstallerAsset } from './build/disk.ts';
 import { buildImage, listSquashfs, type BuiltImage } from './build/image.ts';
-import { ArtifactName, KERNEL_ELF, MANIFEST_FILE, verifyImage } from './manifest.ts';
+import { ArtifactName, KERNEL_ELF, MANIFEST_FILE, PUBLIC_KEY_FILE, verifyImage } from './manifest.ts';
 import { forbiddenPaths } from './policy.ts';
 
 const repoRoot = new URL('../../..', import.meta.url).pathname;
@@ -54,6 +55,12 @@ test('image: the manifest lists every root file with its digest and the versions
   assert.match(m.rootfsFiles['/usr/bin/node'] ?? '', /^[0-9a-f]{64}$/);
   assert.match(m.initramfsFiles['/init'] ?? '', /^[0-9a-f]{64}$/);
   assert.deepEqual(Object.keys(m.artifacts).sort(), [...Object.values(ArtifactName), ...Object.values(InstallerAsset), KERNEL_ELF].sort());
+});
+
+test('image: the root carries the public key that signed it, where a node looks for the key it trusts', () => {
+  const key = image.manifest.rootfsFiles[TRUSTED_IMAGE_KEY_PATH];
+  assert.ok(key, `${TRUSTED_IMAGE_KEY_PATH} missing from the root`);
+  assert.equal(key, createHash('sha256').update(readFileSync(join(image.dir, PUBLIC_KEY_FILE))).digest('hex'));
 });
 
 test('image: disk.raw has upstream\'s GPT, GRUB in the MBR pointing at the BIOS partition, and BOOT (XFS) with grub.cfg, grubenv and slot A', () => {

@@ -8,14 +8,16 @@ import { verifyImage, type CompressionPreset } from './manifest.ts';
 
 const usage = `Usage:
   talos-imager build [--compression fast|small] [--out DIR] [--signing-key KEY.pem] [--reuse-build]
-                     [--extra-kernel-arg ARG]... [--disk=false]
+                     [--extra-kernel-arg ARG]... [--version VERSION] [--disk=false]
   talos-imager verify DIR [--public-key KEY.pub]
   talos-imager push DIR REF [--insecure]
 
 build   makes _out/talos-ts-<version>-<preset>/ (vmlinuz, initramfs.img, rootfs.sqsh, the installer's
-        boot.img, core.img and rootfs.cpio, a signed manifest, and disk.raw: a disk booting through
-        BIOS and GRUB, slot A populated, with the extra kernel arguments in its boot entries)
-        and installer/, the installer as an OCI image layout tagged with the version
+        boot.img, core.img and rootfs.cpio, a signed manifest, disk.raw: a disk booting through BIOS
+        and GRUB with slot A populated, and installer/: the installer as an OCI image layout tagged
+        with the version). Extra kernel arguments go into the boot entries and the manifest, so an
+        upgrade to this image boots with them. --version stamps another release: the node's
+        programs are rebuilt with that tag (default: package.json's)
 verify  checks the manifest signature and every artifact's digest
 push    uploads DIR's installer image (or DIR itself when it is an OCI layout) to a registry as
         REF (host[:port]/repo:tag) over the distribution API; plain HTTP for loopback hosts, or for
@@ -36,7 +38,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         'public-key': { type: 'string' },
         'reuse-build': { type: 'boolean', default: false },
         'extra-kernel-arg': { type: 'string', multiple: true },
-        disk: { type: 'boolean', default: true },
+        version: { type: 'string' },
+        // A string, so `--disk=false` parses (parseArgs has no negated booleans on Node 20).
+        disk: { type: 'string', default: 'true' },
         insecure: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -56,13 +60,22 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`talos-imager: --compression must be fast or small\n`);
       return 2;
     }
+    if (values.version !== undefined && !/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(values.version)) {
+      process.stderr.write(`talos-imager: --version must be a semantic version (1.2.3 or v1.2.3-rc.1), got ${values.version}\n`);
+      return 2;
+    }
+    if (values.disk !== 'true' && values.disk !== 'false') {
+      process.stderr.write(`talos-imager: --disk must be true or false, got ${values.disk}\n`);
+      return 2;
+    }
     const repoRoot = resolve(new URL('../../..', import.meta.url).pathname);
     const image = await buildImage({
       repoRoot,
       compression: values.compression as CompressionPreset,
       reuseBuild: values['reuse-build'] ?? false,
-      disk: values.disk ?? true,
+      disk: values.disk === 'true',
       ...(values['extra-kernel-arg'] ? { extraKernelArgs: values['extra-kernel-arg'] } : {}),
+      ...(values.version ? { version: values.version } : {}),
       logger: createLogger({ level: 'info' }),
       ...(values.out ? { outDir: resolve(values.out) } : {}),
       ...(values['signing-key'] ? { signingKeyPem: readFileSync(values['signing-key'], 'utf8') } : {}),

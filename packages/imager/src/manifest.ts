@@ -1,7 +1,8 @@
-import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { manifestSignedBy } from '@talos-ts/machinery';
 
 /** The image's files, by role. */
 export const ArtifactName = {
@@ -32,6 +33,8 @@ export interface ImageManifest {
   readonly gitRevision: string;
   readonly kernelRelease: string;
   readonly compression: { readonly preset: CompressionPreset; readonly rootfs: string; readonly initramfs: string };
+  /** Kernel arguments the image's boot entries carry (`--extra-kernel-arg`); an upgrade writes them for its slot. */
+  readonly extraKernelArgs?: readonly string[];
   /** The image's top-level files (kernel, initramfs, rootfs; vmlinux in `fast` images). */
   readonly artifacts: Readonly<Record<string, { readonly sizeBytes: number; readonly sha256: string }>>;
   /** Every regular file inside the SquashFS root, path → sha256. */
@@ -73,12 +76,7 @@ export function signManifest(manifestBytes: Uint8Array, privateKey: KeyObject): 
 
 /** True when `signature` is a valid Ed25519 signature of the manifest's digest by `publicKey`. */
 export function checkManifestSignature(manifestBytes: Uint8Array, signature: string, publicKey: KeyObject): boolean {
-  const digest = createHash('sha256').update(manifestBytes).digest();
-  try {
-    return verify(null, digest, publicKey, Buffer.from(signature.trim(), 'base64'));
-  } catch {
-    return false;
-  }
+  return manifestSignedBy(manifestBytes, signature, publicKey);
 }
 
 /** Options of {@link verifyImage}. */

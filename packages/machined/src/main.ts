@@ -194,6 +194,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       onReboot: () => metal.restart(),
       rollbackBoot: () => metal.rollbackBoot(),
       upgradeBoot: (assets) => metal.upgradeBoot(assets),
+      trustedImageKey: () => metal.trustedImageKey(),
       ...(metal.install ? { onInstall: metal.install } : {}),
       ...(host.boot.systemDisk ? { metaPartition: host.boot.systemDisk.metaDevice } : {}),
       ...(systemDisk ? { wipeSystemVolume: (label: string) => wipeSystemVolume(systemDisk, label) } : {}),
@@ -209,7 +210,10 @@ async function runMetal(level: LogLevel): Promise<number> {
     process.on('SIGTERM', () => void node.shutdown().catch(onSignalError));
     process.on('SIGPWR', () => void node.shutdown().catch(onSignalError));
     await node.start();
-    if (node.bootFailure === undefined) host.markBootGood();
+    if (node.bootFailure === undefined) {
+      const settled = host.markBootGood();
+      if (settled) node.reportBootSettled(settled);
+    }
     const how = node.bootFailure !== undefined ? `NOT BOOTED: ${node.bootFailure}` : node.inMaintenance ? 'maintenance mode' : 'configured';
     say(`machined: node is up (${host.boot.address}, ${how})`);
     return await new Promise<number>(() => {});

@@ -45,8 +45,16 @@ export interface NodeOptions {
   readonly onReboot?: () => void;
   /** Flips the default A/B boot slot before a rollback's reboot (metal booted from disk); throws when it cannot. */
   readonly rollbackBoot?: () => void;
-  /** Writes the inactive A/B slot from fetched files and tries it once (metal booted from disk). */
-  readonly upgradeBoot?: (assets: { kernel: string; initramfs: string; rootfsCpio: string }) => void;
+  /**
+   * Writes the inactive A/B slot from fetched files and tries it once (metal booted from disk):
+   * the slot boots with `cmdline`, and grubenv remembers `version` until the next boot settles it.
+   */
+  readonly upgradeBoot?: (assets: { kernel: string; initramfs: string; rootfsCpio: string; cmdline: readonly string[]; version: string }) => void;
+  /**
+   * The public key (PEM) the running image trusts for installers (metal: the one in its root);
+   * an upgrade whose manifest another key signed is refused. Unset or undefined: none is accepted.
+   */
+  readonly trustedImageKey?: () => string | undefined;
   /**
    * machined owns the network namespace it runs in, so the network controllers may change links,
    * addresses and routes there (always so on metal; off by default in container mode, which only reads).

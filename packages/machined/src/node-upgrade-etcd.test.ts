@@ -1,6 +1,5 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -8,8 +7,8 @@ import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { nullLogger } from '@talos-ts/cosi';
-import { clientOn, createH2Channel, generateMachineConfigs, generateSecretsBundle, InstallerFiles, machinePb, toConfigSecrets } from '@talos-ts/machinery';
-import { waitFor } from '@talos-ts/testkit';
+import { clientOn, createH2Channel, generateMachineConfigs, generateSecretsBundle, machinePb, toConfigSecrets } from '@talos-ts/machinery';
+import { signedInstallerImage, waitFor } from '@talos-ts/testkit';
 import { EtcdClient, type EtcdTls } from './etcd/client.ts';
 import { parseUpgradeClaim, UPGRADE_CLAIM_KEY } from './etcd/upgrade-claim.ts';
 import { EPHEMERAL_WIPE_MARKER } from './linux/system-disk.ts';
@@ -47,10 +46,7 @@ async function startedVoters(): Promise<number> {
 
 before(async () => {
   const t0 = Date.now();
-  const files: Record<string, Buffer> = {};
-  for (const name of Object.values(InstallerFiles)) if (name !== InstallerFiles.manifest) files[name] = Buffer.from(`${name} of version B`);
-  const artifacts = Object.fromEntries(Object.entries(files).map(([n, b]) => [n, { sha256: createHash('sha256').update(b).digest('hex'), sizeBytes: b.length }]));
-  files[InstallerFiles.manifest] = Buffer.from(JSON.stringify({ artifacts }));
+  const { files, trustedKeyPem } = signedInstallerImage('version B');
   server = createServer((req, res) => {
     const body = files[(req.url ?? '').replace(/^\/img\//, '')];
     res.writeHead(body ? 200 : 404).end(body);
@@ -72,6 +68,7 @@ before(async () => {
       apidCommand: idle,
       trustdCommand: idle,
       restartIntervalMs: 200,
+      trustedImageKey: () => trustedKeyPem,
       etcdPeers: () => Promise.resolve(addresses.filter((a) => a !== address)),
       // The slot "write": when, and whether this member's etcd data was still there (it left first).
       upgradeBoot: () => {

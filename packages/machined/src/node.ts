@@ -4,7 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, createLogger, TalosError, type InMemoryState, type Logger, type LogRecord } from '@talos-ts/cosi';
-import { nodePaths, type NodePaths } from '@talos-ts/machinery';
+import { newUpgradeStatus, nodePaths, type BootSlot, type NodePaths, type UpgradeAttempt } from '@talos-ts/machinery';
+import { machineEvents } from './events/machine-events.ts';
 import { EventBus } from './events/bus.ts';
 import type { NodeOptions } from './node-options.ts';
 import { applyConfiguration, type ApplyRequest } from './sequencer/apply-config.ts';
@@ -14,7 +15,7 @@ import { Sequencer } from './sequencer/sequencer.ts';
 import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, stageUpgradeSequence, upgradeSequence, type ResetOptions } from './sequencer/sequences.ts';
 import { stageUpgrade, takeStagedUpgrade } from './sequencer/staged-upgrade.ts';
 import { checkResetOptions } from './sequencer/tasks/reset.ts';
-import { fetchInstallAssets } from './sequencer/install.ts';
+import { fetchInstallAssets, INSTALL_KERNEL_ARGS, type FetchedInstaller } from './sequencer/install.ts';
 import { createMachineBackend, machineApi, type UpgradeCall } from './server/machine-backend.ts';
 import { claimEtcdForUpgrade, returnEtcdClaim } from './sequencer/upgrade-etcd.ts';
 import type { ApplyResult } from './server/machine-service.ts';
@@ -159,12 +160,11 @@ export class TalosNode implements AsyncDisposable {
     const preserve = order.preserve ?? false;
     const actorId = randomUUID();
     try {
-      const mirrors = this.#runtime.cycle?.config?.config.config.machine?.registries?.mirrors;
-      const assets = await fetchInstallAssets(order.url, dir, AbortSignal.timeout(10 * 60_000), { ...(mirrors ? { mirrors } : {}), logger: this.#logger });
+      const assets = await this.#fetchInstaller(order.url, dir);
       const claim = await claimEtcdForUpgrade(this.#runtime, { preserve, force: order.force ?? false, actorId, signal: order.signal ?? new AbortController().signal });
       const cycle = this.#runtime.cycle;
       const giveBack = (): Promise<void> => (claim && cycle ? returnEtcdClaim(this.#runtime, claim, cycle.abort.signal) : Promise.resolve());
-      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets), preserve })).catch(async (err: unknown) => {
+      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(this.#slotFiles(assets)), preserve })).catch(async (err: unknown) => {
         await giveBack();
         throw err;
       });
@@ -209,8 +209,8 @@ export class TalosNode implements AsyncDisposable {
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
     let ok = true;
     try {
-      const assets = await fetchInstallAssets(staged.image, dir, AbortSignal.timeout(10 * 60_000));
-      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(assets) }));
+      const assets = await this.#fetchInstaller(staged.image, dir);
+      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(this.#slotFiles(assets)) }));
       await this.#finish(started.done.catch((err: unknown) => ((ok = false), Promise.reject(err))));
     } catch (err) {
       ok = false;
@@ -219,6 +219,45 @@ export class TalosNode implements AsyncDisposable {
       rmSync(dir, { recursive: true, force: true });
     }
     return ok;
+  }
+
+  // The installer of an upgrade (an image reference or an image directory URL), checked against
+  // the key this image trusts and the manifest's digests before anything is written.
+  #fetchInstaller(image: string, dir: string): Promise<FetchedInstaller> {
+    const mirrors = this.#runtime.cycle?.config?.config.config.machine?.registries?.mirrors;
+    return fetchInstallAssets(image, dir, { trustedKeyPem: this.#options.trustedImageKey?.(), signal: AbortSignal.timeout(10 * 60_000), ...(mirrors ? { mirrors } : {}), logger: this.#logger });
+  }
+
+  // As an install: the base kernel arguments, the image's own, then the config's machine.install.extraKernelArgs.
+  #slotFiles(assets: FetchedInstaller): FetchedInstaller & { readonly cmdline: string[] } {
+    const fromConfig = this.#runtime.cycle ? (this.#runtime.activeConfig()?.machine?.install?.extraKernelArgs ?? []) : [];
+    return { ...assets, cmdline: [...new Set([...INSTALL_KERNEL_ARGS, ...assets.extraKernelArgs, ...fromConfig])] };
+  }
+
+  /**
+   * Reports how this boot settled the A/B slots (metal booted from disk, once the slot is marked
+   * good): the UpgradeStatus resource, and for an upgrade whose slot never came up, a failed
+   * `upgrade` SequenceEvent as the sequence's own would have been, had it survived the reboot.
+   */
+  reportBootSettled(report: { slot: BootSlot; attempt?: UpgradeAttempt }): void {
+    const { attempt } = report;
+    const spec = {
+      bootedSlot: report.slot,
+      lastUpgrade: attempt ? (attempt.booted ? 'booted' : 'failed') : 'none',
+      lastUpgradeSlot: attempt?.slot ?? '',
+      lastUpgradeVersion: attempt?.version ?? '',
+    } as const;
+    const state = this.#runtime.cycle?.state;
+    if (state) {
+      const resource = newUpgradeStatus(spec);
+      if (state.find(resource.metadata)) state.destroy(resource.metadata);
+      state.create(resource);
+    }
+    if (attempt && !attempt.booted) {
+      const message = `upgrade to ${attempt.version || 'a new version'} in slot ${attempt.slot} did not boot; rolled back to slot ${report.slot}`;
+      this.#logger.error('upgrade rolled back automatically', { failedSlot: attempt.slot, version: attempt.version, bootedSlot: report.slot });
+      this.events.publish('machine.SequenceEvent', machineEvents.sequenceError('upgrade', 'fatal', message));
+    }
   }
 
   /** Starts the shutdown sequence, which takes over whatever runs, and powers off. */

@@ -4,7 +4,7 @@ export * from './resources/index.ts';
 export * from './role/index.ts';
 export * from './secrets/index.ts';
 export * from './client/index.ts';
-export { CertFiles, MACHINED_SOCKET_PATH, STATE_LOCK_FILE, TALOS_API_PORT, TRUSTD_PORT, nodePaths } from './contract/index.ts';
+export { CertFiles, MACHINED_SOCKET_PATH, STATE_LOCK_FILE, TALOS_API_PORT, TRUSTD_PORT, TRUSTED_IMAGE_KEY_PATH, nodePaths } from './contract/index.ts';
 export type { NodePaths } from './contract/index.ts';
 export * from './config/index.ts';
 export * from './discovery/index.ts';

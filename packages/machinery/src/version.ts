@@ -8,13 +8,14 @@ export interface VersionInfo {
   readonly arch: string;
 }
 
-/** The release tag of this source tree; bumped on release. */
-export const TAG = 'v0.1.0';
-
 // Stamped into every bundle by scripts/build.mjs (esbuild `define`); absent when running the
-// TypeScript sources directly.
+// TypeScript sources directly. The tag is stamped only by `talos-imager build --version`.
+declare const __TALOS_TS_TAG__: string | undefined;
 declare const __TALOS_TS_SHA__: string | undefined;
 declare const __TALOS_TS_BUILT__: string | undefined;
+
+/** The release tag of this build: the source tree's (bumped on release) unless the build stamped another. */
+export const TAG: string = typeof __TALOS_TS_TAG__ === 'string' ? __TALOS_TS_TAG__ : 'v0.1.0';
 
 /**
  * The version of the running build: `sha` (git commit, `-dirty` for a changed work tree) and

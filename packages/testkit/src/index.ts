@@ -40,3 +40,5 @@ export { startEtcdCluster } from './host/etcd-cluster.ts';
 export type { EtcdMemberCerts, EtcdTestCluster, EtcdTestMember, StartEtcdClusterOptions } from './host/etcd-cluster.ts';
 export { hasDockerRegistry, startRegistry } from './host/registry.ts';
 export type { RegistryServer } from './host/registry.ts';
+export { signedInstallerImage } from './installer-image.ts';
+export type { SignedInstallerImage } from './installer-image.ts';

@@ -24,8 +24,12 @@ export const InstallerAsset = {
 /** The disk image file beside the other artifacts. */
 export const DISK_IMAGE = 'disk.raw';
 
-/** Kernel arguments of every slot booted from disk (before the ones the build adds). */
-export const DISK_KERNEL_ARGS = ['console=ttyS0', 'talos.platform=metal'] as const;
+/**
+ * Kernel arguments of every slot booted from disk (before the ones the build adds); the same as an
+ * install writes. `panic=1` restarts the machine on a kernel panic, so a failing slot tried once
+ * falls back to the previous one.
+ */
+export const DISK_KERNEL_ARGS = ['console=ttyS0', 'talos.platform=metal', 'panic=1'] as const;
 
 /**
  * Makes the installer assets in an image directory: GRUB's boot.img and core.img, and rootfs.cpio

@@ -1,4 +1,4 @@
-import { generateKey, privateKeyFromPem } from '@talos-ts/machinery';
+import { generateKey, privateKeyFromPem, TRUSTED_IMAGE_KEY_PATH } from '@talos-ts/machinery';
 import type { Logger } from '@talos-ts/cosi';
 import { createPublicKey } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -50,8 +50,17 @@ export interface BuildImageOptions {
    * installer assets (boot.img, core.img, rootfs.cpio) are made either way.
    */
   readonly disk?: boolean;
-  /** Kernel arguments added to the disk image's boot entries (upstream's `--extra-kernel-arg`). */
+  /**
+   * Kernel arguments of the image's boot entries (upstream's `--extra-kernel-arg`): in disk.raw's
+   * grub.cfg, and in the manifest, so an upgrade to this image boots its slot with them.
+   */
   readonly extraKernelArgs?: readonly string[];
+  /**
+   * The release this image is (upstream's `--version`): the bundles are rebuilt with this tag
+   * (what `talosctl version` and the Version resource report) and the directory and manifest
+   * carry it. Default: package.json's version, with the checkout's bundles.
+   */
+  readonly version?: string;
   /** Skips `npm run build` and the addon build when both are already there. */
   readonly reuseBuild?: boolean;
   readonly logger?: Logger;
@@ -136,14 +145,15 @@ async function trimEmbeddedIcu(program: string, symbolsOf: string, logger?: Logg
 }
 
 /** Lays out the SquashFS root: Node, our bundles, the addon, etcd/containerd/runc, modules, empty mount points. */
-async function stageRootfs(root: string, repoRoot: string, release: string, logger?: Logger): Promise<void> {
+async function stageRootfs(root: string, repoRoot: string, release: string, options: { distDir: string; publicKeyPem: string; logger?: Logger }): Promise<void> {
+  const { logger } = options;
   await addProgram(root, process.execPath, '/usr/bin/node', { strip: true, trimIcu: true, ...(logger ? { logger } : {}) });
   for (const [host, image] of HOST_PROGRAMS) {
     if (existsSync(host)) await addProgram(root, host, image);
     else logger?.warn('program not installed; image built without it', { program: host });
   }
   for (const b of BUNDLES) {
-    copyInto(root, join(repoRoot, 'dist', `${b}.cjs`), `/usr/lib/talos/${b}.bundle.cjs`, 0o644);
+    copyInto(root, join(options.distDir, `${b}.cjs`), `/usr/lib/talos/${b}.bundle.cjs`, 0o644);
     writeFileSync(join(root, 'usr/lib/talos', `${b}.cjs`), programLoader(b), { mode: 0o644 });
   }
   copyInto(root, join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node'), '/usr/lib/talos/talos_native.node', 0o755);
@@ -155,6 +165,9 @@ async function stageRootfs(root: string, repoRoot: string, release: string, logg
   writeFileSync(join(root, 'etc/hosts'), '');
   writeFileSync(join(root, 'etc/resolv.conf'), '');
   writeFileSync(join(root, 'etc/os-release'), 'NAME="Talos-TS"\nID=talos-ts\nPRETTY_NAME="Talos-TS"\n');
+  // The key this image trusts for the installers it upgrades to: its own signer's.
+  mkdirSync(dirname(join(root, TRUSTED_IMAGE_KEY_PATH)), { recursive: true });
+  writeFileSync(join(root, TRUSTED_IMAGE_KEY_PATH), options.publicKeyPem, { mode: 0o644 });
 }
 
 /**
@@ -241,7 +254,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     return r;
   };
   requireHostTools();
-  const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = options.version?.replace(/^v/, '') ?? (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const outDir = options.outDir ?? join(repoRoot, '_out');
   const dir = join(outDir, `talos-ts-${version}-${preset}`);
   const work = join(outDir, `.work-${process.pid}`);
@@ -253,10 +266,28 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     const addon = join(repoRoot, 'packages/machined/src/linux/native/build/Release/talos_native.node');
     const haveBuild = existsSync(join(repoRoot, 'dist/machined.cjs')) && existsSync(join(repoRoot, 'dist/init')) && existsSync(addon);
     if (!options.reuseBuild || !haveBuild) await step('programs', () => buildPrograms(repoRoot, options.signal));
+    // Another release tag means other bundles: only the node's programs are rebuilt, beside the work files.
+    const distDir = options.version ? join(work, 'dist') : join(repoRoot, 'dist');
+    if (options.version) {
+      const tag = `v${version}`;
+      await step('programs-tagged', () =>
+        run(process.execPath, [join(repoRoot, 'scripts/build.mjs'), ...BUNDLES], { cwd: repoRoot, env: { ...process.env, TALOS_TS_TAG: tag, TALOS_TS_DIST: distDir }, ...(options.signal ? { signal: options.signal } : {}) }),
+      );
+    }
     const release = kernelRelease();
 
+    let generatedKeyPem: string | undefined;
+    const privateKey = options.signingKeyPem
+      ? privateKeyFromPem(options.signingKeyPem).privateKey
+      : await generateKey('ed25519').then((k) => {
+          generatedKeyPem = k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+          return k.privateKey;
+        });
+    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('the signing key must be Ed25519');
+    const publicKeyPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
+
     const rootfs = join(work, 'rootfs');
-    await step('stage-rootfs', () => stageRootfs(rootfs, repoRoot, release, logger));
+    await step('stage-rootfs', () => stageRootfs(rootfs, repoRoot, release, { distDir, publicKeyPem, ...(logger ? { logger } : {}) }));
     await step('code-cache', () => writeCodeCaches(rootfs, options.nodeFlags ?? []));
     const rootfsFiles = walkFiles(rootfs).sort();
     const bad = forbiddenPaths(rootfsFiles);
@@ -289,22 +320,15 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       gitRevision: await gitRevision(repoRoot),
       kernelRelease: release,
       compression: { preset, rootfs: preset === 'fast' ? 'zstd-3' : 'xz', initramfs: initramfsCompression },
+      ...(options.extraKernelArgs && options.extraKernelArgs.length > 0 ? { extraKernelArgs: [...options.extraKernelArgs] } : {}),
       artifacts,
       rootfsFiles: rootfsDigests,
       initramfsFiles: initramfsDigests,
     };
-    let generatedKeyPem: string | undefined;
-    const privateKey = options.signingKeyPem
-      ? privateKeyFromPem(options.signingKeyPem).privateKey
-      : await generateKey('ed25519').then((k) => {
-          generatedKeyPem = k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-          return k.privateKey;
-        });
-    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('the signing key must be Ed25519');
     const bytes = encodeManifest(manifest);
     writeFileSync(join(dir, MANIFEST_FILE), bytes);
     writeFileSync(join(dir, SIGNATURE_FILE), `${signManifest(bytes, privateKey)}\n`);
-    writeFileSync(join(dir, PUBLIC_KEY_FILE), createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString());
+    writeFileSync(join(dir, PUBLIC_KEY_FILE), publicKeyPem);
     await step('installer-image', () => writeInstallerImage(dir));
     // Not in the manifest: it is made of the signed artifacts, and hashing gigabytes of zeroes buys nothing.
     if (options.disk ?? true) {

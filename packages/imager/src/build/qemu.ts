@@ -115,6 +115,8 @@ export interface BootDiskVmOptions {
   readonly extraForwards?: ReadonlyArray<{ readonly hostPort: number; readonly guestPort: number }>;
   /** Exit QEMU when the guest reboots instead of booting it again (default false: a reboot goes through the firmware again). */
   readonly noReboot?: boolean;
+  /** Guest → host TCP forwards (e.g. the HTTP server of the images an upgrade fetches). */
+  readonly guestForwards?: ReadonlyArray<GuestForward>;
   readonly onConsoleLine?: (line: string) => void;
 }
 
@@ -131,6 +133,7 @@ export function bootDiskVm(diskPath: string, options: BootDiskVmOptions): Runnin
     '-netdev', [
       'user,id=n0',
       ...[{ hostPort: options.apiPort, guestPort: 50000 }, ...(options.extraForwards ?? [])].map((f) => `hostfwd=tcp:${options.apiHost ?? '127.0.0.1'}:${f.hostPort}-:${f.guestPort}`),
+      ...guestForwardArgs(options.guestForwards),
     ].join(','),
     '-device', 'virtio-net-pci,netdev=n0',
     '-device', 'virtio-rng-pci',

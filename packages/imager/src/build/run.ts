@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 
 /** Runs a program to completion; rejects with its stderr when it fails. */
-export function run(file: string, args: readonly string[], options: { cwd?: string; signal?: AbortSignal; maxBufferBytes?: number } = {}): Promise<string> {
+export function run(file: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal; maxBufferBytes?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       file,
       [...args],
-      { cwd: options.cwd, signal: options.signal, maxBuffer: options.maxBufferBytes ?? 64 * 1024 * 1024, encoding: 'utf8' },
+      { cwd: options.cwd, env: options.env, signal: options.signal, maxBuffer: options.maxBufferBytes ?? 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${file} ${args.join(' ')}: ${(stderr || err.message).trim().split('\n').slice(-5).join('\n')}`));
         else resolve(stdout);

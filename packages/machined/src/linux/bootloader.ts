@@ -1,8 +1,9 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUBENV_BYTES, rollbackBootChoice, slotFiles, upgradeBootChoice, type BootChoice, type BootSlot, type GptLayout,
+  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, grubConfig, grubConfigCmdlines, GRUBENV_BYTES, otherSlot, rollbackBootChoice, settleBootChoice, slotFiles,
+  upgradeBootChoice, type BootChoice, type BootSlot, type GptLayout, type UpgradeAttempt,
 } from '@talos-ts/machinery';
 import { partitionDevice } from './disk.ts';
 import { MountFlags, native } from './native.ts';
@@ -13,6 +14,9 @@ export const BOOT_MOUNT_POINT = '/boot';
 
 /** The grubenv path below BOOT's root. */
 export const GRUBENV_PATH = 'grub/grubenv';
+
+/** The grub.cfg path below BOOT's root. */
+export const GRUB_CFG_PATH = 'grub/grub.cfg';
 
 /** Reads a grubenv file's boot choice; an error when it is not a GRUB environment block. */
 export function readBootChoice(path: string): { value: BootChoice } | { error: string } {
@@ -57,21 +61,33 @@ export function withBootMounted<T>(disk: string, layout: GptLayout, fn: (root: s
   }
 }
 
+/** What {@link markBootGood} found and did. */
+export interface BootSettled {
+  /** True when grubenv changed. */
+  readonly changed: boolean;
+  /** How the last upgrade's one-shot try ended, when one was pending. */
+  readonly attempt?: UpgradeAttempt;
+}
+
+/** {@link markBootGood} on a mounted BOOT root. */
+export function markBootGoodInBootRoot(root: string, slot: BootSlot, logger?: Logger): BootSettled {
+  const path = join(root, GRUBENV_PATH);
+  const current = readBootChoice(path);
+  if ('error' in current) throw new Error(`${path}: ${current.error}`);
+  const settled = settleBootChoice(current.value, slot);
+  if (settled.changed) writeBootChoice(path, settled.choice);
+  if (settled.changed) logger?.info('boot marked good', { slot, previousDefault: current.value.defaultSlot, ...(settled.attempt ? { attempt: settled.attempt } : {}) });
+  return { changed: settled.changed, ...(settled.attempt ? { attempt: settled.attempt } : {}) };
+}
+
 /**
- * Marks the running slot good: it becomes grubenv's `default` and any one-shot `next_entry` is
- * cleared, so later boots keep it. Until this runs, a reset of the machine returns to the previous
- * default (GRUB cleared `next_entry` before booting the slot). Returns true when grubenv changed.
+ * Marks the running slot good: it becomes grubenv's `default`, any one-shot `next_entry` and
+ * pending upgrade mark are cleared, so later boots keep it. Until this runs, a reset of the machine
+ * returns to the previous default (GRUB cleared `next_entry` before booting the slot). Says how a
+ * pending upgrade ended: booted (this slot) or failed (the other slot was tried and did not come up).
  */
-export function markBootGood(options: { disk: string; layout: GptLayout; slot: BootSlot; logger?: Logger }): boolean {
-  return withBootMounted(options.disk, options.layout, (root) => {
-    const path = join(root, GRUBENV_PATH);
-    const current = readBootChoice(path);
-    if ('error' in current) throw new Error(`${path}: ${current.error}`);
-    if (current.value.defaultSlot === options.slot && current.value.nextSlot === undefined) return false;
-    writeBootChoice(path, { defaultSlot: options.slot });
-    options.logger?.info('boot marked good', { slot: options.slot, previousDefault: current.value.defaultSlot });
-    return true;
-  });
+export function markBootGood(options: { disk: string; layout: GptLayout; slot: BootSlot; logger?: Logger }): BootSettled {
+  return withBootMounted(options.disk, options.layout, (root) => markBootGoodInBootRoot(root, options.slot, options.logger));
 }
 
 /**
@@ -93,11 +109,31 @@ export function rollbackBoot(options: { disk: string; layout: GptLayout; slot: B
   return withBootMounted(options.disk, options.layout, (root) => rollbackInBootRoot(root, options.slot, options.logger));
 }
 
-/** The files an upgrade writes into the inactive slot. */
+/** The files an upgrade writes into the inactive slot, and how that slot boots. */
 export interface SlotAssets {
   readonly kernel: string;
   readonly initramfs: string;
   readonly rootfsCpio: string;
+  /** The slot's kernel arguments in grub.cfg; unset: its entry stays as it is. */
+  readonly cmdline?: readonly string[];
+  /** The version written (kept in grubenv's pending mark, reported if the try fails). */
+  readonly version?: string;
+}
+
+/** Rewrites grub.cfg with `slot`'s kernel arguments replaced (a new file renamed over it: GRUB only reads it). */
+function setSlotCmdline(root: string, slot: BootSlot, cmdline: readonly string[]): void {
+  const path = join(root, GRUB_CFG_PATH);
+  const current = grubConfigCmdlines(readFileSync(path, 'utf8'));
+  const other = otherSlot(slot);
+  const text = grubConfig({ cmdline: { [slot]: cmdline, [other]: current[other] ?? cmdline } as Record<BootSlot, readonly string[]> });
+  writeFileSync(`${path}.new`, text);
+  const fd = openSync(`${path}.new`, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${path}.new`, path);
 }
 
 /**
@@ -108,7 +144,7 @@ export function writeInactiveSlot(root: string, booted: BootSlot, assets: SlotAs
   const path = join(root, GRUBENV_PATH);
   const current = readBootChoice(path);
   if ('error' in current) throw new Error(`${path}: ${current.error}`);
-  const plan = upgradeBootChoice(current.value, booted);
+  const plan = upgradeBootChoice(current.value, booted, assets.version ?? '');
   const files = slotFiles(plan.target);
   mkdirSync(join(root, plan.target), { recursive: true });
   for (const [from, to] of [[assets.kernel, files.kernel], [assets.initramfs, files.initramfs], [assets.rootfsCpio, files.rootfs]] as const) {
@@ -122,6 +158,7 @@ export function writeInactiveSlot(root: string, booted: BootSlot, assets: SlotAs
     }
     renameSync(`${dest}.new`, dest);
   }
+  if (assets.cmdline) setSlotCmdline(root, plan.target, assets.cmdline);
   writeBootChoice(path, plan.choice);
   logger?.info('upgrade: slot written, to be tried once', { slot: plan.target, default: plan.choice.defaultSlot });
   return plan.target;

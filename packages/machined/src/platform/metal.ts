@@ -1,6 +1,8 @@
 import type { Logger } from '@talos-ts/cosi';
 import { Code, TalosError } from '@talos-ts/cosi';
+import type { BootSlot, UpgradeAttempt } from '@talos-ts/machinery';
 import { markBootGood, rollbackBoot, upgradeBoot, type SlotAssets } from '../linux/bootloader.ts';
+import { readTrustedImageKey } from '../linux/image-key.ts';
 import { diskSizeBytes } from '../linux/disk.ts';
 import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
 import type { CheckedConfig } from '../sequencer/apply.ts';
@@ -37,9 +39,12 @@ export interface MetalHost {
   readonly install?: (checked: CheckedConfig) => Promise<boolean>;
   /**
    * Booted from an installed disk: makes the running slot (`talos.slot=`) grubenv's default once
-   * machined is up, so a slot tried once stays. Errors are logged, not thrown.
+   * machined is up, so a slot tried once stays. Returns the slot and how a pending upgrade ended;
+   * undefined when not booted from disk or on error (logged, not thrown).
    */
-  markBootGood(): void;
+  markBootGood(): { slot: BootSlot; attempt?: UpgradeAttempt } | undefined;
+  /** The public key the running image trusts for installers (its root's); undefined when it has none. */
+  trustedImageKey(): string | undefined;
   /**
    * Makes the slot not booted now grubenv's default (talosctl rollback); throws FailedPrecondition
    * when the node did not boot from an installed disk or that slot has no kernel.
@@ -83,13 +88,16 @@ export function startMetal(logger: Logger): MetalHost {
     powerOff: () => machineReset('poweroff'),
     markBootGood() {
       const slot = boot.args.get('talos.slot');
-      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) return;
+      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) return undefined;
       try {
-        markBootGood({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+        const settled = markBootGood({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+        return { slot, ...(settled.attempt ? { attempt: settled.attempt } : {}) };
       } catch (err) {
         logger.error('could not mark the boot good', { slot, error: (err as Error).message });
+        return undefined;
       }
     },
+    trustedImageKey: () => readTrustedImageKey(),
     rollbackBoot() {
       const slot = boot.args.get('talos.slot');
       if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'rollback: the node did not boot from an installed disk');
@@ -111,6 +119,7 @@ export function startMetal(logger: Logger): MetalHost {
                 ...(checked.config.config.machine?.registries?.mirrors ? { mirrors: checked.config.config.machine.registries.mirrors } : {}),
                 workDir: '/var/system/install',
                 diskSizeBytes: (disk) => diskSizeBytes(disk.replace(/^\/dev\//, '')),
+                trustedKeyPem: readTrustedImageKey(),
                 logger,
               });
               if (!r?.installed) return false;

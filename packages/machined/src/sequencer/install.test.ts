@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -125,13 +125,22 @@ async function serveDir(dir: string): Promise<{ url: string; close: () => Promis
   return { url: `http://127.0.21.20:${port}/img/`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-function writeManifest(dir: string): void {
+/** An Ed25519 key pair as the imager uses: the public key PEM a node trusts, and the signer. */
+function signingKey(): { pem: string; key: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return { pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), key: privateKey };
+}
+
+/** Writes manifest.json (digests of the installer files) and manifest.sig signed with `key`. */
+function writeManifest(dir: string, key: KeyObject, extra: Record<string, unknown> = {}): void {
   const artifacts: Record<string, { sizeBytes: number; sha256: string }> = {};
   for (const f of ['vmlinuz', 'initramfs.img', 'rootfs.cpio', 'boot.img', 'core.img']) {
     const b = readFileSync(join(dir, f));
     artifacts[f] = { sizeBytes: b.length, sha256: createHash('sha256').update(b).digest('hex') };
   }
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ schema: 1, artifacts }));
+  const bytes = Buffer.from(JSON.stringify({ schema: 1, version: '0.2.0', artifacts, ...extra }));
+  writeFileSync(join(dir, 'manifest.json'), bytes);
+  writeFileSync(join(dir, 'manifest.sig'), `${sign(null, createHash('sha256').update(bytes).digest(), key).toString('base64')}\n`);
 }
 
 test('installFromConfig: fetches the installer from an image URL, checks digests, installs; a changed file is refused', { skip, timeout: 120_000 }, async () => {
@@ -140,35 +149,67 @@ test('installFromConfig: fetches the installer from an image URL, checks digests
   mkdirSync(img);
   const a = assets(img);
   copyFileSync(a.bootImg, join(img, 'boot.img'));
-  writeManifest(img);
+  const trusted = signingKey();
+  writeManifest(img, trusted.key);
+  const srv = await serveDir(img);
+  const trustedKeyPem = trusted.pem;
+  try {
+    const disk = join(dir, 'disk.raw');
+    closeSync(openSync(disk, 'w'));
+    truncateSync(disk, 6 * GiB);
+    const size = (): number => 6 * GiB;
+    const none = await installFromConfig({ install: {}, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem });
+    assert.equal(none, undefined);
+    await assert.rejects(installFromConfig({ install: { disk, image: 'ftp://127.0.29.1/img' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /only http\(s\) URLs and image references/.test(e.message));
+    await assert.rejects(installFromConfig({ install: { disk, image: 'ghcr.io/Bad/installer:v1' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /repository/.test(e.message));
+    await assert.rejects(installFromConfig({ install: { disk: join(dir, 'nope'), image: 'ghcr.io/x/installer:v1' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem }), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
+
+    const r = await installFromConfig({ install: { disk, image: srv.url, extraKernelArgs: ['talos.dashboard.disabled=1'] }, configYaml: 'version: v1alpha1\n', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem });
+    assert.equal(r?.installed, true);
+    assert.ok(!existsSync(join(dir, 'w')), 'scratch space removed');
+    const again = await installFromConfig({ install: { disk, image: srv.url }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem });
+    assert.equal(again?.installed, false);
+
+    writeFileSync(join(img, 'rootfs.cpio'), 'tampered');
+    await assert.rejects(
+      installFromConfig({ install: { disk, image: srv.url, wipe: true }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem }),
+      (e: unknown) => e instanceof TalosError && e.code === Code.DataLoss && /rootfs\.cpio: sha256 [0-9a-f]{64} does not match/.test(e.message),
+    );
+    rmSync(join(img, 'manifest.json'));
+    await assert.rejects(fetchInstallAssets(srv.url, join(dir, 'w2'), { trustedKeyPem }), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
+  } finally {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(fetchInstallAssets(srv.url, join(dir, 'w3'), { trustedKeyPem: undefined }), (e: unknown) => e instanceof TalosError && e.code === Code.Unavailable);
+});
+
+test('installFromConfig: an installer signed by another key than the running image trusts is PermissionDenied and the disk stays blank', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'install-'));
+  const img = join(dir, 'img');
+  mkdirSync(img);
+  const a = assets(img);
+  copyFileSync(a.bootImg, join(img, 'boot.img'));
+  const trusted = signingKey();
+  writeManifest(img, signingKey().key);
   const srv = await serveDir(img);
   try {
     const disk = join(dir, 'disk.raw');
     closeSync(openSync(disk, 'w'));
     truncateSync(disk, 6 * GiB);
     const size = (): number => 6 * GiB;
-    const none = await installFromConfig({ install: {}, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size });
-    assert.equal(none, undefined);
-    await assert.rejects(installFromConfig({ install: { disk, image: 'ftp://127.0.29.1/img' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /only http\(s\) URLs and image references/.test(e.message));
-    await assert.rejects(installFromConfig({ install: { disk, image: 'ghcr.io/Bad/installer:v1' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.InvalidArgument && /repository/.test(e.message));
-    await assert.rejects(installFromConfig({ install: { disk: join(dir, 'nope'), image: 'ghcr.io/x/installer:v1' }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
-
-    const r = await installFromConfig({ install: { disk, image: srv.url, extraKernelArgs: ['talos.dashboard.disabled=1'] }, configYaml: 'version: v1alpha1\n', workDir: join(dir, 'w'), diskSizeBytes: size });
-    assert.equal(r?.installed, true);
-    assert.ok(!existsSync(join(dir, 'w')), 'scratch space removed');
-    const again = await installFromConfig({ install: { disk, image: srv.url }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size });
-    assert.equal(again?.installed, false);
-
-    writeFileSync(join(img, 'rootfs.cpio'), 'tampered');
     await assert.rejects(
-      installFromConfig({ install: { disk, image: srv.url, wipe: true }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size }),
-      (e: unknown) => e instanceof TalosError && e.code === Code.DataLoss && /rootfs\.cpio: sha256 [0-9a-f]{64} does not match/.test(e.message),
+      installFromConfig({ install: { disk, image: srv.url }, configYaml: 'x', workDir: join(dir, 'w'), diskSizeBytes: size, trustedKeyPem: trusted.pem }),
+      (e: unknown) => e instanceof TalosError && e.code === Code.PermissionDenied && /not signed by the key this node trusts/.test(e.message),
     );
-    rmSync(join(img, 'manifest.json'));
-    await assert.rejects(fetchInstallAssets(srv.url, join(dir, 'w2')), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
+    assert.ok('error' in readGpt(disk), 'nothing written');
+    // Signed by the trusted key, the image's own kernel arguments come before the config's.
+    writeManifest(img, trusted.key, { extraKernelArgs: ['quiet'] });
+    const f = await fetchInstallAssets(srv.url, join(dir, 'w4'), { trustedKeyPem: trusted.pem });
+    assert.equal(f.version, '0.2.0');
+    assert.deepEqual(f.extraKernelArgs, ['quiet']);
   } finally {
     await srv.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  await assert.rejects(fetchInstallAssets(srv.url, join(dir, 'w3')), (e: unknown) => e instanceof TalosError && e.code === Code.Unavailable);
 });

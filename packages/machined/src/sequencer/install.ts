@@ -3,14 +3,19 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Code, TalosError, type Logger } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, InstallerFiles, isTalosLayout, looksLikeImageReference, parseImageReference, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
+  bootChoiceEnv, bootloaderWrites, encodeGrubEnv, grubConfig, IMAGE_SIGNATURE_FILE, InstallerFiles, isTalosLayout, looksLikeImageReference, parseImageReference, partitionByLabel, SECTOR_BYTES, slotFiles, talosLayout,
+  verifyTrustedManifest,
   type GptLayout, type RegistryMirrors, type GptPartition, type PartitionLabelName,
 } from '@talos-ts/machinery';
 import { copyImageInto, makeXfsImage, readGpt, writeChunks } from '../linux/disk.ts';
 import { pullInstallAssets } from './oci-install.ts';
 
-/** Kernel arguments of an installed slot before the config's `machine.install.extraKernelArgs`. */
-export const INSTALL_KERNEL_ARGS = ['console=ttyS0', 'talos.platform=metal'] as const;
+/**
+ * Kernel arguments of an installed slot before the image's and the config's extra ones. `panic=1`
+ * (upstream's for its VMs) makes a kernel panic restart the machine instead of hanging: that is
+ * what sends a slot tried once and failing back to the previous one with no one acting.
+ */
+export const INSTALL_KERNEL_ARGS = ['console=ttyS0', 'talos.platform=metal', 'panic=1'] as const;
 
 /** The files an install writes, on the host doing it (the imager's installer assets). */
 export interface InstallAssets {
@@ -139,26 +144,76 @@ export function installToDisk(options: InstallOptions): InstallResult {
   return { installed: true, layout, phases };
 }
 
+/** An installer fetched and verified: its files on this host, and what its signed manifest says. */
+export interface FetchedInstaller extends InstallAssets {
+  readonly version: string;
+  /** Kernel arguments the image was built with (its slot boots with them). */
+  readonly extraKernelArgs: readonly string[];
+}
+
+/** Options of {@link fetchInstallAssets}. */
+export interface FetchInstallerOptions {
+  /** The public key (PEM) the running image trusts; without one nothing is fetched beyond the manifest. */
+  readonly trustedKeyPem: string | undefined;
+  readonly signal?: AbortSignal;
+  /** Tries per file when the connection fails (default 3). */
+  readonly attempts?: number;
+  /** `machine.registries.mirrors`, for an image reference. */
+  readonly mirrors?: RegistryMirrors;
+  readonly logger?: Logger;
+}
+
 /**
- * Fetches the installer files into dir, checking each file's size and SHA-256 against the image's
- * manifest: `image` is an installer OCI image reference (pulled from its registry, see
- * pullInstallAssets; `mirrors` is `machine.registries.mirrors`) or the http(s) URL of an image
- * directory. The manifest's signature is not checked against a trusted key here.
+ * Fetches the installer files into dir: `image` is an installer OCI image reference (pulled from
+ * its registry, see pullInstallAssets; `mirrors` is `machine.registries.mirrors`) or the http(s)
+ * URL of an image directory. The manifest and its signature come first, checked against the key
+ * the running image trusts (PermissionDenied when another key signed it), then each file, checked
+ * for size and SHA-256 against the manifest.
  */
-export async function fetchInstallAssets(imageUrl: string, dir: string, signal?: AbortSignal, options: { mirrors?: RegistryMirrors; logger?: Logger } = {}): Promise<InstallAssets> {
-  if (looksLikeImageReference(imageUrl)) return pullInstallAssets(imageUrl, dir, { ...options, ...(signal ? { signal } : {}) });
-  const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;
-  const get = async (name: string): Promise<Buffer> => {
-    let res: Response;
+export async function fetchInstallAssets(imageUrl: string, dir: string, options: FetchInstallerOptions): Promise<FetchedInstaller> {
+  const { signal } = options;
+  if (looksLikeImageReference(imageUrl)) {
+    // The pull checks every digest; what is left is whether the running image trusts its signer.
+    const files = await pullInstallAssets(imageUrl, dir, { ...(options.mirrors ? { mirrors: options.mirrors } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(signal ? { signal } : {}) });
+    let manifestBytes: Buffer;
+    let signature: string;
     try {
-      res = await fetch(new URL(name, base), signal ? { signal } : {});
-    } catch (err) {
-      throw new TalosError(Code.Unavailable, `install image ${base}${name}: ${(err as Error).message}`, { cause: err });
+      manifestBytes = readFileSync(join(dir, InstallerFiles.manifest));
+      signature = readFileSync(join(dir, IMAGE_SIGNATURE_FILE), 'utf8');
+    } catch {
+      throw new TalosError(Code.PermissionDenied, `install image ${imageUrl}: the installer carries no ${IMAGE_SIGNATURE_FILE}`);
     }
-    if (!res.ok) throw new TalosError(res.status === 404 ? Code.NotFound : Code.Unavailable, `install image ${base}${name}: HTTP ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
+    const manifest = verifyTrustedManifest({ manifestBytes, signature, trustedKeyPem: options.trustedKeyPem, source: `install image ${imageUrl}` });
+    return { ...(files as unknown as InstallAssets), version: manifest.version ?? '', extraKernelArgs: manifest.extraKernelArgs ?? [] };
+  }
+  const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;
+  // A dropped connection (a large file through a slow or busy network) is tried again a few times;
+  // an HTTP answer is not: 404 means the image is not there.
+  const attempts = options.attempts ?? 3;
+  const get = async (name: string): Promise<Buffer> => {
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(new URL(name, base), signal ? { signal } : {});
+      } catch (err) {
+        if (attempt < attempts && !signal?.aborted) {
+          await new Promise((r) => setTimeout(r, 1000 * attempt));
+          continue;
+        }
+        throw new TalosError(Code.Unavailable, `install image ${base}${name}: ${(err as Error).message}`, { cause: err });
+      }
+      if (!res.ok) throw new TalosError(res.status === 404 ? Code.NotFound : Code.Unavailable, `install image ${base}${name}: HTTP ${res.status}`);
+      try {
+        return Buffer.from(await res.arrayBuffer());
+      } catch (err) {
+        if (attempt < attempts && !signal?.aborted) continue;
+        throw new TalosError(Code.Unavailable, `install image ${base}${name}: ${(err as Error).message}`, { cause: err });
+      }
+    }
   };
-  const manifest = JSON.parse((await get(InstallerFiles.manifest)).toString('utf8')) as { artifacts?: Record<string, { sha256: string; sizeBytes: number }> };
+  const manifestBytes = await get(InstallerFiles.manifest);
+  const signature = (await get(IMAGE_SIGNATURE_FILE)).toString('utf8');
+  const manifest = verifyTrustedManifest({ manifestBytes, signature, trustedKeyPem: options.trustedKeyPem, source: `install image ${base}` });
   mkdirSync(dir, { recursive: true });
   const out: Record<string, string> = {};
   for (const [role, name] of Object.entries(InstallerFiles)) {
@@ -171,7 +226,7 @@ export async function fetchInstallAssets(imageUrl: string, dir: string, signal?:
     writeFileSync(join(dir, name), bytes);
     out[role] = join(dir, name);
   }
-  return out as unknown as InstallAssets;
+  return { ...(out as unknown as InstallAssets), version: manifest.version ?? '', extraKernelArgs: manifest.extraKernelArgs ?? [] };
 }
 
 /** Options of {@link installFromConfig}. */
@@ -185,6 +240,8 @@ export interface InstallFromConfigOptions {
   readonly workDir: string;
   /** The size of the disk in bytes (the node reads sysfs). */
   readonly diskSizeBytes: (disk: string) => number;
+  /** The public key the running image trusts for installers (see {@link fetchInstallAssets}). */
+  readonly trustedKeyPem: string | undefined;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
 }
@@ -207,7 +264,13 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
       options.logger?.info('disk already holds a Talos install; not installing', { disk: install.disk });
       return { installed: false, layout: current.value, phases: [] };
     }
-    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), options.signal, { ...(options.mirrors ? { mirrors: options.mirrors } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+    const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), {
+      trustedKeyPem: options.trustedKeyPem,
+      ...(options.mirrors ? { mirrors: options.mirrors } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const extraKernelArgs = [...assets.extraKernelArgs, ...(install.extraKernelArgs ?? []).filter((a) => !assets.extraKernelArgs.includes(a))];
     return installToDisk({
       disk: install.disk,
       diskSizeBytes: options.diskSizeBytes(install.disk),
@@ -215,7 +278,7 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
       configYaml: options.configYaml,
       workDir: join(options.workDir, 'fs'),
       ...(install.wipe ? { wipe: true } : {}),
-      ...(install.extraKernelArgs ? { extraKernelArgs: install.extraKernelArgs } : {}),
+      ...(extraKernelArgs.length > 0 ? { extraKernelArgs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

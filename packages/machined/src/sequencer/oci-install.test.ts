@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +18,15 @@ const canInstall = existsSync('/usr/lib/grub/i386-pc/boot.img') && existsSync('/
 const FILES = ['vmlinuz', 'initramfs.img', 'rootfs.cpio', 'boot.img', 'core.img'];
 let dir: string;
 let registry: RegistryServer;
+/** The key the "running image" trusts, and another one. */
+const trusted = generateKeyPairSync('ed25519');
+const other = generateKeyPairSync('ed25519');
+const trustedKeyPem = trusted.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 const isCode = (code: Code, re?: RegExp) => (e: unknown): boolean => e instanceof TalosError && e.code === code && (!re || re.test(e.message));
 
 /** An installer image directory with small files, its manifest, a signature and key, pushed as `tag`. */
-async function pushInstaller(name: string, tag: string, tamper?: string): Promise<string> {
+async function pushInstaller(name: string, tag: string, tamper?: string, signer = trusted.privateKey): Promise<string> {
   const img = join(dir, name);
   execFileSync('mkdir', ['-p', img]);
   for (const f of ['vmlinuz', 'initramfs.img', 'rootfs.cpio']) writeFileSync(join(img, f), `${name} ${f} `.repeat(20000));
@@ -33,9 +37,10 @@ async function pushInstaller(name: string, tag: string, tamper?: string): Promis
     const b = readFileSync(join(img, f));
     artifacts[f] = { sizeBytes: b.length, sha256: createHash('sha256').update(b).digest('hex') };
   }
-  writeFileSync(join(img, 'manifest.json'), JSON.stringify({ schema: 1, version: tag, artifacts }));
-  writeFileSync(join(img, 'manifest.sig'), 'c2ln\n');
-  writeFileSync(join(img, 'signing-key.pub'), 'key\n');
+  const manifest = Buffer.from(JSON.stringify({ schema: 1, version: tag, artifacts }));
+  writeFileSync(join(img, 'manifest.json'), manifest);
+  writeFileSync(join(img, 'manifest.sig'), `${sign(null, createHash('sha256').update(manifest).digest(), signer).toString('base64')}\n`);
+  writeFileSync(join(img, 'signing-key.pub'), trustedKeyPem);
   if (tamper) writeFileSync(join(img, tamper), 'changed after signing');
   const files = [...FILES, 'manifest.json', 'manifest.sig', 'signing-key.pub'].map((f) => [f, join(img, f)] as const);
   writeInstallerLayout({ dir: join(img, 'installer'), files, version: tag, revision: 'test' });
@@ -61,7 +66,7 @@ test('an installer pulled from docker-registry gives every install file, the sig
   const assets = await pullInstallAssets(`${registry.host}/talos/installer:v0.1.0`, out);
   for (const f of FILES) assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(img, f))), f);
   assert.equal(assets.rootfsCpio, join(out, 'rootfs.cpio'));
-  assert.equal(readFileSync(join(out, 'manifest.sig'), 'utf8'), 'c2ln\n');
+  assert.equal(readFileSync(join(out, 'manifest.sig'), 'utf8'), readFileSync(join(img, 'manifest.sig'), 'utf8'));
   assert.deepEqual(readdirSync(join(dir, 'pulled')), ['assets']);
 });
 
@@ -71,7 +76,7 @@ test('machine.install.image as an OCI reference installs the disk from the regis
   closeSync(openSync(disk, 'w'));
   truncateSync(disk, 6 * GiB);
   try {
-    const r = await installFromConfig({ install: { disk, image: `${registry.host}/talos/installer:v0.2.0` }, configYaml: 'version: v1alpha1\n', workDir: join(dir, 'w'), diskSizeBytes: () => 6 * GiB });
+    const r = await installFromConfig({ install: { disk, image: `${registry.host}/talos/installer:v0.2.0` }, configYaml: 'version: v1alpha1\n', workDir: join(dir, 'w'), diskSizeBytes: () => 6 * GiB, trustedKeyPem });
     assert.equal(r?.installed, true);
     assert.deepEqual(r?.phases.map((p) => p.name), ['verifyDisk', 'partition', 'bootloader', 'state']);
     assert.ok(!existsSync(join(dir, 'w')));
@@ -83,8 +88,14 @@ test('machine.install.image as an OCI reference installs the disk from the regis
 test('a mirror from machine.registries reaches a registry named by another host over plain HTTP', { skip: needs }, async () => {
   await pushInstaller('img3', 'v0.3.0');
   const mirrors = { 'installer.talos.test': { endpoints: [`http://${registry.host}`], skipFallback: true } };
-  const a = await fetchInstallAssets('installer.talos.test/talos/installer:v0.3.0', join(dir, 'm', 'assets'), undefined, { mirrors });
+  const a = await fetchInstallAssets('installer.talos.test/talos/installer:v0.3.0', join(dir, 'm', 'assets'), { mirrors, trustedKeyPem });
   assert.ok(existsSync(a.kernel));
+  assert.equal(a.version, 'v0.3.0');
+});
+
+test('an installer image signed by another key than the running image trusts is PermissionDenied', { skip: needs }, async () => {
+  await pushInstaller('img-other', 'v0.6.0', undefined, other.privateKey);
+  await assert.rejects(fetchInstallAssets(`${registry.host}/talos/installer:v0.6.0`, join(dir, 'o', 'assets'), { trustedKeyPem }), isCode(Code.PermissionDenied, /not signed by the key this node trusts/));
 });
 
 test('an unknown tag is NotFound, a registry down Unavailable, and neither leaves anything', { skip: needs }, async () => {

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -8,11 +7,12 @@ import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { nullLogger } from '@talos-ts/cosi';
-import { generateMachineConfigs, generateSecretsBundle, InstallerFiles, machinePb, MetaTag, toConfigSecrets } from '@talos-ts/machinery';
+import { generateMachineConfigs, generateSecretsBundle, machinePb, MetaTag, toConfigSecrets } from '@talos-ts/machinery';
 import type { EventBus } from '../events/bus.ts';
 import { metaPartition } from '../linux/meta-partition.ts';
 import { MetaStore } from '../meta/store.ts';
 import { TalosNode } from '../node.ts';
+import { signedInstallerImage } from '@talos-ts/testkit';
 import { stageUpgrade, takeStagedUpgrade } from './staged-upgrade.ts';
 
 // upgrade --stage end to end on the container platform, which reboots in-process: META is a real
@@ -28,19 +28,14 @@ function metaFile(dir: string): string {
   return path;
 }
 
-/** An image directory with small stand-in files and a manifest of their digests, served on loopback. */
+/** Signed stand-in installer files, served on loopback as an image directory; nodes trust its key. */
+const image = signedInstallerImage('v2');
+
+/** Serves {@link image} on loopback. */
 async function imageServer(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const files: Record<string, Buffer> = {};
-  const artifacts: Record<string, { sha256: string; sizeBytes: number }> = {};
-  for (const [role, name] of Object.entries(InstallerFiles)) {
-    if (role === 'manifest') continue;
-    files[name] = Buffer.from(`${name} of v2`);
-    artifacts[name] = { sha256: createHash('sha256').update(files[name]).digest('hex'), sizeBytes: files[name].length };
-  }
-  files[InstallerFiles.manifest] = Buffer.from(JSON.stringify({ artifacts }));
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '';
-    const body = path.startsWith('/v2/') ? files[path.slice('/v2/'.length)] : undefined;
+    const body = path.startsWith('/v2/') ? image.files[path.slice('/v2/'.length)] : undefined;
     res.writeHead(body ? 200 : 404).end(body);
   });
   const address = `127.0.34.${host++}`;
@@ -58,7 +53,7 @@ async function node(t: { after: (fn: () => Promise<void>) => void }, written: st
   writeFileSync(join(dir, 'state', 'config.yaml'), g.worker.toYaml());
   const meta = metaFile(dir);
   const n = new TalosNode({
-    platform: 'container', stateDir: join(dir, 'state'), address, logger: nullLogger, apidCommand: idle, trustdCommand: idle, restartIntervalMs: 200, metaPartition: meta,
+    platform: 'container', stateDir: join(dir, 'state'), address, logger: nullLogger, apidCommand: idle, trustdCommand: idle, restartIntervalMs: 200, metaPartition: meta, trustedImageKey: () => image.trustedKeyPem,
     upgradeBoot: (assets) => void written.push([assets.kernel, assets.initramfs, assets.rootfsCpio].map((f) => readFileSync(f, 'utf8'))),
   });
   t.after(async () => {

@@ -16,3 +16,9 @@ export const CertFiles = {
 
 /** machined's exclusive lock file in a state directory (it holds machined's PID). */
 export const STATE_LOCK_FILE = 'machined.lock';
+
+/**
+ * Where an image's root holds the public key (Ed25519, SPKI PEM) that signed it: the key a node
+ * running that image trusts for the installers it upgrades to or installs from.
+ */
+export const TRUSTED_IMAGE_KEY_PATH = '/usr/lib/talos/image-signing-key.pub';

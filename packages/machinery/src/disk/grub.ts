@@ -55,18 +55,33 @@ export function decodeGrubEnv(bytes: Uint8Array): { value: Record<string, string
 export interface BootChoice {
   readonly defaultSlot: BootSlot;
   readonly nextSlot?: BootSlot;
+  /**
+   * An upgrade written and not yet confirmed: the slot tried and the version in it. GRUB leaves it
+   * alone (it only clears `next_entry`), so the next machined to come up knows whether that try
+   * booted (it runs from this slot) or not (it runs from the other: the try failed).
+   */
+  readonly pending?: { readonly slot: BootSlot; readonly version: string };
 }
 
 /** grubenv variables of a {@link BootChoice}. */
 export function bootChoiceEnv(choice: BootChoice): Record<string, string> {
-  return { default: choice.defaultSlot, next_entry: choice.nextSlot ?? '' };
+  return {
+    default: choice.defaultSlot,
+    next_entry: choice.nextSlot ?? '',
+    ...(choice.pending ? { talos_pending_slot: choice.pending.slot, talos_pending_version: choice.pending.version } : {}),
+  };
 }
 
 /** The {@link BootChoice} in grubenv variables; default A when unset or unknown. */
 export function bootChoiceFromEnv(vars: Readonly<Record<string, string>>): BootChoice {
   const slot = (v: string | undefined): BootSlot | undefined => (v === 'A' || v === 'B' ? v : undefined);
   const next = slot(vars.next_entry);
-  return { defaultSlot: slot(vars.default) ?? 'A', ...(next ? { nextSlot: next } : {}) };
+  const pending = slot(vars.talos_pending_slot);
+  return {
+    defaultSlot: slot(vars.default) ?? 'A',
+    ...(next ? { nextSlot: next } : {}),
+    ...(pending ? { pending: { slot: pending, version: vars.talos_pending_version ?? '' } } : {}),
+  };
 }
 
 /** Quotes one kernel argument for a GRUB script when it holds anything beyond plain characters. */
@@ -86,6 +101,23 @@ export interface GrubConfigOptions {
 /** Paths of a slot's files on BOOT (the grub.cfg refers to them; the installer writes them). */
 export function slotFiles(slot: BootSlot): { kernel: string; initramfs: string; rootfs: string } {
   return { kernel: `/${slot}/vmlinuz`, initramfs: `/${slot}/initramfs.img`, rootfs: `/${slot}/rootfs.cpio` };
+}
+
+/**
+ * The kernel arguments of each slot in a grub.cfg written by {@link grubConfig} (without the
+ * `talos.slot=` it adds); a slot whose entry is missing is absent.
+ */
+export function grubConfigCmdlines(text: string): Partial<Record<BootSlot, string[]>> {
+  const out: Partial<Record<BootSlot, string[]>> = {};
+  for (const m of text.matchAll(/^\s*linux \/(A|B)\/vmlinuz(.*)$/gm)) {
+    const args: string[] = [];
+    // Words are plain or single-quoted with '\'' for a quote, as grubQuote writes them.
+    for (const w of (m[2] ?? '').matchAll(/(?:'(?:[^']|'\\'')*'|[^\s'])+/g)) {
+      args.push(w[0].replace(/'((?:[^']|'\\'')*)'/g, (_q, inner: string) => inner.replaceAll("'\\''", "'")));
+    }
+    out[m[1] as BootSlot] = args.filter((a) => !a.startsWith('talos.slot='));
+  }
+  return out;
 }
 
 /**

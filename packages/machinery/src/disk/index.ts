@@ -8,9 +8,10 @@ export {
   type PartitionLabelName, type TalosLayoutOptions,
 } from './talos-layout.ts';
 export {
-  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, grubQuote, GRUBENV_BYTES, slotFiles,
+  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, GRUB_CORE_MODULES, GRUB_PREFIX, grubConfig, grubConfigCmdlines, grubQuote, GRUBENV_BYTES, slotFiles,
   type BootChoice, type BootSlot, type GrubConfigOptions,
 } from './grub.ts';
 export { biosBootSectors, type BiosBootOptions } from './bios-boot.ts';
 export { bootloaderWrites, InstallerFiles, xfsProto, type DiskWrite } from './compose.ts';
-export { checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, UPGRADE_ACK, upgradeBootChoice, type UpgradeSource } from './upgrade.ts';
+export { checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, settleBootChoice, UPGRADE_ACK, upgradeBootChoice, type UpgradeAttempt, type UpgradeSource } from './upgrade.ts';
+export { IMAGE_SIGNATURE_FILE, manifestSignedBy, verifyTrustedManifest, type ImageManifestHead } from './image-trust.ts';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, TalosError } from '@talos-ts/cosi';
-import { bootChoiceEnv } from './grub.ts';
-import { checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, upgradeBootChoice } from './upgrade.ts';
+import { bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, grubConfig, grubConfigCmdlines } from './grub.ts';
+import { checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, settleBootChoice, upgradeBootChoice } from './upgrade.ts';
 
 const code = (fn: () => unknown): Code | undefined => {
   try {
@@ -43,15 +43,37 @@ test('upgrade and rollback are refused in container mode and allowed on metal', 
 });
 
 test('an upgrade tries the inactive slot once and keeps the running slot as default', () => {
-  assert.deepEqual(upgradeBootChoice({ defaultSlot: 'A' }, 'A'), { target: 'B', choice: { defaultSlot: 'A', nextSlot: 'B' } });
-  assert.deepEqual(upgradeBootChoice({ defaultSlot: 'B' }, 'B'), { target: 'A', choice: { defaultSlot: 'B', nextSlot: 'A' } });
+  assert.deepEqual(upgradeBootChoice({ defaultSlot: 'A' }, 'A', '0.2.0'), { target: 'B', choice: { defaultSlot: 'A', nextSlot: 'B', pending: { slot: 'B', version: '0.2.0' } } });
+  assert.deepEqual(upgradeBootChoice({ defaultSlot: 'B' }, 'B'), { target: 'A', choice: { defaultSlot: 'B', nextSlot: 'A', pending: { slot: 'A', version: '' } } });
   // Booted by a one-shot try not yet marked good: default still names the target; it must not stay so.
-  assert.deepEqual(upgradeBootChoice({ defaultSlot: 'A' }, 'B'), { target: 'A', choice: { defaultSlot: 'B', nextSlot: 'A' } });
-  assert.deepEqual(bootChoiceEnv(upgradeBootChoice({ defaultSlot: 'A' }, 'A').choice), { default: 'A', next_entry: 'B' });
+  assert.deepEqual(upgradeBootChoice({ defaultSlot: 'A' }, 'B').choice.defaultSlot, 'B');
+  assert.deepEqual(bootChoiceEnv(upgradeBootChoice({ defaultSlot: 'A' }, 'A', '0.2.0').choice), { default: 'A', next_entry: 'B', talos_pending_slot: 'B', talos_pending_version: '0.2.0' });
 });
 
 test('a rollback makes the other slot default with no pending try, and is refused when it holds no kernel', () => {
   assert.deepEqual(rollbackBootChoice('B', true), { target: 'A', choice: { defaultSlot: 'A' } });
   assert.deepEqual(bootChoiceEnv(rollbackBootChoice('A', true).choice), { default: 'B', next_entry: '' });
   assert.equal(code(() => rollbackBootChoice('A', false)), Code.FailedPrecondition);
+});
+
+test('a try that came up is confirmed: its slot becomes default and the pending upgrade is reported booted', () => {
+  const tried = upgradeBootChoice({ defaultSlot: 'A' }, 'A', '0.2.0').choice;
+  // GRUB cleared next_entry before booting B; the pending mark survives in grubenv.
+  const afterGrub = bootChoiceFromEnv({ ...bootChoiceEnv(tried), next_entry: '' });
+  assert.deepEqual(settleBootChoice(afterGrub, 'B'), { choice: { defaultSlot: 'B' }, changed: true, attempt: { slot: 'B', version: '0.2.0', booted: true } });
+});
+
+test('a try that never came up is reported failed when the previous slot boots again, and cleared', () => {
+  const tried = upgradeBootChoice({ defaultSlot: 'A' }, 'A', '0.2.0').choice;
+  const env = decodeGrubEnv(encodeGrubEnv({ ...bootChoiceEnv(tried), next_entry: '' }));
+  assert.ok('value' in env);
+  const settled = settleBootChoice(bootChoiceFromEnv(env.value), 'A');
+  assert.deepEqual(settled, { choice: { defaultSlot: 'A' }, changed: true, attempt: { slot: 'B', version: '0.2.0', booted: false } });
+  assert.deepEqual(bootChoiceEnv(settled.choice), { default: 'A', next_entry: '' });
+  assert.deepEqual(settleBootChoice(settled.choice, 'A'), { choice: { defaultSlot: 'A' }, changed: false });
+});
+
+test('grubConfigCmdlines reads back each slot\'s arguments, quoted ones included, without talos.slot', () => {
+  const cfg = grubConfig({ cmdline: { A: ['console=ttyS0', 'panic=1', "x=it's here"], B: ['console=ttyS0', 'rdinit=/nope'] } });
+  assert.deepEqual(grubConfigCmdlines(cfg), { A: ['console=ttyS0', 'panic=1', "x=it's here"], B: ['console=ttyS0', 'rdinit=/nope'] });
 });

@@ -44,9 +44,30 @@ export function checkUpgradeSupported(platform: string): void {
  * The boot choice after writing an upgrade: the inactive slot (the one not booted now) is tried
  * once; `default` stays on the running slot so a new slot that fails to come up falls back by itself.
  */
-export function upgradeBootChoice(current: BootChoice, booted: BootSlot): { target: BootSlot; choice: BootChoice } {
+export function upgradeBootChoice(current: BootChoice, booted: BootSlot, version = ''): { target: BootSlot; choice: BootChoice } {
   const target = otherSlot(booted);
-  return { target, choice: { defaultSlot: current.defaultSlot === target ? booted : current.defaultSlot, nextSlot: target } };
+  return { target, choice: { defaultSlot: current.defaultSlot === target ? booted : current.defaultSlot, nextSlot: target, pending: { slot: target, version } } };
+}
+
+/** How the last upgrade's one-shot try ended, as the node that came up next sees it. */
+export interface UpgradeAttempt {
+  /** The slot the upgrade wrote and tried once. */
+  readonly slot: BootSlot;
+  /** The version in that slot (the image's manifest). */
+  readonly version: string;
+  /** True when the node runs from that slot; false when the try did not come up and the previous slot booted. */
+  readonly booted: boolean;
+}
+
+/**
+ * The boot choice once machined is up on `booted`: that slot becomes the default with no one-shot
+ * and no pending try. `attempt` says how a pending upgrade ended; `changed` is false when grubenv
+ * already said this.
+ */
+export function settleBootChoice(current: BootChoice, booted: BootSlot): { choice: BootChoice; changed: boolean; attempt?: UpgradeAttempt } {
+  const changed = current.defaultSlot !== booted || current.nextSlot !== undefined || current.pending !== undefined;
+  const attempt = current.pending ? { slot: current.pending.slot, version: current.pending.version, booted: current.pending.slot === booted } : undefined;
+  return { choice: { defaultSlot: booted }, changed, ...(attempt ? { attempt } : {}) };
 }
 
 /**

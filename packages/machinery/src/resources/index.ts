@@ -11,6 +11,8 @@ export { MountStatusType, newMountStatus, mountStatusDefinition } from './runtim
 export type { MountStatusSpec } from './runtime/mount-status.ts';
 export { MetaKeyType, newMetaKey, metaKeyDefinition } from './runtime/meta-key.ts';
 export type { MetaKeySpec } from './runtime/meta-key.ts';
+export { UpgradeStatusId, UpgradeStatusType, newUpgradeStatus, upgradeStatusDefinition } from './runtime/upgrade-status.ts';
+export type { UpgradeStatusSpec } from './runtime/upgrade-status.ts';
 export * from './network/index.ts';
 export { newVolumeStatus, prettyBytes, volumeStatusDefinition, VolumeStatusType } from './block/volume-status.ts';
 export type { VolumePhase, VolumeStatusSpec } from './block/volume-status.ts';

@@ -5,6 +5,7 @@ import { machineTypeDefinition } from './config/machine-type.ts';
 import { versionDefinition } from './runtime/version.ts';
 import { mountStatusDefinition } from './runtime/mount-status.ts';
 import { metaKeyDefinition } from './runtime/meta-key.ts';
+import { upgradeStatusDefinition } from './runtime/upgrade-status.ts';
 import { volumeStatusDefinition } from './block/volume-status.ts';
 import { hostnameStatusDefinition } from './network/hostname-status.ts';
 import { networkResourceDefinitions } from './network/index.ts';
@@ -32,6 +33,7 @@ export const talosResourceDefinitions: readonly ResourceDefinitionInput[] = [
   versionDefinition,
   mountStatusDefinition,
   metaKeyDefinition,
+  upgradeStatusDefinition,
   volumeStatusDefinition,
   hostnameStatusDefinition,
   nodenameDefinition,
