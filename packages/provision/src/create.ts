@@ -58,6 +58,8 @@ export interface CreateClusterOptions {
   readonly diskSizeBytes?: number;
   readonly patches?: ClusterPatches;
   readonly kubernetesVersion?: string;
+  /** machine.network.kubespan.enabled in every node's config (upstream's --with-kubespan). */
+  readonly withKubeSpan?: boolean;
   /** Bound on each wait of the create flow (maintenance API, apid, bootstrap). */
   readonly stepTimeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -99,6 +101,7 @@ async function makeConfigs(plan: NetworkPlan, options: CreateClusterOptions): Pr
     ...(options.kubernetesVersion ? { kubernetesVersion: options.kubernetesVersion } : {}),
     // The host reaches apid through 127.0.0.1 forwards; the server certificate must name it.
     additionalSans: ['127.0.0.1'],
+    ...(options.withKubeSpan ? { withKubeSpan: true } : {}),
     secrets: toConfigSecrets(bundle),
   });
   const discovery: ConfigPatch = {

@@ -23,6 +23,7 @@ interface CreateFlags {
   configPatchWorker: string[];
   kubernetesVersion?: string;
   withDebug?: boolean;
+  withKubespan?: boolean;
   imageDir?: string;
   memory: string;
   cpus: string;
@@ -52,6 +53,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--image-dir <dir>', 'qemu: a built image directory (talos-imager build --out DIR); default: reuse or build _out/talos-ts-<version>-fast')
     .option('--memory <MiB>', 'qemu: the memory of each VM in MiB', '1024')
     .option('--cpus <n>', 'qemu: the number of vCPUs of each VM', '2')
+    .option('--with-kubespan', 'enable KubeSpan system')
     .option('--with-debug', 'enable debug in Talos config to send service logs to the console')
     .action(async (flags: CreateFlags, cmd: Command) => {
       const bad = checkProvisioner(flags.provisioner);
@@ -86,6 +88,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
             ...(qemu ? { provisioner: 'qemu' as const, ...(flags.imageDir ? { imageDir: flags.imageDir } : {}), memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
             patches: { all, controlplane, worker },
             ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion } : {}),
+            ...(flags.withKubespan ? { withKubeSpan: true } : {}),
             stepTimeoutMs: Math.min(timeoutMs, qemu ? 300_000 : 120_000),
             signal: ac.signal,
             onProgress: (l) => io.out(`${l}\n`),
