@@ -331,7 +331,7 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
       await retry(`the maintenance API of ${node.name}`, (s) => client.machine.version({}, { signal: s }), {
         timeoutMs: stepTimeoutMs,
         ...(signal ? { signal } : {}),
-        // A VM that stopped (bad image, kernel panic with -no-reboot) will never answer: say why now.
+        // A VM that stopped (bad image, QEMU failing to start) will never answer: say why now.
         giveUp: async () => (node.pid !== undefined && !isAlive(node.pid) ? `${qemu ? 'QEMU' : 'machined'} exited; log tail:\n${await logTail(node.logFile)}` : undefined),
       });
       const cfg = node.role === 'controlplane' ? configs.controlplane : configs.worker;
