@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { buildImage } from '@talos-ts/imager';
@@ -34,7 +34,8 @@ const log = (line: string): void => void process.stderr.write(`# ${line}\n`);
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 /** Figures `npm run bench -- kubespan` prints beside its own (it cannot boot VMs itself cheaply). */
 const figuresFile = join(repoRoot, '_out', 'kubespan-vm-figures.json');
-const figures: Record<string, number | string> = {};
+// Merged into the last run's, so a run of some cases (--test-name-pattern) keeps the others' figures.
+const figures: Record<string, number | string> = existsSync(figuresFile) ? (JSON.parse(readFileSync(figuresFile, 'utf8')) as Record<string, number | string>) : {};
 function record(key: string, ms: number): void {
   figures[key] = Math.round(ms);
   figures.measuredAt = new Date().toISOString();
