@@ -248,8 +248,13 @@ test('vm-kubespan: a peer whose first endpoint is wrong is reached through endpo
 test('vm-kubespan: a rebooted node rejoins the mesh', { skip: slow, timeout: 600_000 }, async () => {
   assert.ok(keys.size === 3, 'needs the cluster of the first case');
   const third = nodes[2];
-  // Whatever the rotation case left: the drop of node 3's initiations must not outlive it.
-  nft('flush', 'chain', 'bridge', nftTable, 'k14fwd');
+  // Whatever the rotation case left: the drop of node 3's initiations must not outlive it (the table
+  // is missing when the earlier cases did not run).
+  try {
+    nft('delete', 'table', 'bridge', nftTable);
+  } catch {
+    // no table: nothing to undo
+  }
   const t0 = Date.now();
   const ctx = parseTalosconfig(readFileSync(talosconfig, 'utf8'));
   assert.ok('value' in ctx);
