@@ -64,6 +64,8 @@ export interface CreateClusterOptions {
   readonly installImage?: string;
   readonly patches?: ClusterPatches;
   readonly kubernetesVersion?: string;
+  /** machine.network.kubespan.enabled in every node's config (upstream's --with-kubespan). */
+  readonly withKubeSpan?: boolean;
   /** Bound on each wait of the create flow (maintenance API, apid, bootstrap). */
   readonly stepTimeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -114,6 +116,7 @@ async function makeConfigs(plan: NetworkPlan, options: CreateClusterOptions, ins
     ...(options.kubernetesVersion ? { kubernetesVersion: options.kubernetesVersion } : {}),
     // The host reaches apid through 127.0.0.1 forwards; the server certificate must name it.
     additionalSans: ['127.0.0.1'],
+    ...(options.withKubeSpan ? { withKubeSpan: true } : {}),
     secrets: toConfigSecrets(bundle),
   });
   const discovery: ConfigPatch = {
@@ -373,7 +376,7 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
       await retry(`the maintenance API of ${node.name}`, (s) => client.machine.version({}, { signal: s }), {
         timeoutMs: stepTimeoutMs,
         ...(signal ? { signal } : {}),
-        // A VM that stopped (bad image, kernel panic with -no-reboot) will never answer: say why now.
+        // A VM that stopped (bad image, QEMU failing to start) will never answer: say why now.
         giveUp: async () => (node.pid !== undefined && !isAlive(node.pid) ? `${qemu ? 'QEMU' : 'machined'} exited; log tail:\n${await logTail(node.logFile)}` : undefined),
       });
       const cfg = node.role === 'controlplane' ? configs.controlplane : configs.worker;

@@ -312,3 +312,31 @@ test('discovery: serves over TLS; the client library iterates add events and sto
   ac.abort();
   await Promise.all(runs);
 });
+
+test('discovery: local data changed while an update is in flight is published at once, not at the next TTL/2 refresh', async (t) => {
+  const server = await createDiscoveryServer({ rateLimit: false });
+  t.after(() => server[Symbol.asyncDispose]());
+  const { address } = await server.listen('127.0.32.1:0');
+  // A 30-minute TTL as on a node: the periodic refresh cannot rescue a lost change within the test.
+  const writer = new DiscoveryClient({ endpoint: address, clusterId: 'late', affiliateId: 'writer', clusterSecret: secret, ttlMs: 30 * 60_000 });
+  const reader = new DiscoveryClient({ endpoint: address, clusterId: 'late', affiliateId: 'reader', clusterSecret: secret, ttlMs: 30 * 60_000 });
+  t.after(() => writer[Symbol.asyncDispose]());
+  t.after(() => reader[Symbol.asyncDispose]());
+  const data = (hostname: string) => ({ nodeId: 'writer', hostname, nodename: hostname, addresses: [Uint8Array.of(10, 0, 0, 1)], machineType: 'controlplane' });
+  // The service applying the writer's first update is the moment its client awaits the reply:
+  // a change made then (as KubeSpan's key arriving after the first publish) must not be lost.
+  const update = server.state.update.bind(server.state);
+  let changed = false;
+  server.state.update = (clusterId, affiliateId, upd) => {
+    update(clusterId, affiliateId, upd);
+    if (affiliateId === 'writer' && !changed) {
+      changed = true;
+      writer.setLocalData(data('second'));
+    }
+  };
+  writer.setLocalData(data('first'));
+  writer.start();
+  reader.start();
+  await waitFor('the reader to see the second data', () => reader.affiliates().get('writer')?.affiliate.hostname === 'second');
+  assert.equal(changed, true);
+});

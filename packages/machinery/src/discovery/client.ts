@@ -207,7 +207,9 @@ export class DiscoveryClient {
               await this.#refreshUnlessStopped(grpc, signal);
               backoffMs = minMs;
             }
-            await this.#sleep(this.#ttlMs / 2, () => (this.#dirty = true));
+            // A change made while the refresh was in flight found no sleep to kick: publish it now,
+            // not a TTL/2 (15 min) later.
+            if (!this.#dirty) await this.#sleep(this.#ttlMs / 2, () => (this.#dirty = true));
           }
           watchAc.abort();
           await watching;

@@ -105,7 +105,9 @@ export function spawnVm(options: SpawnVmOptions): ChildProcess {
   const accel = process.env.TALOS_QEMU_ACCEL ?? 'tcg';
   const args = [
     '-accel', accel, '-smp', String(options.cpus), '-m', String(options.memoryMiB),
-    '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
+    // No -no-reboot: `talosctl reboot` resets the VM inside the same QEMU (same pid, tap and disk),
+    // which boots the same kernel and initramfs again; a poweroff still ends QEMU.
+    '-nographic', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
     // A `fast` image's uncompressed kernel boots through its PVH entry, skipping ~3.5 s of decompression under TCG.
     '-kernel', join(options.imageDir, existsSync(join(options.imageDir, 'vmlinux')) ? 'vmlinux' : IMAGE_FILES.kernel),
     '-initrd', join(options.imageDir, IMAGE_FILES.initramfs),

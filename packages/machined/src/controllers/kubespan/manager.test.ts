@@ -5,6 +5,7 @@ import {
   KubeSpanConfigId,
   KubeSpanConfigType,
   KubeSpanLocalIdentityId,
+  KubeSpanPeerSpecType,
   KubeSpanPeerStatusType,
   NamespaceName,
   newKubeSpanConfig,
@@ -44,10 +45,22 @@ class StandInLink implements KubeSpanLink {
     }
     return out;
   }
+  readonly calls: WireGuardDeviceConfig[] = [];
   async configure(device: WireGuardDeviceConfig): Promise<void> {
-    // The kernel keeps a peer's endpoint when a later SET_DEVICE leaves it out.
-    const before = new Map((this.device?.peers ?? []).map((p) => [p.publicKey, p.endpoint]));
-    this.device = { ...device, peers: device.peers.map((p) => ({ ...p, ...(p.endpoint ?? before.get(p.publicKey) ? { endpoint: p.endpoint ?? before.get(p.publicKey)! } : {}) })) };
+    this.calls.push(device);
+    // As the kernel: without replacePeers, listed peers are updated in place (a peer left without an
+    // endpoint keeps its own), `remove` drops one, and unlisted peers stay.
+    const peers = new Map(device.replacePeers ? [] : (this.device?.peers ?? []).map((p) => [p.publicKey, p]));
+    for (const p of device.peers) {
+      if (p.remove) {
+        peers.delete(p.publicKey);
+        this.#handshakes.delete(p.publicKey);
+        continue;
+      }
+      const endpoint = p.endpoint ?? peers.get(p.publicKey)?.endpoint;
+      peers.set(p.publicKey, { ...p, ...(endpoint ? { endpoint } : {}) });
+    }
+    this.device = { ...device, peers: [...peers.values()] };
   }
   async remove(): Promise<void> {
     this.device = undefined;
@@ -128,4 +141,32 @@ test('kubespan.ManagerController: a wrong first endpoint rotates to the working 
   await assertResources(suite.state, kind, { ids: [], exact: true });
   assert.equal(nft(), '');
   assert.equal(link.removed, 1);
+});
+
+test('kubespan.ManagerController: peers are updated in place on every reconcile and a gone peer is removed by key, never by replacing them all', async (t) => {
+  const ns2 = `tks-mgr2-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns2]);
+  t.after(() => execFileSync('ip', ['netns', 'del', ns2]));
+  using firewall = kernelFirewall({ netnsPath: `/var/run/netns/${ns2}` });
+  const clock = new FakeClock();
+  const link = new StandInLink(clock, '10.5.0.3:51820');
+  await using suite = startControllerSuite({ controllers: [new KubeSpanManagerController({ link, firewall })], clock });
+  const { address, subnet } = kubeSpanAddress('cluster-1', '52:54:00:00:00:01');
+  suite.state.create(newKubeSpanConfig(cfg()));
+  suite.state.create(newKubeSpanIdentity(KubeSpanLocalIdentityId, { address, subnet, ...generateWireGuardKeyPair() }));
+  const stays = generateWireGuardKeyPair().publicKey;
+  const goes = generateWireGuardKeyPair().publicKey;
+  suite.state.create(newKubeSpanPeerSpec(stays, { address: 'fd00::3', allowedIPs: ['10.5.0.3/32'], endpoints: ['10.5.0.3:51820'], label: 'stays' }));
+  suite.state.create(newKubeSpanPeerSpec(goes, { address: 'fd00::4', allowedIPs: ['10.5.0.4/32'], endpoints: ['10.5.0.4:51820'], label: 'goes' }));
+  const kind = { namespace: NamespaceName.kubespan, type: KubeSpanPeerStatusType };
+  await assertResources(suite.state, kind, { ids: [stays, goes] });
+  await clock.advance(PEER_RECONCILE_INTERVAL_MS);
+  await assertResources<KubeSpanPeerStatusSpec>(suite.state, kind, { ids: [stays], check: (r) => assert.equal(r.spec.state, 'up') });
+  suite.state.destroy({ namespace: NamespaceName.kubespan, type: KubeSpanPeerSpecType, id: goes });
+  await assertResources(suite.state, kind, { ids: [stays], exact: true });
+  for (let i = 0; i < 50 && link.device?.peers.some((p) => p.publicKey === goes); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(link.device?.peers.map((p) => p.publicKey), [stays]);
+  assert.ok(link.calls.length >= 3);
+  assert.ok(link.calls.every((c) => c.replacePeers !== true), 'no SET_DEVICE replaced the peer list');
+  assert.deepEqual(link.calls.at(-1)?.peers.filter((p) => p.remove).map((p) => p.publicKey), [goes]);
 });

@@ -191,6 +191,9 @@ export class KubeSpanManagerController implements Controller {
         }
       }
       for (const id of previous.keys()) if (!specs.some((s) => s.metadata.id === id)) ctx.destroy({ ...statusKind, id });
+      // Peers are updated in place and the gone ones removed by key, as upstream's diff does: replacing
+      // the whole list would drop every session and counter on each reconcile (a handshake every 30 s).
+      for (const id of observed?.keys() ?? []) if (!specs.some((s) => s.metadata.id === id)) peers.push({ publicKey: id, allowedIPs: [], remove: true });
       const mtu = cfg.spec.mtu || KubeSpanKernel.linkMtu;
       const routedKey = `${mtu} ${routed.prefixes().join(',')}`;
       if (routedKey !== appliedRouted) {
@@ -202,7 +205,7 @@ export class KubeSpanManagerController implements Controller {
         privateKey: identity.spec.privateKey,
         listenPort: KubeSpanKernel.port,
         firewallMark: KubeSpanKernel.firewallMark,
-        replacePeers: true,
+        replacePeers: false,
         peers: peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1)),
       };
       // The address carries the subnet's length, so the whole KubeSpan /64 is on-link.

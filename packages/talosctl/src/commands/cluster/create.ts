@@ -23,6 +23,7 @@ interface CreateFlags {
   configPatchWorker: string[];
   kubernetesVersion?: string;
   withDebug?: boolean;
+  withKubespan?: boolean;
   imageDir?: string;
   installImage?: string;
   memory: string;
@@ -54,6 +55,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--install-image <image>', 'qemu: the installer image nodes install from (machine.install.image); default: the image\'s installer, pushed to a registry the cluster runs on its bridge')
     .option('--memory <MiB>', 'qemu: the memory of each VM in MiB', '1024')
     .option('--cpus <n>', 'qemu: the number of vCPUs of each VM', '2')
+    .option('--with-kubespan', 'enable KubeSpan system')
     .option('--with-debug', 'enable debug in Talos config to send service logs to the console')
     .action(async (flags: CreateFlags, cmd: Command) => {
       const bad = checkProvisioner(flags.provisioner);
@@ -88,6 +90,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
             ...(qemu ? { provisioner: 'qemu' as const, ...(flags.imageDir ? { imageDir: flags.imageDir } : {}), ...(flags.installImage ? { installImage: flags.installImage } : {}), memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
             patches: { all, controlplane, worker },
             ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion } : {}),
+            ...(flags.withKubespan ? { withKubeSpan: true } : {}),
             stepTimeoutMs: Math.min(timeoutMs, qemu ? 300_000 : 120_000),
             signal: ac.signal,
             onProgress: (l) => io.out(`${l}\n`),
