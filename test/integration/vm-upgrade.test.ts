@@ -165,7 +165,7 @@ test('vm-upgrade: bad inputs are refused with clear errors and the node keeps ru
   const lines: string[] = [];
   for (const [name, url, want] of cases) {
     const t0 = Date.now();
-    const u = await api('upgrade', '--image', url, '--wait=false');
+    const u = await api('upgrade', '--image', url, '--preserve', '--wait=false');
     assert.notEqual(u.code, 0, `${name}: ${u.out}`);
     assert.match(u.err, want, name);
     lines.push(`${name} ${secondsSince(t0)} s: ${u.err.trim().split('\n').at(-1) ?? ''}`);
@@ -183,7 +183,8 @@ test('vm-upgrade: an upgrade to version B boots slot B and reports v0.2.0; talos
   assert.ok(vm);
   let mark = vm.console().length;
   let t0 = Date.now();
-  const u = await api('upgrade', '--image', `http://${SERVED}/b/`, '--wait', '--timeout', '15m');
+  // A single control plane cannot leave its etcd cluster: as upstream, it upgrades with --preserve.
+  const u = await api('upgrade', '--image', `http://${SERVED}/b/`, '--preserve', '--wait', '--timeout', '15m');
   assert.equal(u.code, 0, `${u.out}\n${u.err}`);
   // --wait follows the node: its phases, going down, and coming back ready.
   assert.match(u.err, /sequence: upgrade action: START/);
@@ -213,7 +214,7 @@ test('vm-upgrade: an upgrade whose kernel argument breaks the boot panics, comes
   assert.ok(vm);
   const mark = vm.console().length;
   const t0 = Date.now();
-  const u = await api('upgrade', '--image', `http://${SERVED}/broken/`, '--wait=false');
+  const u = await api('upgrade', '--image', `http://${SERVED}/broken/`, '--preserve', '--wait=false');
   assert.equal(u.code, 0, u.err);
   // Any panic of the slot tried once is a failed boot: the argument's own (no init, no root), or the
   // "IO-APIC + timer" check TCG fails on a loaded host before init is reached. Either way panic=1
