@@ -67,6 +67,24 @@ test('ConfigStore: a torn staged config is kept aside with a log line and the ap
   assert.ok(records.some((l) => l.level === 'error' && /staged configuration is invalid/.test(l.msg) && l['keptAs'] === paths.rejectedStagedConfig));
 });
 
+test('ConfigStore: a staged file cut where the rest is optional still validates, and is refused because its seal is gone', async (t) => {
+  const records: LogRecord[] = [];
+  const { paths, store } = storeIn(t, records);
+  await store.write(good);
+  await store.stage(other);
+  const sealed = readFileSync(paths.stagedConfig, 'utf8');
+  assert.ok(sealed.startsWith(other), 'the staged file is the config followed by its seal');
+  // The torn prefix is a whole, valid config on its own: only the seal tells it apart.
+  for (const torn of [other, sealed.slice(0, sealed.length - 10)]) {
+    writeFileSync(paths.stagedConfig, torn);
+    const r = await store.load();
+    assert.equal(r.kind === 'valid' && r.checked.yaml, good);
+    assert.equal(readFileSync(paths.config, 'utf8'), good);
+    assert.equal(readFileSync(paths.rejectedStagedConfig, 'utf8'), torn);
+  }
+  assert.ok(records.some((l) => l.level === 'error' && /seal/.test(String(l['reason']))));
+});
+
 test('ConfigStore: writers take turns: each one runs alone, in call order, and a failing one does not stop the next', async (t) => {
   const { store } = storeIn(t);
   const log: string[] = [];

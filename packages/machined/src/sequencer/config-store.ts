@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Code, TalosError, type Logger } from '@talos-ts/cosi';
@@ -10,6 +11,27 @@ import { checkConfig, type CheckedConfig } from './apply.ts';
 export interface ConfigStoreOptions {
   readonly paths: Pick<NodePaths, 'root' | 'config' | 'stagedConfig' | 'rejectedStagedConfig'>;
   readonly logger: Logger;
+}
+
+// A staged config is sealed with a trailing comment holding the digest of what precedes it. The
+// file is written atomically, so a torn one means damage outside our writes (a disk, an operator);
+// a torn prefix of a config can still validate (every field after the cut optional), and only the
+// seal tells it from the whole file.
+const SEAL = '# talos-ts staged config sha256:';
+
+function seal(yaml: string): string {
+  const body = yaml.endsWith('\n') ? yaml : `${yaml}\n`;
+  return `${body}${SEAL}${createHash('sha256').update(body).digest('hex')}\n`;
+}
+
+/** The sealed body, or why the file is not one whole staged config. */
+function unseal(text: string): { body: string } | { problem: string } {
+  const at = text.lastIndexOf(`\n${SEAL}`);
+  if (at < 0) return { problem: 'the file has no seal: it is torn, or was not written by machined' };
+  const body = text.slice(0, at + 1);
+  const digest = text.slice(at + 1 + SEAL.length).trimEnd();
+  if (digest !== createHash('sha256').update(body).digest('hex')) return { problem: 'the file does not match its seal: it is torn or was altered' };
+  return { body };
 }
 
 /** What the state directory holds at boot. */
@@ -95,9 +117,9 @@ export class ConfigStore implements Disposable {
     await writeFileAtomic(this.#paths.config, yaml);
   }
 
-  /** Stages a config for the next boot. Call inside {@link exclusive}. */
+  /** Stages a config for the next boot, sealed (see SEAL). Call inside {@link exclusive}. */
   async stage(yaml: string): Promise<void> {
-    await writeFileAtomic(this.#paths.stagedConfig, yaml);
+    await writeFileAtomic(this.#paths.stagedConfig, seal(yaml));
   }
 
   /** Removes every stored config (reset). */
@@ -115,16 +137,24 @@ export class ConfigStore implements Disposable {
     });
     if (text === undefined) return;
     let problem: string | undefined;
+    let body: string | undefined;
     if (typeof text !== 'string') problem = text.message;
+    else if (text.trim() === '') problem = 'the file is empty';
     else {
-      try {
-        checkConfig(text, stagedConfig);
-      } catch (err) {
-        problem = text.trim() === '' ? 'the file is empty' : (err as Error).message;
+      const sealed = unseal(text);
+      if ('problem' in sealed) problem = sealed.problem;
+      else {
+        try {
+          checkConfig(sealed.body, stagedConfig);
+          body = sealed.body;
+        } catch (err) {
+          problem = (err as Error).message;
+        }
       }
     }
-    if (problem === undefined) {
-      await rename(stagedConfig, config);
+    if (body !== undefined) {
+      await writeFileAtomic(config, body);
+      await rm(stagedConfig, { force: true });
       await syncDirectory(dirname(config));
       this.#logger.info('applied staged configuration', { path: config });
       return;
