@@ -1,4 +1,5 @@
 import { Code, TalosError } from '@talos-ts/cosi';
+import { rtattr } from './netlink.ts';
 
 // nf_tables over NETLINK_NETFILTER (uapi linux/netfilter/nf_tables.h, nfnetlink.h). Attribute
 // values are big-endian unless the kernel treats them as raw register data (marks: host order).
@@ -43,15 +44,8 @@ const IFNAMSIZ = 16;
 const TYPE_IPADDR = 7;
 const TYPE_IP6ADDR = 8;
 
-/** One netlink attribute (type, payload), padded to 4 bytes. */
-export function nla(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  payload.copy(out, 4);
-  return out;
-}
+/** One netlink attribute (type, payload), padded to 4 bytes: the same layout as an rtattr. */
+export const nla = rtattr;
 
 /** A nested attribute (NLA_F_NESTED set, as libmnl does). */
 export function nest(type: number, ...children: Buffer[]): Buffer {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { native } from './native.ts';
+import { rtattr as attr } from './netlink.ts';
 
 // rtnetlink wire constants (linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h).
 const NETLINK_ROUTE = 0;
@@ -147,15 +148,6 @@ export interface RouteRequest {
 }
 
 // --- encoding ---
-
-function attr(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  payload.copy(out, 4);
-  return out;
-}
 
 const u8 = (n: number): Buffer => Buffer.from([n]);
 const u16 = (n: number): Buffer => {
