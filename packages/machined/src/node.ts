@@ -172,6 +172,8 @@ export class TalosNode implements AsyncDisposable {
     const preserve = order.preserve ?? false;
     try {
       const assets = await this.#fetchInstaller(order.url, dir);
+      // A BOOT too small for the new slot fails the call here, before etcd is left or anything is written.
+      this.#options.checkUpgradeBoot?.(this.#slotFiles(assets));
       turn.step('checking etcd');
       const claim = await claimEtcdForUpgrade(this.#runtime, { preserve, force: order.force ?? false, actorId, signal: order.signal ?? new AbortController().signal });
       const cycle = this.#runtime.cycle;
