@@ -9,7 +9,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { Code, nullLogger, TalosError } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, encodeGrubEnv, generateMachineConfigs, generateSecretsBundle, grubConfig, machinePb, pushImageLayout, slotFiles, toConfigSecrets, writeInstallerLayout,
+  bootChoiceEnv, encodeGrubEnv, generateMachineConfigs, generateSecretsBundle, grubConfig, machinePb, pushImageLayout, slotFiles, toConfigSecrets, writeInstallerLayout, type ImageManifestDoc,
 } from '@talos-ts/machinery';
 import { hasDockerRegistry, signedInstallerImage, startRegistry, type RegistryServer, type SignedInstallerImage } from '@talos-ts/testkit';
 import type { EventBus } from '../events/bus.ts';
@@ -184,27 +184,36 @@ test('upgrade: a failed download frees the turn, so the operator can retry at on
   }
 });
 
-test('upgrade over OCI: a missing tag, a missing repository, a registry down and another signer are each refused; slot B, grub.cfg and grubenv stay, the node keeps running', { skip: !hasRegistry && 'docker-registry is not installed', timeout: 60_000 }, async (t) => {
+test('upgrade over OCI: a missing tag, a missing repository, a registry down, another signer and a corrupt layer are each refused; slot B, grub.cfg and grubenv stay, the node keeps running', { skip: !hasRegistry && 'docker-registry is not installed', timeout: 60_000 }, async (t) => {
   const trusted = signedInstallerImage('v2');
   const stranger = signedInstallerImage('v3');
-  const push = async (tag: string, image: SignedInstallerImage): Promise<void> => {
+  const push = async (tag: string, image: SignedInstallerImage): Promise<string> => {
     const src = join(dir, `push-${tag}`);
     mkdirSync(src);
     for (const [f, b] of Object.entries(image.files)) writeFileSync(join(src, f), b);
     writeInstallerLayout({ dir: join(src, 'layout'), files: Object.keys(image.files).map((f) => [f, join(src, f)] as const), version: tag, revision: 'test' });
-    await pushImageLayout(join(src, 'layout'), `${registry!.host}/talos/installer:${tag}`);
+    const pushed = await pushImageLayout(join(src, 'layout'), `${registry!.host}/talos/installer:${tag}`);
+    const manifest = JSON.parse(readFileSync(join(src, 'layout/blobs/sha256', pushed.manifestDigest.slice(7)), 'utf8')) as ImageManifestDoc;
+    return manifest.layers[0]!.digest;
   };
   await push('v2', trusted);
   await push('v3', stranger);
+  // v4 is signed by the trusted key, but its layer rots in the registry's storage after the push.
+  const rotten = await push('v4', signedInstallerImage('v4'));
+  const blob = registry!.blobPath(rotten);
+  const bytes = readFileSync(blob);
+  bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+  writeFileSync(blob, bytes);
   const root = bootRoot('oci');
   const { node: n, writes } = await node(t, root, trusted.trustedKeyPem);
   const supervisor = n.supervisor;
   const unchanged = snapshot(root);
   const cases: Array<[string, Code, RegExp]> = [
-    [`${registry!.host}/talos/installer:v9`, Code.NotFound, /manifest v9: HTTP 404 MANIFEST_UNKNOWN: manifest unknown; repository talos\/installer has tags v2, v3$/],
+    [`${registry!.host}/talos/installer:v9`, Code.NotFound, /manifest v9: HTTP 404 MANIFEST_UNKNOWN: manifest unknown; repository talos\/installer has tags v2, v3, v4$/],
     [`${registry!.host}/talos/nothing:v2`, Code.NotFound, /repository talos\/nothing does not exist/],
     [`${DOWN}/talos/installer:v2`, Code.Unavailable, /registry unreachable: .*ECONNREFUSED/],
     [`${registry!.host}/talos/installer:v3`, Code.PermissionDenied, /not signed by the key this node trusts/],
+    [`${registry!.host}/talos/installer:v4`, Code.DataLoss, new RegExp(`blob ${rotten} arrived as sha256:[0-9a-f]{64} .*corrupt in the registry or in transit`)],
   ];
   for (const [ref, code, re] of cases) {
     await assert.rejects(n.upgrade({ url: ref }), (e: unknown) => e instanceof TalosError && e.code === code && e.message.includes(ref) && re.test(e.message), ref);

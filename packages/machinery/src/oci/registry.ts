@@ -185,6 +185,7 @@ async function whyNotFound(repo: Repository, which: string, manifestError: strin
   } catch {
     return what;
   }
+  tags = [...tags].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const shown = tags.slice(0, 10).join(', ');
   return `${what}; repository ${repo.name} has ${tags.length === 0 ? 'no tags' : `tags ${shown}${tags.length > 10 ? ', …' : ''}`}`;
 }
