@@ -161,6 +161,13 @@ export class TalosNode implements AsyncDisposable {
     if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
     const actorId = randomUUID();
     const turn = this.#upgrades.enter(actorId, order.url, order.stage ? 'staging' : 'fetching the installer');
+    try {
+      // A reboot, reset or shutdown under way would refuse the sequence: refuse before the download.
+      this.#sequencer.checkStartable(order.stage ? 'stageUpgrade' : 'upgrade');
+    } catch (err) {
+      turn.release();
+      throw err;
+    }
     if (order.stage) {
       try {
         return await this.#stageUpgrade(order, actorId);

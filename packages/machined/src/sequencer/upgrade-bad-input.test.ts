@@ -9,7 +9,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { Code, nullLogger, TalosError } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, encodeGrubEnv, generateMachineConfigs, generateSecretsBundle, grubConfig, machinePb, pushImageLayout, slotFiles, toConfigSecrets, writeInstallerLayout, type ImageManifestDoc,
+  bootChoiceEnv, commonPb, encodeGrubEnv, generateMachineConfigs, generateSecretsBundle, grubConfig, machinePb, pushImageLayout, slotFiles, toConfigSecrets, writeInstallerLayout, type ImageManifestDoc,
 } from '@talos-ts/machinery';
 import { hasDockerRegistry, signedInstallerImage, startRegistry, type RegistryServer, type SignedInstallerImage } from '@talos-ts/testkit';
 import type { EventBus } from '../events/bus.ts';
@@ -86,7 +86,7 @@ async function sequences(events: EventBus): Promise<string[]> {
   for await (const e of events.subscribe({ signal: ac.signal, tailEvents: -1 })) {
     if (e.type !== 'machine.SequenceEvent') continue;
     const s = fromBinary(machinePb.SequenceEventSchema, (e.payload as Any).value);
-    out.push(`${s.sequence} ${machinePb.SequenceEvent_Action[s.action]}${s.error ? ` ${s.error.code}` : ''}`);
+    out.push(`${s.sequence} ${machinePb.SequenceEvent_Action[s.action]}${s.error ? ` ${commonPb.Code[s.error.code]}` : ''}`);
   }
   clearTimeout(timer);
   return out;
@@ -170,6 +170,24 @@ test('upgrade: a second upgrade while the first downloads is refused at once wit
 
   // Once the first ended, the turn is free: the next call is judged on its own (here: a missing image).
   await assert.rejects(n.upgrade({ url: `http://127.0.41.3:${(srv.server.address() as AddressInfo).port}/missing/` }), (e: unknown) => e instanceof TalosError && e.code === Code.NotFound);
+});
+
+test('upgrade: asked while a reboot runs, it is refused as locked before any download, and the reboot goes on', { timeout: 60_000 }, async (t) => {
+  const v2 = signedInstallerImage('v2');
+  const srv = await slowServer(v2);
+  t.after(() => new Promise<void>((r) => srv.server.close(() => r())));
+  const { node: n, writes } = await node(t, bootRoot('locked'), v2.trustedKeyPem);
+  const before = n.supervisor;
+  await n.reboot();
+  await assert.rejects(n.upgrade({ url: srv.url }), (e: unknown) => e instanceof TalosError && e.name === 'SequenceLockedError' && e.code === Code.FailedPrecondition && /upgrade sequence not started: the reboot sequence is running/.test(e.message));
+  await until('booted again', () => n.supervisor !== undefined && n.supervisor !== before);
+  assert.deepEqual(srv.requests, [], 'nothing was fetched');
+  assert.equal(writes(), 0);
+  assert.deepEqual((await sequences(n.events)).filter((l) => l.startsWith('upgrade')), ['upgrade NOOP LOCKED']);
+  // The turn was given back: once the reboot is over an upgrade goes ahead.
+  srv.release();
+  await n.upgrade({ url: srv.url });
+  await until('slot B written', () => writes() === 1);
 });
 
 test('upgrade: a failed download frees the turn, so the operator can retry at once', { timeout: 60_000 }, async (t) => {
