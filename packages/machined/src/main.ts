@@ -194,6 +194,7 @@ async function runMetal(level: LogLevel): Promise<number> {
       onReboot: () => metal.restart(),
       rollbackBoot: () => metal.rollbackBoot(),
       upgradeBoot: (assets) => metal.upgradeBoot(assets),
+      checkUpgradeBoot: (assets) => metal.checkUpgradeBoot(assets),
       trustedImageKey: () => metal.trustedImageKey(),
       ...(metal.install ? { onInstall: metal.install } : {}),
       ...(host.boot.systemDisk ? { metaPartition: host.boot.systemDisk.metaDevice } : {}),

@@ -51,6 +51,11 @@ export interface NodeOptions {
    */
   readonly upgradeBoot?: (assets: { kernel: string; initramfs: string; rootfsCpio: string; cmdline: readonly string[]; version: string }) => void;
   /**
+   * Throws (FailedPrecondition) when those files would not fit in the inactive slot; writes nothing.
+   * Asked before the upgrade sequence starts, so a full BOOT fails the API call, not a half-done upgrade.
+   */
+  readonly checkUpgradeBoot?: (assets: { kernel: string; initramfs: string; rootfsCpio: string; cmdline: readonly string[]; version: string }) => void;
+  /**
    * The public key (PEM) the running image trusts for installers (metal: the one in its root);
    * an upgrade whose manifest another key signed is refused. Unset or undefined: none is accepted.
    */

@@ -18,6 +18,7 @@ import { checkResetOptions } from './sequencer/tasks/reset.ts';
 import { fetchInstallAssets, INSTALL_KERNEL_ARGS, type FetchedInstaller } from './sequencer/install.ts';
 import { createMachineBackend, machineApi, type UpgradeCall } from './server/machine-backend.ts';
 import { claimEtcdForUpgrade, returnEtcdClaim } from './sequencer/upgrade-etcd.ts';
+import { UpgradeGate } from './sequencer/upgrade-gate.ts';
 import type { ApplyResult } from './server/machine-service.ts';
 import { ServiceLog } from './system/log.ts';
 import { teeLogger } from './system/log-tee.ts';
@@ -41,6 +42,8 @@ export class TalosNode implements AsyncDisposable {
   readonly #store: ConfigStore;
   readonly #runtime: MachineRuntime;
   readonly #sequencer: Sequencer<MachineRuntime>;
+  /** One upgrade at a time, from the API call on (the sequencer's lock comes only after the fetch). */
+  readonly #upgrades = new UpgradeGate();
   /** stop() was called: a boot that a reboot had started goes no further. */
   #stopped = false;
 
@@ -150,17 +153,35 @@ export class TalosNode implements AsyncDisposable {
    * Upgrade: fetches the image directory and checks its digests first (a bad image fails here and
    * nothing is written); a control plane then takes the etcd upgrade claim, after checking etcd
    * can lose it (sequencer/upgrade-etcd.ts); then the upgrade sequence runs, which the lock
-   * refuses while another runs. Resolves with the sequence's actor id.
+   * refuses while another runs. A second upgrade asked before the first ended is refused at once
+   * (UpgradeInProgressError, FailedPrecondition), fetching nothing. Resolves with the sequence's actor id.
    */
   async upgrade(order: UpgradeCall): Promise<string> {
     const write = this.#options.upgradeBoot;
     if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
-    if (order.stage) return this.#stageUpgrade(order);
+    const actorId = randomUUID();
+    const turn = this.#upgrades.enter(actorId, order.url, order.stage ? 'staging' : 'fetching the installer');
+    try {
+      // A reboot, reset or shutdown under way would refuse the sequence: refuse before the download.
+      this.#sequencer.checkStartable(order.stage ? 'stageUpgrade' : 'upgrade');
+    } catch (err) {
+      turn.release();
+      throw err;
+    }
+    if (order.stage) {
+      try {
+        return await this.#stageUpgrade(order, actorId);
+      } finally {
+        turn.release();
+      }
+    }
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
     const preserve = order.preserve ?? false;
-    const actorId = randomUUID();
     try {
       const assets = await this.#fetchInstaller(order.url, dir);
+      // A BOOT too small for the new slot fails the call here, before etcd is left or anything is written.
+      this.#options.checkUpgradeBoot?.(this.#slotFiles(assets));
+      turn.step('checking etcd');
       const claim = await claimEtcdForUpgrade(this.#runtime, { preserve, force: order.force ?? false, actorId, signal: order.signal ?? new AbortController().signal });
       const cycle = this.#runtime.cycle;
       const giveBack = (): Promise<void> => (claim && cycle ? returnEtcdClaim(this.#runtime, claim, cycle.abort.signal) : Promise.resolve());
@@ -172,22 +193,28 @@ export class TalosNode implements AsyncDisposable {
         await giveBack();
         throw err;
       });
-      void this.#finish(done.finally(() => rmSync(dir, { recursive: true, force: true })));
+      turn.step('running the upgrade sequence');
+      void this.#finish(
+        done.finally(() => {
+          rmSync(dir, { recursive: true, force: true });
+          turn.release();
+        }),
+      );
       this.#logger.info('upgrade started', { actorId, image: order.url, preserve });
       return actorId;
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
+      turn.release();
       throw err;
     }
   }
 
   // upgrade --stage: the image and options go into META and the node reboots; the upgrade itself
   // runs at the next boot (#stagedUpgrade), as upstream's StageUpgrade sequence.
-  async #stageUpgrade(order: { url: string; preserve?: boolean; force?: boolean }): Promise<string> {
+  async #stageUpgrade(order: { url: string; preserve?: boolean; force?: boolean }, actorId: string): Promise<string> {
     stageUpgrade(this.#runtime.meta, { image: order.url, options: { preserve: order.preserve === true, force: order.force === true } });
     const started = await this.#sequencer.start('stageUpgrade', () => stageUpgradeSequence());
     void this.#finish(started.done);
-    const actorId = randomUUID();
     this.#logger.info('upgrade staged for the next boot', { actorId, image: order.url });
     return actorId;
   }

@@ -1,8 +1,8 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Logger } from '@talos-ts/cosi';
 import {
-  bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, grubConfig, grubConfigCmdlines, GRUBENV_BYTES, otherSlot, rollbackBootChoice, settleBootChoice, slotFiles,
+  bootChoiceEnv, bootChoiceFromEnv, checkSlotFits, decodeGrubEnv, encodeGrubEnv, grubConfig, grubConfigCmdlines, GRUBENV_BYTES, otherSlot, rollbackBootChoice, settleBootChoice, slotFiles,
   upgradeBootChoice, type BootChoice, type BootSlot, type GptLayout, type UpgradeAttempt,
 } from '@talos-ts/machinery';
 import { partitionDevice } from './disk.ts';
@@ -139,15 +139,18 @@ function setSlotCmdline(root: string, slot: BootSlot, cmdline: readonly string[]
 /**
  * Upgrade on a mounted BOOT root: writes the new files into the slot not booted now (each copied
  * beside its place, flushed, then renamed over it), then sets grubenv to try that slot once. Returns it.
+ * A slot that would not fit in the filesystem's free space is refused first (FailedPrecondition,
+ * naming `where`), with nothing written: a half-copied slot must never be what grubenv points at.
  */
-export function writeInactiveSlot(root: string, booted: BootSlot, assets: SlotAssets, logger?: Logger): BootSlot {
+export function writeInactiveSlot(root: string, booted: BootSlot, assets: SlotAssets, logger?: Logger, where = `BOOT at ${root}`): BootSlot {
   const path = join(root, GRUBENV_PATH);
   const current = readBootChoice(path);
   if ('error' in current) throw new Error(`${path}: ${current.error}`);
   const plan = upgradeBootChoice(current.value, booted, assets.version ?? '');
-  const files = slotFiles(plan.target);
+  const copies = slotCopies(plan.target, assets);
+  checkInactiveSlotFits(root, booted, assets, where);
   mkdirSync(join(root, plan.target), { recursive: true });
-  for (const [from, to] of [[assets.kernel, files.kernel], [assets.initramfs, files.initramfs], [assets.rootfsCpio, files.rootfs]] as const) {
+  for (const [from, to] of copies) {
     const dest = join(root, to);
     copyFileSync(from, `${dest}.new`);
     const fd = openSync(`${dest}.new`, 'r+');
@@ -164,7 +167,36 @@ export function writeInactiveSlot(root: string, booted: BootSlot, assets: SlotAs
   return plan.target;
 }
 
+const slotCopies = (slot: BootSlot, assets: SlotAssets): ReadonlyArray<readonly [string, string]> => {
+  const files = slotFiles(slot);
+  return [[assets.kernel, files.kernel], [assets.initramfs, files.initramfs], [assets.rootfsCpio, files.rootfs]];
+};
+
+/**
+ * Throws FailedPrecondition (naming `where`, its free space and the slot's need) when the files of
+ * an upgrade would not fit beside what BOOT holds, as {@link writeInactiveSlot} would write them.
+ */
+export function checkInactiveSlotFits(root: string, booted: BootSlot, assets: SlotAssets, where = `BOOT at ${root}`): void {
+  const target = otherSlot(booted);
+  const fs = statfsSync(root);
+  checkSlotFits({
+    where,
+    slot: target,
+    freeBytes: fs.bavail * fs.bsize,
+    sizeBytes: fs.blocks * fs.bsize,
+    blockBytes: fs.bsize,
+    files: slotCopies(target, assets).map(([from, to]) => ({ name: basename(to), newBytes: statSync(from).size, oldBytes: existsSync(join(root, to)) ? statSync(join(root, to)).size : 0 })),
+  });
+}
+
+const bootWhere = (disk: string, layout: GptLayout): string => `BOOT (${partitionDevice(disk, layout.partitions.findIndex((p) => p.name === 'BOOT') + 1)} on ${disk})`;
+
+/** Checks, on the installed disk, that an upgrade's files fit in BOOT (see {@link checkInactiveSlotFits}); writes nothing. */
+export function checkUpgradeBootFits(options: { disk: string; layout: GptLayout; slot: BootSlot; assets: SlotAssets }): void {
+  withBootMounted(options.disk, options.layout, (root) => checkInactiveSlotFits(root, options.slot, options.assets, bootWhere(options.disk, options.layout)));
+}
+
 /** Upgrade on the installed disk: mounts BOOT and writes the inactive slot (see {@link writeInactiveSlot}). */
 export function upgradeBoot(options: { disk: string; layout: GptLayout; slot: BootSlot; assets: SlotAssets; logger?: Logger }): BootSlot {
-  return withBootMounted(options.disk, options.layout, (root) => writeInactiveSlot(root, options.slot, options.assets, options.logger));
+  return withBootMounted(options.disk, options.layout, (root) => writeInactiveSlot(root, options.slot, options.assets, options.logger, bootWhere(options.disk, options.layout)));
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@talos-ts/cosi';
 import { Code, TalosError } from '@talos-ts/cosi';
 import type { BootSlot, UpgradeAttempt } from '@talos-ts/machinery';
-import { markBootGood, rollbackBoot, upgradeBoot, type SlotAssets } from '../linux/bootloader.ts';
+import { checkUpgradeBootFits, markBootGood, rollbackBoot, upgradeBoot, type SlotAssets } from '../linux/bootloader.ts';
 import { readTrustedImageKey } from '../linux/image-key.ts';
 import { diskSizeBytes } from '../linux/disk.ts';
 import { prepareMetal, reapOrphans, machineReset, residentMemory, type MetalBoot } from '../linux/metal.ts';
@@ -52,6 +52,8 @@ export interface MetalHost {
   rollbackBoot(): void;
   /** Writes the inactive slot from files on this host and tries it once at the next boot (upgrade). */
   upgradeBoot(assets: SlotAssets): void;
+  /** Throws FailedPrecondition when an upgrade's files would not fit in BOOT beside the running slot; writes nothing. */
+  checkUpgradeBoot(assets: SlotAssets): void;
 }
 
 /** Prepares the machine (mounts, modules, sysctls, network) and returns its host operations. */
@@ -107,6 +109,11 @@ export function startMetal(logger: Logger): MetalHost {
       const slot = boot.args.get('talos.slot');
       if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'upgrade: the node did not boot from an installed disk');
       upgradeBoot({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, assets, logger });
+    },
+    checkUpgradeBoot(assets) {
+      const slot = boot.args.get('talos.slot');
+      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'upgrade: the node did not boot from an installed disk');
+      checkUpgradeBootFits({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, assets });
     },
     ...(boot.systemDisk
       ? {}

@@ -264,6 +264,10 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
       options.logger?.info('disk already holds a Talos install; not installing', { disk: install.disk });
       return { installed: false, layout: current.value, phases: [] };
     }
+    // A disk that cannot hold upstream's layout is refused before the installer is downloaded.
+    const diskSizeBytes = options.diskSizeBytes(install.disk);
+    const plan = planInstall({ diskSizeBytes });
+    if ('error' in plan) throw new TalosError(Code.FailedPrecondition, `machine.install.disk: ${install.disk}: ${plan.error}; nothing fetched or written`);
     const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), {
       trustedKeyPem: options.trustedKeyPem,
       ...(options.mirrors ? { mirrors: options.mirrors } : {}),
@@ -273,7 +277,7 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
     const extraKernelArgs = [...assets.extraKernelArgs, ...(install.extraKernelArgs ?? []).filter((a) => !assets.extraKernelArgs.includes(a))];
     return installToDisk({
       disk: install.disk,
-      diskSizeBytes: options.diskSizeBytes(install.disk),
+      diskSizeBytes,
       assets,
       configYaml: options.configYaml,
       workDir: join(options.workDir, 'fs'),

@@ -1,7 +1,7 @@
 import { Code, TalosError, type Logger } from '@talos-ts/cosi';
 import { machineEvents } from '../events/machine-events.ts';
 import type { Phase, PhaseList, SequenceName, Task } from './phases.ts';
-import { PriorityLock, SequenceLockedError, type HeldLock } from './priority-lock.ts';
+import { canTakeOver, PriorityLock, SequenceLockedError, type HeldLock } from './priority-lock.ts';
 
 /** Upstream waits a minute for a taken-over sequence to stop before giving up. */
 export const defaultTakeOverTimeoutMs = 60_000;
@@ -70,6 +70,20 @@ export class Sequencer<R> {
       throw err;
     }
     return { done: this.#run(name, phases, held) };
+  }
+
+  /**
+   * Throws the refusal {@link start} would give `name` now (and publishes it the same way), without
+   * taking the lock: for callers with slow work to do before starting (an upgrade's download), so a
+   * sequence that would be refused anyway is refused before that work.
+   */
+  checkStartable(name: SequenceName): void {
+    const running = this.#lock.running;
+    if (running === undefined || canTakeOver(name, running)) return;
+    const err = new SequenceLockedError(name, running);
+    this.#options.publish('machine.SequenceEvent', machineEvents.sequenceError(name, 'locked', `sequence not started: ${err.message}`));
+    this.#options.logger.warn('sequence not started', { sequence: name, error: err.message });
+    throw err;
   }
 
   /** Starts the sequence and waits for it to end; throws what refused or failed it. */

@@ -13,5 +13,5 @@ export {
 } from './grub.ts';
 export { biosBootSectors, type BiosBootOptions } from './bios-boot.ts';
 export { bootloaderWrites, InstallerFiles, xfsProto, type DiskWrite } from './compose.ts';
-export { checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, settleBootChoice, UPGRADE_ACK, upgradeBootChoice, type UpgradeAttempt, type UpgradeSource } from './upgrade.ts';
+export { checkSlotFits, checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, settleBootChoice, slotWriteBytesNeeded, UPGRADE_ACK, upgradeBootChoice, type SlotFileWrite, type UpgradeAttempt, type UpgradeSource } from './upgrade.ts';
 export { IMAGE_SIGNATURE_FILE, manifestSignedBy, verifyTrustedManifest, type ImageManifestHead } from './image-trust.ts';

@@ -63,7 +63,8 @@ export function talosLayout(options: TalosLayoutOptions): { value: GptLayout } |
   const { diskSizeBytes } = options;
   if (!Number.isSafeInteger(diskSizeBytes) || diskSizeBytes % SECTOR_BYTES !== 0) return { error: `disk size ${diskSizeBytes} is not a whole number of sectors` };
   if (diskSizeBytes < MIN_DISK_BYTES) {
-    return { error: `disk is too small: ${(diskSizeBytes / MiB).toFixed(0)} MiB, Talos needs at least ${Math.ceil(MIN_DISK_BYTES / MiB)} MiB` };
+    const parts = ORDER.map((p) => `${p.label} ${(p.sizeBytes > 0 ? p.sizeBytes : PartitionSizeBytes.EPHEMERAL_MIN) / MiB}${p.sizeBytes > 0 ? '' : '+'}`).join(', ');
+    return { error: `disk is too small: ${(diskSizeBytes / MiB).toFixed(0)} MiB, Talos needs at least ${Math.ceil(MIN_DISK_BYTES / MiB)} MiB (${parts} MiB, 1 MiB alignment at each end)` };
   }
   const guid = options.newGuid ?? newGuid;
   const totalSectors = diskSizeBytes / SECTOR_BYTES;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { bootChoiceEnv, bootChoiceFromEnv, decodeGrubEnv, encodeGrubEnv, grubConfig, grubConfigCmdlines } from './grub.ts';
-import { checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, settleBootChoice, upgradeBootChoice } from './upgrade.ts';
+import { checkSlotFits, checkUpgradeSupported, otherSlot, parseUpgradeImage, rollbackBootChoice, settleBootChoice, slotWriteBytesNeeded, upgradeBootChoice } from './upgrade.ts';
 
 const code = (fn: () => unknown): Code | undefined => {
   try {
@@ -76,4 +76,28 @@ test('a try that never came up is reported failed when the previous slot boots a
 test('grubConfigCmdlines reads back each slot\'s arguments, quoted ones included, without talos.slot', () => {
   const cfg = grubConfig({ cmdline: { A: ['console=ttyS0', 'panic=1', "x=it's here"], B: ['console=ttyS0', 'rdinit=/nope'] } });
   assert.deepEqual(grubConfigCmdlines(cfg), { A: ['console=ttyS0', 'panic=1', "x=it's here"], B: ['console=ttyS0', 'rdinit=/nope'] });
+});
+
+test('slotWriteBytesNeeded: the peak is one new file beside the old ones not yet replaced, in blocks, plus grub.cfg\'s copy', () => {
+  const MiB = 1 << 20;
+  // Empty slot: everything new stays.
+  assert.equal(slotWriteBytesNeeded([{ name: 'k', newBytes: 10 * MiB, oldBytes: 0 }, { name: 'r', newBytes: 100 * MiB, oldBytes: 0 }], { extraBytes: 0 }), 110 * MiB);
+  // A slot written before: the old kernel is gone before the root is copied, the old root is not.
+  assert.equal(slotWriteBytesNeeded([{ name: 'k', newBytes: 10 * MiB, oldBytes: 10 * MiB }, { name: 'r', newBytes: 100 * MiB, oldBytes: 100 * MiB }], { extraBytes: 0 }), 100 * MiB);
+  // Shrinking files: the first copy is the peak.
+  assert.equal(slotWriteBytesNeeded([{ name: 'r', newBytes: 50 * MiB, oldBytes: 100 * MiB }, { name: 'k', newBytes: 10 * MiB, oldBytes: 10 * MiB }], { extraBytes: 0 }), 50 * MiB);
+  assert.equal(slotWriteBytesNeeded([{ name: 'x', newBytes: 1, oldBytes: 0 }]), 4096 + 64 * 1024);
+});
+
+test('checkSlotFits: refuses with FailedPrecondition naming the filesystem, free space, the need and each file; a fitting write passes', () => {
+  const MiB = 1 << 20;
+  const files = [{ name: 'vmlinuz', newBytes: 12 * MiB, oldBytes: 0 }, { name: 'rootfs.cpio', newBytes: 150 * MiB, oldBytes: 0 }];
+  assert.throws(
+    () => checkSlotFits({ where: 'BOOT (/dev/vda3 on /dev/vda)', slot: 'B', freeBytes: 100 * MiB, sizeBytes: 2000 * MiB, files }),
+    (e: unknown) =>
+      e instanceof TalosError &&
+      e.code === Code.FailedPrecondition &&
+      e.message === 'upgrade: BOOT (/dev/vda3 on /dev/vda) is too small: 100.0 MiB free of 2000.0 MiB, slot B needs 162.1 MiB (vmlinuz 12.0 MiB, rootfs.cpio 150.0 MiB); nothing written, the node keeps its current version',
+  );
+  checkSlotFits({ where: 'BOOT', slot: 'B', freeBytes: 163 * MiB, sizeBytes: 2000 * MiB, files });
 });

@@ -79,3 +79,44 @@ export function rollbackBootChoice(booted: BootSlot, otherHasKernel: boolean): {
   if (!otherHasKernel) throw new TalosError(Code.FailedPrecondition, `rollback: slot ${target} holds no kernel, there is nothing to roll back to`);
   return { target, choice: { defaultSlot: target } };
 }
+
+/** One file of a slot write: the new file's size, and the size of the one it replaces (0 if none). */
+export interface SlotFileWrite {
+  readonly name: string;
+  readonly newBytes: number;
+  readonly oldBytes: number;
+}
+
+/**
+ * The free space a slot write needs on BOOT at its peak. Each new file is copied beside the one it
+ * replaces and renamed over it only once flushed, so at the worst moment one new file and the old
+ * ones not yet replaced are both there. Sizes round up to the filesystem's blocks; `extraBytes`
+ * covers grub.cfg's own copy-and-rename.
+ */
+export function slotWriteBytesNeeded(files: readonly SlotFileWrite[], options: { blockBytes?: number; extraBytes?: number } = {}): number {
+  const block = options.blockBytes ?? 4096;
+  const round = (n: number): number => Math.ceil(n / block) * block;
+  let inUse = 0;
+  let peak = 0;
+  for (const f of files) {
+    inUse += round(f.newBytes);
+    peak = Math.max(peak, inUse);
+    inUse -= round(f.oldBytes);
+  }
+  return peak + round(options.extraBytes ?? 64 * 1024);
+}
+
+/**
+ * Refuses a slot write that does not fit in BOOT's free space (FailedPrecondition, before anything
+ * is written), naming the filesystem, what is free, what the slot needs and each file's size.
+ */
+export function checkSlotFits(options: { where: string; slot: BootSlot; freeBytes: number; sizeBytes: number; blockBytes?: number; files: readonly SlotFileWrite[] }): void {
+  const need = slotWriteBytesNeeded(options.files, options.blockBytes ? { blockBytes: options.blockBytes } : {});
+  if (need <= options.freeBytes) return;
+  const mib = (n: number): string => `${(n / (1 << 20)).toFixed(1)} MiB`;
+  const sizes = options.files.map((f) => `${f.name} ${mib(f.newBytes)}`).join(', ');
+  throw new TalosError(
+    Code.FailedPrecondition,
+    `upgrade: ${options.where} is too small: ${mib(options.freeBytes)} free of ${mib(options.sizeBytes)}, slot ${options.slot} needs ${mib(need)} (${sizes}); nothing written, the node keeps its current version`,
+  );
+}

@@ -161,6 +161,35 @@ async function onEndpoints<T>(ref: ImageReference, options: RegistryOptions, sco
   throw last;
 }
 
+/**
+ * Why a registry answered 404 for a reference: distribution says MANIFEST_UNKNOWN whether the tag or
+ * the whole repository is missing, so the repository's tag list tells the two apart (and names a few
+ * tags that do exist, the likely typo's neighbours).
+ */
+async function whyNotFound(repo: Repository, which: string, manifestError: string): Promise<string> {
+  const what = `manifest ${which}: HTTP 404${manifestError ? ` ${manifestError}` : ''}`;
+  let res: Response;
+  try {
+    res = await repo.send('GET', repo.url('tags/list?n=100'));
+  } catch {
+    return what;
+  }
+  if (res.status === 404) return `repository ${repo.name} does not exist on ${new URL(repo.base).host} (HTTP 404 ${await registryError(res)})`.trim();
+  if (res.status !== 200) {
+    res.body.resume();
+    return what;
+  }
+  let tags: string[] = [];
+  try {
+    tags = (JSON.parse((await readBody(res, 1 << 20)).toString('utf8')) as { tags?: string[] | null }).tags ?? [];
+  } catch {
+    return what;
+  }
+  tags = [...tags].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const shown = tags.slice(0, 10).join(', ');
+  return `${what}; repository ${repo.name} has ${tags.length === 0 ? 'no tags' : `tags ${shown}${tags.length > 10 ? ', …' : ''}`}`;
+}
+
 const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** An image as pulled: its manifest and the verified blobs, in a directory. */
@@ -192,9 +221,20 @@ export async function pullImage(reference: string | ImageReference, options: Pul
   const ref = typeof reference === 'string' ? parseImageReference(reference) : reference;
   const name = formatImageReference(ref);
   const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
+  return pullFrom(ref, name, platform, options).catch((err: unknown) => {
+    // The network error names a host and a URL path; the caller wants to know which image failed.
+    if (err instanceof TalosError && err.code === Code.Unavailable && !err.message.startsWith(`${name}:`)) {
+      throw new TalosError(Code.Unavailable, `${name}: registry unreachable: ${err.message}`, { cause: err });
+    }
+    throw err;
+  });
+}
+
+async function pullFrom(ref: ImageReference, name: string, platform: { readonly os: string; readonly architecture: string }, options: PullOptions): Promise<PulledImage> {
   return onEndpoints(ref, options, 'pull', async (repo) => {
     const getManifest = async (which: string, want?: string): Promise<{ doc: ImageManifestDoc & ImageIndexDoc; mediaType: string; digest: string }> => {
       const res = await repo.send('GET', repo.url(`manifests/${which}`), { headers: { accept: ACCEPT } });
+      if (res.status === 404 && want === undefined) throw new TalosError(Code.NotFound, `${name}: ${await whyNotFound(repo, which, await registryError(res))}`);
       if (res.status !== 200) throw new TalosError(codeForStatus(res.status), `${name}: manifest ${which}: HTTP ${res.status} ${await registryError(res)}`.trim());
       const bytes = await readBody(res);
       const digest = `sha256:${sha256Hex(bytes)}`;
