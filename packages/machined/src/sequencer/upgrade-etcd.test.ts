@@ -131,8 +131,21 @@ test('Upgrade whose caller gives up while waiting is Canceled, and the node says
   const cp2 = controlPlane(1);
   const held = await claimEtcdForUpgrade(cp1.runtime, { preserve: true, force: false, actorId: 'hold', signal: new AbortController().signal });
   try {
+    // The caller gives up once the node says it waits (not after a fixed time: a loaded machine
+    // may take longer than any short timeout to get there).
+    const impatient = new AbortController();
+    const watching = new AbortController();
+    void (async () => {
+      for await (const e of cp2.events.subscribe({ signal: watching.signal, tailEvents: -1 })) {
+        if (e.type !== 'machine.MachineStatusEvent') continue;
+        const st = fromBinary(machinePb.MachineStatusEventSchema, (e.payload as Any).value);
+        if (st.status?.unmetConditions.some((u) => u.reason.startsWith('waiting'))) impatient.abort();
+      }
+    })().catch(() => {});
     await assert.rejects(
-      claimEtcdForUpgrade(cp2.runtime, { preserve: true, force: false, actorId: 'impatient', signal: AbortSignal.timeout(600), pollMs: 100 }),
+      claimEtcdForUpgrade(cp2.runtime, { preserve: true, force: false, actorId: 'impatient', signal: AbortSignal.any([impatient.signal, AbortSignal.timeout(60_000)]), pollMs: 100 }).finally(() =>
+        watching.abort(),
+      ),
       (err: unknown) => hasCode(err, Code.Canceled) && /qr-cp-1/.test((err as Error).message),
     );
     const progress = await history(cp2.events);
