@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createSecureContext } from 'node:tls';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import { CertFiles, STATUS_OK, TALOS_API_PORT, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
+import { CertFiles, NodeChannelBounds, STATUS_OK, TALOS_API_PORT, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
 import type { CallStatus, ClientCall, ClientCallHandlers, FileContents, GrpcMetadata, H2Channel, H2ChannelTls, H2Server, H2ServerOptions, H2ServerTls, MethodKind, Role, ServerCall } from '@talos-ts/machinery';
 import { proxiedMethods } from './gen/methods.ts';
 import { callerOf, certificateRoles, defaultNodeAddress, forwardMetadata, peerHost, routeOf } from './route.ts';
@@ -197,7 +197,10 @@ export function createApid(options: ApidOptions): Apid {
       remotes.delete(lru);
       entry.channel.drain();
     }
-    const channel = createH2Channel(address, { tls: clientMaterial, maxMessageBytes: MAX_MESSAGE_BYTES });
+    // Bounded dial and keepalive: a node whose path went dead (down, rebooting, its traffic
+    // black-holed in a KubeSpan link) fails the calls through it instead of holding them for the
+    // kernel's TCP timeouts.
+    const channel = createH2Channel(address, { tls: clientMaterial, maxMessageBytes: MAX_MESSAGE_BYTES, ...NodeChannelBounds });
     remotes.set(address, { channel, usedAt: performance.now() });
     if (sweeper === undefined && remoteIdleMs > 0 && !closed) {
       sweeper = setInterval(sweep, Math.max(10, Math.min(remoteIdleMs / 2, 60_000)));
