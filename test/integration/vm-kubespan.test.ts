@@ -29,7 +29,13 @@ const stateRoot = join(tmp.dir, 'clusters');
 const talosconfig = join(tmp.dir, 'talosconfig');
 const nftTable = 'k14_bridge';
 
-const talosctl = (...args: string[]) => runCli(main, ['--talosconfig', talosconfig, ...args]);
+// Every call is bounded: one that hangs fails its case (or its poll, see `poll`) with the command
+// named, instead of holding the file until the runner's limit. apid and the client bound their own
+// connections (connect timeout, keepalive), so a dead path ends a call well inside this.
+const CALL_MS = 120_000;
+const talosctl = (...args: string[]) => runCli(main, ['--talosconfig', talosconfig, ...args], { timeoutMs: CALL_MS });
+/** A poll's single check: a hung one counts as not yet, and the next check runs. */
+const poll = { checkTimeoutMs: 90_000 } as const;
 const log = (line: string): void => void process.stderr.write(`# ${line}\n`);
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 /** Figures `npm run bench -- kubespan` prints beside its own (it cannot boot VMs itself cheaply). */
@@ -88,6 +94,7 @@ async function waitAllUp(timeoutMs: number): Promise<Map<string, string>> {
       return true;
     },
     timeoutMs,
+    poll,
   );
   return keys;
 }
@@ -117,10 +124,10 @@ test('vm-kubespan: cluster create --with-kubespan → every peer up on every nod
   const imageDir = process.env.TALOS_IMAGE_DIR ?? (await buildImage({ repoRoot, outDir: join(tmp.dir, 'out'), compression: 'fast' })).dir;
   const started = Date.now();
   created = true;
-  const r = await talosctl(
-    'cluster', 'create', '--provisioner', 'qemu', '--image-dir', imageDir, '--name', name, '--state', stateRoot, '--cidr', '10.111.32.0/24',
+  const r = await runCli(main, [
+    '--talosconfig', talosconfig, 'cluster', 'create', '--provisioner', 'qemu', '--image-dir', imageDir, '--name', name, '--state', stateRoot, '--cidr', '10.111.32.0/24',
     '--controlplanes', '3', '--workers', '0', '--wait-timeout', '8m', '--with-kubespan',
-  );
+  ], { timeoutMs: 600_000 });
   log(`cluster create took ${secs(Date.now() - started)}`);
   assert.equal(r.code, 0, `${r.out}\n${r.err}`);
   const cfg = parse(readFileSync(join(stateRoot, name, 'controlplane.yaml'), 'utf8')) as { machine: { network: { kubespan?: { enabled?: boolean } } } };
@@ -176,6 +183,7 @@ test('vm-kubespan: node-to-node traffic crosses the kubespan link; on the bridge
       return [...before0].every(([id, b]) => (after0.get(id)?.receiveBytes ?? 0) > b.receiveBytes && (after0.get(id)?.transmitBytes ?? 0) > b.transmitBytes);
     },
     90_000,
+    poll,
   );
   const c1 = bridgeCounters();
   const wg = c1.wireguard - c0.wireguard;
@@ -225,6 +233,7 @@ test('vm-kubespan: a peer whose first endpoint is wrong is reached through endpo
       return ok;
     },
     240_000,
+    poll,
   );
   const upMs = Date.now() - t0;
   // The status polls above are slow on a loaded host; the manager's own log has the exact moments.
@@ -265,10 +274,10 @@ test('vm-kubespan: a rebooted node rejoins the mesh', { skip: slow, timeout: 600
     const r = await talosctl('-e', ep, '-n', third, 'reboot', '--wait=false');
     err = r.err;
     return r.code === 0;
-  }, 120_000).catch((e: unknown) => assert.fail(`${String(e)}: ${err}`));
+  }, 120_000, poll).catch((e: unknown) => assert.fail(`${String(e)}: ${err}`));
   // The image runs live (no install disk): the node comes back in maintenance mode and gets its config again.
   const file = join(stateRoot, name, 'controlplane.yaml');
-  await waitFor('the rebooted node to take its config in maintenance mode', async () => (await talosctl('apply-config', '--insecure', '-e', ep, '-f', file)).code === 0, 300_000);
+  await waitFor('the rebooted node to take its config in maintenance mode', async () => (await talosctl('apply-config', '--insecure', '-e', ep, '-f', file)).code === 0, 300_000, poll);
   const applied = Date.now();
   log(`reboot → maintenance API took the config: ${secs(applied - t0)}`);
   const old = keys.get(third);
