@@ -124,10 +124,16 @@ let created = false;
 let keys = new Map<string, string>();
 let upAt = 0;
 
-after(async () => {
-  if (created) await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
-  tmp.remove();
-});
+let cleaned: Promise<void> | undefined;
+const cleanup = (): Promise<void> =>
+  (cleaned ??= (async () => {
+    if (created) await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
+    tmp.remove();
+  })());
+after(cleanup);
+// The runner ends a file that outlives --test-timeout with SIGTERM, and after() hooks do not run
+// then: the three VMs must not outlive it.
+process.once('SIGTERM', () => void cleanup().finally(() => process.exit(1)));
 
 test('vm-kubespan: cluster create --with-kubespan → every peer up on every node', { skip: slow, timeout: 900_000 }, async () => {
   const imageDir = process.env.TALOS_IMAGE_DIR ?? (await buildImage({ repoRoot, outDir: join(tmp.dir, 'out'), compression: 'fast' })).dir;
