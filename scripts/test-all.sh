@@ -9,8 +9,6 @@ npm run check
 # One VM suite at a time (each boots QEMU under TCG on the shared cores); a VM file shares one VM
 # between its cases, so one case may take longer than the runner's default of 5 minutes. vm-upgrade
 # builds two images and reboots its VM four times: it runs on its own with a longer limit.
-# vm-kubespan (3 VMs) is run on its own for now (TALOS_SLOW=1 npm test -- test/integration/vm-kubespan):
-# its endpoint-rotation case hung once in a fresh-clone run and is being made robust first.
-TALOS_SLOW=1 npm test -- test/integration/vm.test test/integration/vm-disk test/integration/vm-install test/integration/vm-net --test-concurrency=1 --test-timeout=900000
+TALOS_SLOW=1 npm test -- test/integration/vm.test test/integration/vm-disk test/integration/vm-install test/integration/vm-net test/integration/vm-kubespan --test-concurrency=1 --test-timeout=1700000
 TALOS_SLOW=1 npm test -- test/integration/vm-upgrade --test-timeout=2400000
 TALOS_SLOW=1 npm test -- test/integration/qemu-cluster

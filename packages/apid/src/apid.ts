@@ -2,8 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { createSecureContext } from 'node:tls';
 import { Code, TalosError, nullLogger } from '@talos-ts/cosi';
 import type { Logger } from '@talos-ts/cosi';
-import { CertFiles, STATUS_OK, TALOS_API_PORT, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
-import type { CallStatus, ClientCall, ClientCallHandlers, FileContents, GrpcMetadata, H2Channel, H2ChannelTls, H2Server, H2ServerOptions, H2ServerTls, MethodKind, Role, ServerCall } from '@talos-ts/machinery';
+import { CertFiles, NodeChannelBounds, STATUS_OK, TALOS_API_PORT, createH2Channel, createH2Server, isAllowed, rolesForMethod, watchFiles } from '@talos-ts/machinery';
+import type { CallStatus, ClientCall, ClientCallHandlers, FileContents, GrpcMetadata, H2Channel, H2ChannelOptions, H2ChannelTls, H2Server, H2ServerOptions, H2ServerTls, MethodKind, Role, ServerCall } from '@talos-ts/machinery';
 import { proxiedMethods } from './gen/methods.ts';
 import { callerOf, certificateRoles, defaultNodeAddress, forwardMetadata, peerHost, routeOf } from './route.ts';
 import type { Caller, Route } from './route.ts';
@@ -61,6 +61,11 @@ export interface ApidOptions {
   readonly maxRemoteChannels?: number;
   /** Closes a channel to another node unused for this long; see {@link ApidDefaults}. */
   readonly remoteIdleMs?: number;
+  /**
+   * Connect timeout and keepalive of channels to other nodes; {@link NodeChannelBounds} (upstream's
+   * 20 s connect timeout, a PING every 10 s while calls are in flight) when absent.
+   */
+  readonly remoteBounds?: Pick<H2ChannelOptions, 'connectTimeoutMs' | 'keepalive'>;
   /** Connection limits of the API server (per-connection streams, connections, timeouts); the h2 server's defaults otherwise. */
   readonly serverLimits?: Pick<H2ServerOptions, 'maxConcurrentStreams' | 'maxConnections' | 'handshakeTimeoutMs' | 'idleTimeoutMs'>;
 }
@@ -151,6 +156,7 @@ export function createApid(options: ApidOptions): Apid {
   const local = createH2Channel(`unix:${options.machinedSocket}`, { maxMessageBytes: MAX_MESSAGE_BYTES });
   const maxRemotes = Math.max(1, options.maxRemoteChannels ?? ApidDefaults.maxRemoteChannels);
   const remoteIdleMs = options.remoteIdleMs ?? ApidDefaults.remoteIdleMs;
+  const remoteBounds = options.remoteBounds ?? NodeChannelBounds;
   // Channels to other nodes by address, least recently used first (a Map keeps insertion order
   // and every use re-inserts). Bounded and swept, so naming many nodes cannot grow apid for good.
   const remotes = new Map<string, { channel: H2Channel; usedAt: number }>();
@@ -197,7 +203,10 @@ export function createApid(options: ApidOptions): Apid {
       remotes.delete(lru);
       entry.channel.drain();
     }
-    const channel = createH2Channel(address, { tls: clientMaterial, maxMessageBytes: MAX_MESSAGE_BYTES });
+    // Bounded dial and keepalive: a node whose path went dead (down, rebooting, its traffic
+    // black-holed in a KubeSpan link) fails the calls through it instead of holding them for the
+    // kernel's TCP timeouts.
+    const channel = createH2Channel(address, { tls: clientMaterial, maxMessageBytes: MAX_MESSAGE_BYTES, ...remoteBounds });
     remotes.set(address, { channel, usedAt: performance.now() });
     if (sweeper === undefined && remoteIdleMs > 0 && !closed) {
       sweeper = setInterval(sweep, Math.max(10, Math.min(remoteIdleMs / 2, 60_000)));

@@ -46,7 +46,7 @@ export { readFiles, watchFiles } from './grpc/files.ts';
 export type { FileContents, WatchFilesOptions } from './grpc/files.ts';
 export { createH2Server } from './grpc/h2/server.ts';
 export type { H2Server, H2ServerOptions, H2ServerTls, ServerCall, ServerHandler } from './grpc/h2/server.ts';
-export { createH2Channel, statusError } from './grpc/h2/channel.ts';
+export { NodeChannelBounds, createH2Channel, statusError } from './grpc/h2/channel.ts';
 export type { CallStatus, ClientCall, ClientCallHandlers, H2CallOptions, H2Channel, H2ChannelOptions, H2ChannelTls } from './grpc/h2/channel.ts';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,

@@ -5,7 +5,7 @@
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
 import { Code, TalosError, hasCode } from '@talos-ts/cosi';
 import { clientOn, type CallOpts, type ClientMethod, type GrpcClient } from '../grpc/client.ts';
-import { createH2Channel, type H2Channel, type H2ChannelOptions } from '../grpc/h2/channel.ts';
+import { NodeChannelBounds, createH2Channel, type H2Channel, type H2ChannelOptions } from '../grpc/h2/channel.ts';
 import { metadataOf, type GrpcMetadata } from '../grpc/h2/wire.ts';
 import { TALOS_API_PORT } from '../contract/ports.ts';
 import { MachineService } from '../gen/machine/machine_pb.ts';
@@ -102,7 +102,7 @@ type Dial = H2ChannelOptions;
 function dialer(options: TalosClientOptions): (endpoint: string) => Dial {
   if (options.insecure) {
     // Maintenance mode: the node has no identity yet, so there is nothing to verify it against.
-    const insecure: Dial = { tls: { insecureSkipVerify: true } };
+    const insecure: Dial = { tls: { insecureSkipVerify: true }, ...NodeChannelBounds };
     return () => insecure;
   }
   if (!options.caPem || !options.crtPem || !options.keyPem) {
@@ -111,6 +111,8 @@ function dialer(options: TalosClientOptions): (endpoint: string) => Dial {
   // Talos writes Ed25519 keys under its own PEM label, which OpenSSL cannot read.
   const dial: Dial = {
     tls: { caPem: options.caPem, certPem: options.crtPem, keyPem: privateKeyToPkcs8Pem(privateKeyFromPem(options.keyPem)) },
+    // A dead endpoint fails the call (and the next endpoint is tried) instead of hanging it.
+    ...NodeChannelBounds,
   };
   return () => dial;
 }

@@ -60,19 +60,54 @@ export async function waitForPort(host: string, port: number, timeoutMs = 20_000
   }
 }
 
-/** Polls until check() is true; fails after timeoutMs naming what it waited for. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/** How long past its deadline {@link waitFor} still waits for a check in flight. */
+const LATE_CHECK_GRACE_MS = 5_000;
+
+/** Options of {@link waitFor}. */
+export interface WaitForOptions {
+  /**
+   * One check that has not answered within this long counts as false (its signal is aborted) and
+   * polling goes on with a fresh check. Without it a check may run until the overall deadline.
+   */
+  readonly checkTimeoutMs?: number;
+}
+
+/**
+ * Polls until check() is true; fails after timeoutMs naming what it waited for. A check that hangs
+ * cannot hold the wait much past its deadline: each one is raced against the time left plus a few
+ * seconds (and against `checkTimeoutMs`), and its signal is aborted when it loses.
+ */
+export async function waitFor(
+  what: string,
+  check: (signal: AbortSignal) => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+  options: WaitForOptions = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let hung = '';
   for (;;) {
+    // A check started just before the deadline still gets a short grace to answer, as before.
+    const left = Math.max(0, deadline - Date.now()) + LATE_CHECK_GRACE_MS;
+    const bound = options.checkTimeoutMs === undefined ? left : Math.min(left, options.checkTimeoutMs);
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    // Cleared as soon as the check settles, so only a hung check keeps it (bounded) alive.
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), Math.max(1, bound))));
     let ok = false;
     try {
-      ok = await check();
+      const got = await Promise.race([Promise.resolve().then(() => check(ac.signal)), late]);
+      if (got === 'late') {
+        ac.abort(new Error(`check did not answer within ${bound} ms`));
+        hung = ` (a check did not answer within ${bound} ms)`;
+      } else ok = got;
     } catch {
       ok = false;
+    } finally {
+      clearTimeout(timer);
     }
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${hung}`);
+    await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))));
   }
 }
 

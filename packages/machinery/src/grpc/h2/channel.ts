@@ -28,7 +28,29 @@ export interface H2ChannelOptions {
   readonly plaintext?: boolean;
   /** Largest response message accepted; bigger ones end the call with RESOURCE_EXHAUSTED. */
   readonly maxMessageBytes?: number;
+  /**
+   * A connection not ready (TCP, TLS and the HTTP/2 preface) this long after the dial is given
+   * up: its calls end UNAVAILABLE. Unbounded when absent; a SYN into a black hole otherwise waits
+   * for the kernel's retries (about two minutes).
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * While calls are in flight, a PING every `intervalMs`; a connection whose PING is not answered
+   * within `timeoutMs` is closed and its calls end UNAVAILABLE. Without it, a call on a connection
+   * whose path went dead (a black-holed route) waits for TCP to give up, about fifteen minutes.
+   */
+  readonly keepalive?: { readonly intervalMs: number; readonly timeoutMs: number };
 }
+
+/**
+ * Bounds for a channel to another node's API over the network: upstream's minimum connect
+ * timeout (20 s), and a PING every 10 s while calls are in flight, as upstream's action tracker
+ * dials; the PING gets 10 s (upstream 5 s) since a node under emulation can be slow to answer.
+ */
+export const NodeChannelBounds = {
+  connectTimeoutMs: 20_000,
+  keepalive: { intervalMs: 10_000, timeoutMs: 10_000 },
+} as const satisfies Pick<H2ChannelOptions, 'connectTimeoutMs' | 'keepalive'>;
 
 /** Per-call options. */
 export interface H2CallOptions {
@@ -338,7 +360,58 @@ class Channel implements H2Channel {
     });
     session.on('close', forget);
     session.on('goaway', forget);
+    this.#bound(session);
     return session;
+  }
+
+  /** Arms the connect deadline and the keepalive of a new connection (TCP targets only). */
+  #bound(session: ClientHttp2Session): void {
+    if (this.target.startsWith('unix:')) return;
+    const fail = (message: string): void => {
+      if (session.destroyed) return;
+      const err = new TalosError(Code.Unavailable, message);
+      this.#errors.set(session, err);
+      session.destroy(err);
+    };
+    let connected = false;
+    let connectTimer: NodeJS.Timeout | undefined;
+    let pingTimer: NodeJS.Timeout | undefined;
+    let pongTimer: NodeJS.Timeout | undefined;
+    const connectMs = this.#options.connectTimeoutMs;
+    if (connectMs !== undefined) {
+      connectTimer = setTimeout(() => fail(`no connection to ${this.target} within ${connectMs} ms`), connectMs);
+      connectTimer.unref();
+    }
+    session.once('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+    });
+    const ka = this.#options.keepalive;
+    if (ka !== undefined) {
+      const tick = (): void => {
+        // Only calls in flight need a live path: an idle connection is left alone.
+        if (!connected || pongTimer !== undefined || this.#active === 0 || session.destroyed) return;
+        const timer = setTimeout(() => fail(`connection to ${this.target} did not answer a keepalive PING within ${ka.timeoutMs} ms`), ka.timeoutMs);
+        timer.unref();
+        pongTimer = timer;
+        const settle = (): void => {
+          clearTimeout(timer);
+          if (pongTimer === timer) pongTimer = undefined;
+        };
+        try {
+          if (!session.ping((err) => (settle(), err === null ? undefined : fail(`keepalive PING to ${this.target} failed: ${err.message}`)))) settle();
+        } catch {
+          settle();
+        }
+      };
+      pingTimer = setInterval(tick, ka.intervalMs);
+      pingTimer.unref();
+    }
+    session.once('close', () => {
+      clearTimeout(connectTimer);
+      clearInterval(pingTimer);
+      clearTimeout(pongTimer);
+    });
   }
 
   #sessionFor(): ClientHttp2Session {
