@@ -9,6 +9,7 @@ const programs = {
   machined: { bundle: 'machined.cjs', source: '../../../machined/bin/machined.js' },
   'talos-discovery': { bundle: 'talos-discovery.mjs', source: '../../../discovery/bin/talos-discovery.js' },
   'talos-forwarder': { bundle: 'talos-forwarder.mjs', source: '../../bin/talos-forwarder.js' },
+  'talos-vm-launcher': { bundle: 'talos-vm-launcher.mjs', source: '../../bin/talos-vm-launcher.js' },
 } as const;
 
 /** A program the provisioner can start. */
