@@ -420,7 +420,20 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   let bootstrapWarning: string | undefined;
   try {
     // An installing node answers only once it has written its disk, restarted and booted from it.
-    await retry(`apid on ${firstCp.name}`, (s) => client.machine.version({}, { signal: s }), { timeoutMs: stepTimeoutMs * (installDisk ? 2 : 1), ...(signal ? { signal } : {}) });
+    // A client per attempt: a connection opened just before that restart is never answered nor
+    // reset (the new boot never hears of it), and a client would keep waiting on it.
+    await retry(
+      `apid on ${firstCp.name}`,
+      async (s) => {
+        const attempt = createTalosClient({ endpoints: [endpointOf(firstCp)], ...creds });
+        try {
+          return await attempt.machine.version({}, { signal: s });
+        } finally {
+          attempt.close();
+        }
+      },
+      { timeoutMs: stepTimeoutMs * (installDisk ? 2 : 1), ...(signal ? { signal } : {}) },
+    );
     progress(`bootstrapping etcd on ${firstCp.name}`);
     try {
       await retry(
