@@ -115,7 +115,7 @@ before(async () => {
   writeFileSync(join(d, 'ca.crt'), bundle.certs.etcd.crt);
   writeFileSync(join(d, 'client.crt'), client.crt);
   writeFileSync(join(d, 'client.key'), client.key);
-});
+}, { timeout: 1_800_000 });
 
 after(async () => {
   if (created) {
