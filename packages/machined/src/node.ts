@@ -12,6 +12,7 @@ import { applyConfiguration, type ApplyRequest } from './sequencer/apply-config.
 import { ConfigStore } from './sequencer/config-store.ts';
 import { MachineRuntime } from './sequencer/runtime.ts';
 import { Sequencer } from './sequencer/sequencer.ts';
+import { canTakeOver, SequenceLockedError } from './sequencer/priority-lock.ts';
 import { bootSequence, initializeSequence, installSequence, rebootSequence, resetSequence, shutdownSequence, stageUpgradeSequence, upgradeSequence, type ResetOptions } from './sequencer/sequences.ts';
 import { stageUpgrade, takeStagedUpgrade } from './sequencer/staged-upgrade.ts';
 import { checkResetOptions } from './sequencer/tasks/reset.ts';
@@ -41,6 +42,8 @@ export class TalosNode implements AsyncDisposable {
   readonly #store: ConfigStore;
   readonly #runtime: MachineRuntime;
   readonly #sequencer: Sequencer<MachineRuntime>;
+  /** An upgrade fetching its image (outside the sequence lock) or running: a second one is refused at once. */
+  #upgradeInFlight = false;
   /** stop() was called: a boot that a reboot had started goes no further. */
   #stopped = false;
 
@@ -156,6 +159,11 @@ export class TalosNode implements AsyncDisposable {
     const write = this.#options.upgradeBoot;
     if (!write) throw new TalosError(Code.FailedPrecondition, 'upgrade: this node has no A/B boot slots');
     if (order.stage) return this.#stageUpgrade(order);
+    // Refused before the (long) fetch, as upstream's lock refuses it at the call: another upgrade
+    // still fetching its image, or a sequence this one may not take over.
+    const running = this.#upgradeInFlight ? 'upgrade' : this.#sequencer.running;
+    if (running !== undefined && (this.#upgradeInFlight || !canTakeOver('upgrade', running))) throw new SequenceLockedError('upgrade', running);
+    this.#upgradeInFlight = true;
     const dir = mkdtempSync(join(tmpdir(), 'upgrade-'));
     const preserve = order.preserve ?? false;
     const actorId = randomUUID();
@@ -172,10 +180,16 @@ export class TalosNode implements AsyncDisposable {
         await giveBack();
         throw err;
       });
-      void this.#finish(done.finally(() => rmSync(dir, { recursive: true, force: true })));
+      void this.#finish(
+        done.finally(() => {
+          this.#upgradeInFlight = false;
+          rmSync(dir, { recursive: true, force: true });
+        }),
+      );
       this.#logger.info('upgrade started', { actorId, image: order.url, preserve });
       return actorId;
     } catch (err) {
+      this.#upgradeInFlight = false;
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
