@@ -121,13 +121,16 @@ before(async () => {
   writeFileSync(join(d, 'client.key'), client.key);
 }, { timeout: 1_800_000 });
 
-after(async () => {
-  // TALOS_VM_CLUSTER_LOGS=DIR keeps the consoles and the cluster's logs.
+/** TALOS_VM_CLUSTER_LOGS=DIR keeps the consoles and the cluster's logs (copied before destroy). */
+function keepLogs(): void {
   const keep = process.env.TALOS_VM_CLUSTER_LOGS;
-  if (keep && existsSync(clusterDir)) {
-    mkdirSync(keep, { recursive: true });
-    for (const f of readdirSync(clusterDir).filter((n) => n.endsWith('.log'))) writeFileSync(join(keep, f), readFileSync(join(clusterDir, f)));
-  }
+  if (!keep || !existsSync(clusterDir)) return;
+  mkdirSync(keep, { recursive: true });
+  for (const f of readdirSync(clusterDir).filter((n) => n.endsWith('.log'))) writeFileSync(join(keep, f), readFileSync(join(clusterDir, f)));
+}
+
+after(async () => {
+  keepLogs();
   if (created) {
     const t0 = Date.now();
     const d = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
@@ -250,6 +253,7 @@ test('vm-cluster: talosctl rollback returns both nodes to slot A and the first v
 });
 
 test('vm-cluster: cluster destroy stops the launchers and VMs and leaves no namespace or file', { skip: slow, timeout: 120_000 }, async () => {
+  keepLogs();
   const d = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
   assert.equal(d.code, 0, d.err);
   created = false;
