@@ -33,6 +33,8 @@ const programs = [
   { name: 'talos-discovery', pkg: 'discovery' },
   // Started by `talosctl cluster create` inside a cluster's namespace to serve its loopback forwards.
   { name: 'talos-forwarder', pkg: 'provision', entry: 'host/forwarder.ts', fn: 'forwarderMain' },
+  // A qemu node's VM supervisor: restarts QEMU on a guest reset, booting the install disk once it has one.
+  { name: 'talos-vm-launcher', pkg: 'provision', entry: 'host/vm-launcher.ts', fn: 'vmLauncherMain' },
 ];
 const only = process.argv.slice(2);
 mkdirSync(dist, { recursive: true });

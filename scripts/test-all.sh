@@ -11,4 +11,6 @@ npm run check
 # builds two images and reboots its VM four times: it runs on its own with a longer limit.
 TALOS_SLOW=1 npm test -- test/integration/vm.test test/integration/vm-disk test/integration/vm-install test/integration/vm-net test/integration/vm-kubespan --test-concurrency=1 --test-timeout=1700000
 TALOS_SLOW=1 npm test -- test/integration/vm-upgrade --test-timeout=2400000
+# A 1 control plane + 1 worker qemu cluster installed to disk from its registry: reboot, upgrade, rollback.
+TALOS_SLOW=1 npm test -- test/integration/vm-cluster --test-timeout=2400000
 TALOS_SLOW=1 npm test -- test/integration/qemu-cluster

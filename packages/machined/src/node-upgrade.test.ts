@@ -109,3 +109,21 @@ test('a boot that finds its upgrade never came up reports it: UpgradeStatus fail
   n.reportBootSettled({ slot: 'A' });
   assert.equal(n.state.get<{ lastUpgrade: string }>({ namespace: 'runtime', type: UpgradeStatusType, id: UpgradeStatusId }).spec.lastUpgrade, 'none');
 });
+
+test('a second upgrade while the first still fetches its image is refused at once; once the first failed, upgrades are taken again', async (t) => {
+  // The first fetch hangs until released, then finds no image.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  const server: Server = createServer((_req, res) => void held.then(() => res.writeHead(404).end()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.29.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.29.1:${(server.address() as { port: number }).port}/img/`;
+  const written: unknown[] = [];
+  const n = node(t, written);
+  const first = n.upgrade({ url });
+  await assert.rejects(n.upgrade({ url }), (e) => hasCode(e, Code.FailedPrecondition) && /another upgrade is already in progress/.test((e as Error).message));
+  release();
+  await assert.rejects(first, (e) => hasCode(e, Code.NotFound));
+  await assert.rejects(n.upgrade({ url }), (e) => hasCode(e, Code.NotFound));
+  assert.equal(written.length, 0);
+});

@@ -62,6 +62,11 @@ export interface CreateClusterOptions {
    * installer of imageDir, pushed to the cluster's own registry on the bridge.
    */
   readonly installImage?: string;
+  /**
+   * qemu: nodes with an install image install to their disk (/dev/vda) and boot from it from then
+   * on (default true); false keeps them live, so a reboot returns a node to maintenance mode.
+   */
+  readonly installDisk?: boolean;
   readonly patches?: ClusterPatches;
   readonly kubernetesVersion?: string;
   /** machine.network.kubespan.enabled in every node's config (upstream's --with-kubespan). */
@@ -104,6 +109,19 @@ function checked(cfg: MachineConfig, what: string, mode: 'container' | 'metal'):
 export function installerPatch(plan: Pick<NetworkPlan, 'bridgeIp'>, installImage: string): ConfigPatch {
   const host = registryHost(plan);
   return { type: 'strategic', name: 'cluster-installer', documents: [{ machine: { install: { image: installImage }, registries: { mirrors: { [host]: { endpoints: [`http://${host}`] } } } } }] };
+}
+
+/** The disk a qemu node installs to: the launcher attaches the install disk first. */
+export const VM_INSTALL_DISK = '/dev/vda';
+
+/**
+ * The per-node config patch of a qemu node installing to its disk: `machine.install.disk`, and the
+ * live boot's address and hostname as `extraKernelArgs`, since the installed slots boot with the
+ * installer's kernel arguments and these, not with the live `-append` (upgrades keep them too).
+ */
+export function installDiskPatch(plan: Pick<NetworkPlan, 'bridgeIp' | 'prefixLength'>, node: Pick<NodeState, 'ip' | 'name'>): ConfigPatch {
+  const extraKernelArgs = vmKernelArgs(plan, node).filter((a) => !a.startsWith('console=') && !a.startsWith('talos.platform='));
+  return { type: 'strategic', name: `install-disk-${node.name}`, documents: [{ machine: { install: { disk: VM_INSTALL_DISK, extraKernelArgs } } }] };
 }
 
 /** Makes the configs: generated, pointed at the cluster's own discovery service, then the user's patches. */
@@ -247,6 +265,7 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   // An image without installer files (a hand-made boot-only directory) gets no registry.
   const withRegistry = qemu && imageHasInstaller(imageDir);
   const installImage = options.installImage ?? (withRegistry ? installerReference(plan, imageTag(imageDir)) : undefined);
+  const installDisk = qemu && installImage !== undefined && options.installDisk !== false;
   const configs = await makeConfigs(plan, options, installImage);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const { nodes: _nodes, ...network } = plan;
@@ -348,11 +367,12 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
         logFile: node.logFile,
         memoryMiB: options.memoryMiB ?? 1024,
         cpus: options.cpus ?? 2,
+        nodeDir: node.dir,
       });
       node.pid = await spawned(child);
       child.unref();
       await saveClusterState(state);
-      progress(`started VM ${node.name} (${node.role}) at ${node.ip}, QEMU pid ${node.pid}, API on 127.0.0.1:${node.apiForwardPort ?? '?'}`);
+      progress(`started VM ${node.name} (${node.role}) at ${node.ip}, launcher pid ${node.pid}, API on 127.0.0.1:${node.apiForwardPort ?? '?'}`);
       continue;
     }
     const child = spawnInNetns({
@@ -379,9 +399,10 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
         // A VM that stopped (bad image, QEMU failing to start) will never answer: say why now.
         giveUp: async () => (node.pid !== undefined && !isAlive(node.pid) ? `${qemu ? 'QEMU' : 'machined'} exited; log tail:\n${await logTail(node.logFile)}` : undefined),
       });
-      const cfg = node.role === 'controlplane' ? configs.controlplane : configs.worker;
+      const roleCfg = node.role === 'controlplane' ? configs.controlplane : configs.worker;
+      const cfg = installDisk ? patched(roleCfg, [installDiskPatch(plan, node)], node.name) : roleCfg;
       await client.machine.applyConfiguration({ data: Buffer.from(cfg.toYaml()) }, signal ? { signal } : {});
-      progress(`applied ${node.role} config to ${node.name}`);
+      progress(`applied ${node.role} config to ${node.name}${installDisk ? ` (installs to ${VM_INSTALL_DISK} from ${installImage ?? ''}, then boots from it)` : ''}`);
     } finally {
       client.close();
     }
@@ -398,7 +419,21 @@ export async function createCluster(options: CreateClusterOptions): Promise<Crea
   const client = createTalosClient({ endpoints: [endpointOf(firstCp)], ...creds });
   let bootstrapWarning: string | undefined;
   try {
-    await retry(`apid on ${firstCp.name}`, (s) => client.machine.version({}, { signal: s }), { timeoutMs: stepTimeoutMs, ...(signal ? { signal } : {}) });
+    // An installing node answers only once it has written its disk, restarted and booted from it.
+    // A client per attempt: a connection opened just before that restart is never answered nor
+    // reset (the new boot never hears of it), and a client would keep waiting on it.
+    await retry(
+      `apid on ${firstCp.name}`,
+      async (s) => {
+        const attempt = createTalosClient({ endpoints: [endpointOf(firstCp)], ...creds });
+        try {
+          return await attempt.machine.version({}, { signal: s });
+        } finally {
+          attempt.close();
+        }
+      },
+      { timeoutMs: stepTimeoutMs * (installDisk ? 2 : 1), ...(signal ? { signal } : {}) },
+    );
     progress(`bootstrapping etcd on ${firstCp.name}`);
     try {
       await retry(

@@ -19,7 +19,7 @@ export interface NodeState {
   readonly logFile: string;
   /** qemu: the VM's data disk file. */
   readonly diskFile?: string;
-  /** machined's (or QEMU's) pid, once started. */
+  /** machined's (or, for a VM, its launcher's) pid, once started. */
   pid?: number;
   /** 127.0.0.1:PORT reaches this node's apid (port 50000). */
   apiForwardPort?: number;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vmKernelArgs, vmMac } from './create.ts';
+import { installDiskPatch, vmKernelArgs, vmMac } from './create.ts';
 import { checkImageDir, IMAGE_FILES } from './host/qemu.ts';
 import { planNetwork } from './network.ts';
 
@@ -34,4 +34,15 @@ test('checkImageDir: a directory without the image files names the missing ones'
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('installDiskPatch: a qemu node installs to /dev/vda and its installed slots keep its address and hostname', () => {
+  const plan = planNetwork('k', { controlplanes: 1, workers: 1, cidr: '10.40.0.0/24' });
+  const node = plan.nodes[1];
+  assert.ok(node);
+  const patch = installDiskPatch(plan, node);
+  assert.equal(patch.type, 'strategic');
+  assert.deepEqual(patch.type === 'strategic' ? patch.documents : [], [
+    { machine: { install: { disk: '/dev/vda', extraKernelArgs: ['quiet', 'ip=10.40.0.3::10.40.0.1:255.255.255.0:k-worker-1:eth0:off', 'talos.hostname=k-worker-1'] } } },
+  ]);
 });

@@ -4,11 +4,12 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Programs the provisioner starts: their bundle's file name (`npm run build`) and their checkout bin. */
+/** Programs the provisioner starts: their bundle's file name (`npm run build`) and their bin under packages/. */
 const programs = {
-  machined: { bundle: 'machined.cjs', source: '../../../machined/bin/machined.js' },
-  'talos-discovery': { bundle: 'talos-discovery.mjs', source: '../../../discovery/bin/talos-discovery.js' },
-  'talos-forwarder': { bundle: 'talos-forwarder.mjs', source: '../../bin/talos-forwarder.js' },
+  machined: { bundle: 'machined.cjs', source: 'machined/bin/machined.js' },
+  'talos-discovery': { bundle: 'talos-discovery.mjs', source: 'discovery/bin/talos-discovery.js' },
+  'talos-forwarder': { bundle: 'talos-forwarder.mjs', source: 'provision/bin/talos-forwarder.js' },
+  'talos-vm-launcher': { bundle: 'talos-vm-launcher.mjs', source: 'provision/bin/talos-vm-launcher.js' },
 } as const;
 
 /** A program the provisioner can start. */
@@ -16,15 +17,17 @@ export type ProgramName = keyof typeof programs;
 
 /**
  * The script to run for a program: the bundle beside this module (talosctl itself bundled in
- * dist/), else the checkout's dist/ bundle (`npm run build`), else the TypeScript bin via tsx.
+ * dist/), else the checkout's dist/ bundle (`npm run build`), else the TypeScript bin via tsx
+ * (from the sources, or from a checkout's dist/ bundle built before that program existed).
  */
 export function programPath(name: ProgramName): string {
   const { bundle, source } = programs[name];
-  for (const c of [new URL(`./${bundle}`, import.meta.url), new URL(`../../../../dist/${bundle}`, import.meta.url)]) {
-    const p = fileURLToPath(c);
+  const candidates = [`./${bundle}`, `../../../../dist/${bundle}`, `../../../${source}`, `../packages/${source}`];
+  for (const c of candidates) {
+    const p = fileURLToPath(new URL(c, import.meta.url));
     if (existsSync(p)) return p;
   }
-  return fileURLToPath(new URL(source, import.meta.url));
+  return fileURLToPath(new URL(`../../../${source}`, import.meta.url));
 }
 
 /** Options of {@link spawnInNetns}. */

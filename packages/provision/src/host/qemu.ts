@@ -1,11 +1,14 @@
-// Starting a node's VM: QEMU inside the cluster namespace, its NIC a tap device on the bridge, its
-// console appended to the node's log file. Detached like the process back end's nodes.
+// Starting a node's VM: its launcher (which runs QEMU) inside the cluster namespace, its NIC a tap
+// device on the bridge, its console appended to the node's log file. Detached like the process back
+// end's nodes.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Code, TalosError } from '@talos-ts/cosi';
+import { spawnInNetns } from './processes.ts';
+import type { VmLaunchConfig } from './vm-launcher.ts';
 
 /** The files of a built image the VM boots from (as the imager names them). */
 export const IMAGE_FILES = { kernel: 'vmlinuz', initramfs: 'initramfs.img', rootfs: 'rootfs.sqsh' } as const;
@@ -89,39 +92,35 @@ export interface SpawnVmOptions {
   /** The tap device (already on the bridge) the VM's NIC uses. */
   readonly tap: string;
   readonly mac: string;
-  /** A raw disk file attached as the second virtio disk. */
+  /** The install disk (raw file): the VM's first virtio disk, /dev/vda. */
   readonly diskFile: string;
+  /** Kernel arguments of a live boot. */
   readonly kernelArgs: readonly string[];
   readonly logFile: string;
   readonly memoryMiB: number;
   readonly cpus: number;
+  /** The node's directory: the launcher's config and QEMU's QMP socket go there. */
+  readonly nodeDir: string;
 }
 
 /**
- * Starts QEMU through `ip netns exec` (which execs, so the pid is QEMU's). KVM only when asked
- * for (TALOS_QEMU_ACCEL), as on these machines it is present but fails at run time.
+ * Starts the node's VM launcher (see vm-launcher.ts) inside the cluster namespace: it runs QEMU,
+ * and again after every guest reset, booting the install disk once an install wrote it. The pid
+ * is the launcher's; SIGTERM to it stops QEMU too. KVM only when asked for (TALOS_QEMU_ACCEL), as
+ * on these machines it is present but fails at run time.
  */
 export function spawnVm(options: SpawnVmOptions): ChildProcess {
-  const accel = process.env.TALOS_QEMU_ACCEL ?? 'tcg';
-  const args = [
-    '-accel', accel, '-smp', String(options.cpus), '-m', String(options.memoryMiB),
-    // No -no-reboot: `talosctl reboot` resets the VM inside the same QEMU (same pid, tap and disk),
-    // which boots the same kernel and initramfs again; a poweroff still ends QEMU.
-    '-nographic', '-nodefaults', '-serial', 'stdio', '-monitor', 'none',
-    // A `fast` image's uncompressed kernel boots through its PVH entry, skipping ~3.5 s of decompression under TCG.
-    '-kernel', join(options.imageDir, existsSync(join(options.imageDir, 'vmlinux')) ? 'vmlinux' : IMAGE_FILES.kernel),
-    '-initrd', join(options.imageDir, IMAGE_FILES.initramfs),
-    '-drive', `file=${join(options.imageDir, IMAGE_FILES.rootfs)},if=virtio,format=raw,readonly=on`,
-    '-drive', `file=${options.diskFile},if=virtio,format=raw`,
-    '-netdev', `tap,id=n0,ifname=${options.tap},script=no,downscript=no`,
-    '-device', `virtio-net-pci,netdev=n0,mac=${options.mac}`,
-    '-device', 'virtio-rng-pci',
-    '-append', options.kernelArgs.join(' '),
-  ];
-  const fd = openSync(options.logFile, 'a', 0o600);
-  try {
-    return spawn('ip', ['netns', 'exec', options.netns, 'qemu-system-x86_64', ...args], { detached: true, stdio: ['ignore', fd, fd] });
-  } finally {
-    closeSync(fd);
-  }
+  const config: VmLaunchConfig = {
+    imageDir: options.imageDir,
+    tap: options.tap,
+    mac: options.mac,
+    diskFile: options.diskFile,
+    kernelArgs: options.kernelArgs,
+    memoryMiB: options.memoryMiB,
+    cpus: options.cpus,
+    qmpSocket: join(options.nodeDir, 'qmp.sock'),
+  };
+  const configFile = join(options.nodeDir, 'vm.json');
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  return spawnInNetns({ netns: options.netns, program: 'talos-vm-launcher', args: ['--config', configFile], logFile: options.logFile });
 }

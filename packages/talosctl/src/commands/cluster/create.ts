@@ -26,6 +26,7 @@ interface CreateFlags {
   withKubespan?: boolean;
   imageDir?: string;
   installImage?: string;
+  installDisk: boolean;
   memory: string;
   cpus: string;
 }
@@ -53,6 +54,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
     .option('--kubernetes-version <version>', 'desired kubernetes version to run')
     .option('--image-dir <dir>', 'qemu: a built image directory (talos-imager build --out DIR); default: reuse or build _out/talos-ts-<version>-fast')
     .option('--install-image <image>', 'qemu: the installer image nodes install from (machine.install.image); default: the image\'s installer, pushed to a registry the cluster runs on its bridge')
+    .option('--no-install-disk', 'qemu: keep the nodes live (no machine.install.disk): a rebooted node returns to maintenance mode')
     .option('--memory <MiB>', 'qemu: the memory of each VM in MiB', '1024')
     .option('--cpus <n>', 'qemu: the number of vCPUs of each VM', '2')
     .option('--with-kubespan', 'enable KubeSpan system')
@@ -87,7 +89,7 @@ export const registerClusterCreate: CommandRegistrar = (parent: Command, io: Cli
             cidr: flags.cidr,
             controlplanes,
             workers,
-            ...(qemu ? { provisioner: 'qemu' as const, ...(flags.imageDir ? { imageDir: flags.imageDir } : {}), ...(flags.installImage ? { installImage: flags.installImage } : {}), memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
+            ...(qemu ? { provisioner: 'qemu' as const, ...(flags.imageDir ? { imageDir: flags.imageDir } : {}), ...(flags.installImage ? { installImage: flags.installImage } : {}), installDisk: flags.installDisk, memoryMiB: count('--memory', flags.memory, 256), cpus: count('--cpus', flags.cpus, 1) } : {}),
             patches: { all, controlplane, worker },
             ...(flags.kubernetesVersion ? { kubernetesVersion: flags.kubernetesVersion } : {}),
             ...(flags.withKubespan ? { withKubeSpan: true } : {}),
