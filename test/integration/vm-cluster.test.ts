@@ -136,7 +136,7 @@ after(async () => {
     const d = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
     say(`destroy ${secondsSince(t0)} s (exit ${d.code})`);
   }
-  say(JSON.stringify(timings));
+  if (Object.keys(timings).length > 0) say(JSON.stringify(timings));
   tmp.remove();
 });
 
