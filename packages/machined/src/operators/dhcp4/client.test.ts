@@ -180,3 +180,32 @@ test('Dhcp4Client: a NAK to the REQUEST starts over with a new DISCOVER', async 
   assert.equal(events[0]?.type, 'bound');
   await client.stop();
 });
+
+test('Dhcp4Client: a rename that lands while the REQUEST is in flight renews at once under the new name', async () => {
+  const clock = new FakeClock(0);
+  const ref: { client?: Dhcp4Client } = {};
+  let renamed = false;
+  const link = new ScriptedLink(
+    clock,
+    server({
+      ack: () => {
+        // The server has taken the old name; the new one arrives before the client is bound.
+        if (!renamed) ref.client?.setHostname({ hostname: 'renamed', domainname: '' });
+        renamed = true;
+        return MessageType.Ack;
+      },
+    }),
+  );
+  const client = new Dhcp4Client({ transport: link, clock, hostname: 'first' });
+  ref.client = client;
+  client.start();
+  await clock.untilSleeping();
+  const names = link.sent
+    .filter((s) => messageTypeOf(s.msg) === MessageType.Request)
+    .map((s) => [s.at, s.msg.options.get(Option.HostName)?.toString('latin1')]);
+  assert.deepEqual(names, [
+    [0, 'first'],
+    [0, 'renamed'],
+  ]);
+  await client.stop();
+});

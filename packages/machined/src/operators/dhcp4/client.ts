@@ -93,6 +93,8 @@ export class Dhcp4Client implements AsyncDisposable {
   #lease: Dhcp4Lease | undefined;
   #loop: Promise<void> | undefined;
   #hostname: { readonly hostname: string; readonly domainname: string } | undefined;
+  /** The name the last DHCPREQUEST carried: a change that lands before the bound wait starts still renews. */
+  #requested: { readonly hostname: string; readonly domainname: string } | undefined;
   /** Cuts the bound wait short: the next renewal goes out now. */
   #wake: AbortController | undefined;
 
@@ -121,7 +123,7 @@ export class Dhcp4Client implements AsyncDisposable {
    * echo the client's own name back must not make it a DHCP-given one.
    */
   setHostname(name: { readonly hostname: string; readonly domainname: string } | undefined): void {
-    const same = name?.hostname === this.#hostname?.hostname && name?.domainname === this.#hostname?.domainname;
+    const same = sameName(name, this.#hostname);
     this.#hostname = name?.hostname ? name : undefined;
     if (!same) this.#wake?.abort();
   }
@@ -174,8 +176,11 @@ export class Dhcp4Client implements AsyncDisposable {
         await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new TalosError(Code.Canceled, 'stopped')), { once: true }));
       }
       const wake = new AbortController();
+      // Renamed while the lease was being requested: the server has the old name, renew now.
+      if (!sameName(this.#hostname, this.#requested)) wake.abort();
       this.#wake = wake;
       try {
+        wake.signal.throwIfAborted();
         await sleepUntil(this.#clock, acquiredAtMs + renewSeconds * 1000, AbortSignal.any([signal, wake.signal]));
       } catch (err) {
         if (signal.aborted || !wake.signal.aborted) throw err;
@@ -327,6 +332,7 @@ export class Dhcp4Client implements AsyncDisposable {
     if (type !== MessageType.Release) {
       options.set(Option.MaxMessageSize, Buffer.from([0x05, 0xdc]));
       const name = this.#hostname;
+      if (type === MessageType.Request) this.#requested = name;
       options.set(Option.ParameterRequestList, Buffer.from(name ? PARAMETERS.filter((o) => o !== Option.HostName && o !== Option.DomainName) : PARAMETERS));
       if (name) {
         options.set(Option.HostName, Buffer.from(name.hostname, 'latin1'));
@@ -365,4 +371,10 @@ export class Dhcp4Client implements AsyncDisposable {
       this.#log.warn('lease listener failed', { error: String(err) });
     }
   }
+}
+
+type HostName = { readonly hostname: string; readonly domainname: string } | undefined;
+
+function sameName(a: HostName, b: HostName): boolean {
+  return a?.hostname === b?.hostname && a?.domainname === b?.domainname;
 }
