@@ -1,8 +1,9 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onPath } from './on-path.ts';
 
 /** A running chronyd serving NTP; dispose it to stop it and remove its files. */
 export interface ChronyServer extends AsyncDisposable {
@@ -13,12 +14,7 @@ export interface ChronyServer extends AsyncDisposable {
 
 /** Whether Debian's chronyd is installed (scripts/ensure-deps.sh test). */
 export function hasChronyd(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v chronyd'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return onPath('chronyd');
 }
 
 /**

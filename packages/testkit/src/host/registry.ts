@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onPath } from './on-path.ts';
 
 /** A running docker-registry (Debian's distribution 2.8); dispose it to stop it and remove its storage. */
 export interface RegistryServer extends AsyncDisposable {
@@ -17,12 +18,7 @@ export interface RegistryServer extends AsyncDisposable {
 
 /** Whether Debian's docker-registry is installed (scripts/ensure-deps.sh test). */
 export function hasDockerRegistry(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v docker-registry'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return onPath('docker-registry');
 }
 
 /**

@@ -1,31 +1,23 @@
 // Run by bootloader-space.test.ts in a private mount namespace (unshare): a TalosNode whose BOOT is a
 // 4 MiB tmpfs is asked to upgrade to a 5 MiB installer served over HTTP. Prints one JSON object.
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { nullLogger, TalosError } from '@talos-ts/cosi';
-import { bootChoiceEnv, encodeGrubEnv, generateMachineConfigs, generateSecretsBundle, grubConfig, IMAGE_SIGNATURE_FILE, InstallerFiles, machinePb, toConfigSecrets } from '@talos-ts/machinery';
+import { generateMachineConfigs, generateSecretsBundle, IMAGE_SIGNATURE_FILE, InstallerFiles, machinePb, toConfigSecrets } from '@talos-ts/machinery';
 import { TalosNode } from '../../node.ts';
 import { checkInactiveSlotFits, writeInactiveSlot } from '../bootloader.ts';
-import { MountFlags, native } from '../native.ts';
+import { smallBoot } from './small-boot.ts';
 
 const MiB = 1 << 20;
 const ADDRESS = '127.0.41.5';
 const out: Record<string, unknown> = {};
-const dir = mkdtempSync(join(tmpdir(), 'b12-small-boot-node-'));
-const root = join(dir, 'boot');
-mkdirSync(root);
-native().mount('tmpfs', root, 'tmpfs', MountFlags.NOSUID | MountFlags.NODEV, 'size=4m');
-mkdirSync(join(root, 'grub'));
-writeFileSync(join(root, 'grub/grub.cfg'), grubConfig({ cmdline: { A: ['console=ttyS0'], B: ['console=ttyS0'] } }));
-writeFileSync(join(root, 'grub/grubenv'), encodeGrubEnv(bootChoiceEnv({ defaultSlot: 'A' })));
-const snapshot = (): string => JSON.stringify([existsSync(join(root, 'B')), readFileSync(join(root, 'grub/grub.cfg'), 'utf8'), readFileSync(join(root, 'grub/grubenv')).toString('base64')]);
-const before = snapshot();
+const boot = smallBoot('b12-small-boot-node-');
+const { dir, root } = boot;
 
 // A signed installer image directory whose root is 3 MiB: with kernel and initramfs, 5 MiB.
 const files: Record<string, Buffer> = {};
@@ -72,7 +64,7 @@ try {
     out.error = err instanceof TalosError ? { code: err.code, message: err.message } : String(err);
   }
   out.writes = writes;
-  out.bootUnchanged = snapshot() === before;
+  out.bootUnchanged = !boot.changed();
   out.sameBoot = node.supervisor === supervisor;
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 50);
@@ -86,7 +78,6 @@ try {
   await node[Symbol.asyncDispose]();
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
-  native().umount2(root, 0);
-  rmSync(dir, { recursive: true, force: true });
+  boot.dispose();
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);
