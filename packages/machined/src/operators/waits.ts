@@ -1,4 +1,4 @@
-import { Code, TalosError, type Clock } from '@talos-ts/cosi';
+import { Code, TalosError, type Clock, type Logger } from '@talos-ts/cosi';
 
 /** What the DHCP clients read datagrams from. */
 export interface DatagramSource {
@@ -33,5 +33,25 @@ export async function receiveWithin(source: DatagramSource, clock: Clock, waitMs
 export async function sleepUntil(clock: Clock, atMs: number, signal: AbortSignal): Promise<void> {
   for (let left = atMs - clock.now(); left > 0; left = atMs - clock.now()) {
     await clock.sleep(Math.min(left, 2 ** 30), signal);
+  }
+}
+
+/** What the DHCP clients send datagrams through. */
+export interface DatagramSink {
+  send(packet: Buffer, to?: string): Promise<void>;
+}
+
+/**
+ * Sends one datagram; a failure (no usable source address yet — a link-local address still
+ * tentative, a link that went down) counts as a packet lost on the wire, so the caller's
+ * retransmission timer tries again instead of the client dying on a transient error.
+ */
+export async function sendOrLose(sink: DatagramSink, packet: Buffer, to: string | undefined, log: Logger): Promise<boolean> {
+  try {
+    await (to === undefined ? sink.send(packet) : sink.send(packet, to));
+    return true;
+  } catch (err) {
+    log.warn('send failed; retrying at the next retransmission', { error: String(err) });
+    return false;
   }
 }

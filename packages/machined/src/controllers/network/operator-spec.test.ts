@@ -279,7 +279,7 @@ test(
     const dhcp6Only = 'machine:\n  network:\n    interfaces:\n      - interface: veth-c\n        dhcp: true\n        dhcpOptions:\n          ipv4: false\n          ipv6: true\n';
     suite.state.create(newMachineConfig(ActiveMachineConfigId, { yaml: configYaml(dhcp6Only) }));
     let leased: string | undefined;
-    for (let i = 0; i < 300 && !leased; i++) {
+    for (let i = 0; i < 600 && !leased; i++) {
       leased = suite.state.list(net(AddressStatusType)).find((r) => /^veth-c\/fd27::1[0-9a-f]{2}\/\d+$/.test(r.metadata.id))?.metadata.id;
       if (!leased) await new Promise((r) => setTimeout(r, 50));
     }

@@ -27,9 +27,16 @@ class ScriptedLink implements Dhcp4Transport {
     public answer: (m: Dhcp4Message, to: string | undefined) => Dhcp4Message | undefined,
   ) {}
 
+  /** How many sends fail before one goes out (a link with no usable source yet). */
+  failSends = 0;
+
   send(packet: Buffer, to?: string): Promise<void> {
     const d = decodeMessage(packet);
     assert.ok('value' in d);
+    if (this.failSends > 0) {
+      this.failSends--;
+      return Promise.reject(new Error('sendto: ENETDOWN'));
+    }
     this.sent.push({ msg: d.value, to, at: this.clock.now() });
     const reply = this.answer(d.value, to);
     if (reply) this.#deliver(encodeMessage(reply));
@@ -113,6 +120,25 @@ test('Dhcp4Client: DISCOVER is retransmitted with doubling timeouts (4 s, 8 s, 1
   assert.ok(link.sent.every((s) => messageTypeOf(s.msg) === MessageType.Discover && s.to === undefined && (s.msg.flags & 0x8000) !== 0));
   assert.equal(client.state, 'stopped');
   assert.ok(link.closed);
+});
+
+test('Dhcp4Client: a send that fails (the link not ready yet) is retransmitted on schedule; the client does not die', async () => {
+  const clock = new FakeClock(0);
+  const link = new ScriptedLink(clock, server());
+  link.failSends = 2;
+  const events: Dhcp4Event[] = [];
+  const client = new Dhcp4Client({ transport: link, clock, onEvent: (e) => events.push(e) });
+  client.start();
+  const bound = (): boolean => client.state === 'bound';
+  for (let i = 0; i < 10 && !bound(); i++) {
+    await clock.untilSleeping();
+    if (!bound()) await clock.advance(4_000);
+  }
+  assert.equal(client.state, 'bound');
+  assert.equal(events[0]?.type, 'bound');
+  // The first two DISCOVERs never left (at 0 s and 4 s); the third went out at 12 s.
+  assert.equal(link.sent[0]?.at, 12_000);
+  await client.stop();
 });
 
 test('Dhcp4Client: renews by unicast at T1, rebinds by broadcast at T2, reports expiry at the lease end, then starts over', async () => {

@@ -1,6 +1,6 @@
 import { Code, TalosError, nullLogger, systemClock, type Clock, type Logger } from '@talos-ts/cosi';
 import { leaseFromAck, type Dhcp4Lease } from './lease.ts';
-import { receiveWithin, sleepUntil } from '../waits.ts';
+import { receiveWithin, sendOrLose, sleepUntil } from '../waits.ts';
 import {
   FLAG_BROADCAST,
   MessageType,
@@ -308,14 +308,15 @@ export class Dhcp4Client implements AsyncDisposable {
   }
 
   async #sendTo(packet: Buffer, to: string | undefined): Promise<void> {
-    if (to === undefined) return this.#t.send(packet);
-    try {
-      await this.#t.send(packet, to);
-    } catch (err) {
-      // No route to the server yet (the address is not applied): ask on the link instead.
-      this.#log.debug('unicast failed, broadcasting', { to, error: String(err) });
-      await this.#t.send(packet);
+    if (to !== undefined) {
+      try {
+        return await this.#t.send(packet, to);
+      } catch (err) {
+        // No route to the server yet (the address is not applied): ask on the link instead.
+        this.#log.debug('unicast failed, broadcasting', { to, error: String(err) });
+      }
     }
+    await sendOrLose(this.#t, packet, undefined, this.#log);
   }
 
 

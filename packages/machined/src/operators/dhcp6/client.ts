@@ -2,7 +2,7 @@ import { Code, TalosError, nullLogger, systemClock, type Clock, type Logger } fr
 import type { Dhcp4Transport } from '../dhcp4/client.ts';
 import { leaseFromReply, type Dhcp6Lease } from './lease.ts';
 import { Msg6, Opt6, decode6, duidLL, encode6, encodeOptions, opt6, type Dhcp6Message } from './message.ts';
-import { receiveWithin, sleepUntil } from '../waits.ts';
+import { receiveWithin, sendOrLose, sleepUntil } from '../waits.ts';
 
 /** The DHCPv6 client's link: sends go to ff02::1:2 port 547 unless `to` is given (linux/dhcp4-socket.ts openDhcp6Socket). */
 export type Dhcp6Transport = Dhcp4Transport;
@@ -185,7 +185,7 @@ export class Dhcp6Client implements AsyncDisposable {
   }
 
   async #exchange(packet: Buffer, waitMs: number, xid: number, wanted: number, signal: AbortSignal): Promise<Dhcp6Message | undefined> {
-    await this.#t.send(packet);
+    await sendOrLose(this.#t, packet, undefined, this.#log);
     const deadline = this.#clock.now() + waitMs;
     for (let i = 0; i < 10_000; i++) {
       const left = deadline - this.#clock.now();
