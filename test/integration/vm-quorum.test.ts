@@ -53,8 +53,10 @@ const consoleMarks = new Map<string, number>();
 let upgradedInOrder: string[] = [];
 
 const talosctl = (...args: string[]) => runCli(main, ['--talosconfig', talosconfig, ...args]);
+/** The loopback forward to each node's apid (from the cluster's state.json). */
+const apiForwards = new Map<string, number>();
 // Each node through its own apid: a call proxied by another control plane would break when that one reboots.
-const on = (ip: string, ...args: string[]) => talosctl('-e', ip, '-n', ip, ...args);
+const on = (ip: string, ...args: string[]) => talosctl('-e', `127.0.0.1:${apiForwards.get(ip) ?? 0}`, '-n', ip, ...args);
 const secondsSince = (t0: number): number => Math.round((Date.now() - t0) / 100) / 10;
 const say = (line: string): void => void process.stderr.write(`# vm-quorum: ${line}\n`);
 const hostOf = (ip: string): string => `${name}-controlplane-${CPS.indexOf(ip as (typeof CPS)[number]) + 1}`;
@@ -153,7 +155,9 @@ before(async () => {
   assert.equal(c.code, 0, `${c.out}\n${c.err}`);
 
   // B goes to the cluster's registry through its loopback forward, as `talos-imager push` does.
-  const state = JSON.parse(readFileSync(join(clusterDir, 'state.json'), 'utf8')) as { registry?: { forwardPort?: number } };
+  const state = JSON.parse(readFileSync(join(clusterDir, 'state.json'), 'utf8')) as { registry?: { forwardPort?: number }; nodes: { ip: string; apiForwardPort?: number }[] };
+  for (const n of state.nodes) if (n.apiForwardPort !== undefined) apiForwards.set(n.ip, n.apiForwardPort);
+  assert.deepEqual([...apiForwards.keys()].sort(), [...CPS]);
   const pushed = await pushInstaller(images.dirB, `127.0.0.1:${state.registry?.forwardPort ?? 0}/talos-ts/installer:v${VERSION_B}`);
   assert.match(pushed.manifestDigest, /^sha256:/);
   await writeEtcdClientFiles(join(clusterDir, 'secrets.yaml'), etcdClientDir);
