@@ -15,10 +15,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImage, MANIFEST_FILE, pushInstaller } from '@talos-ts/imager';
-import { generateClientCertificate, loadSecretsBundle } from '@talos-ts/machinery';
+import { pushInstaller } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
 import { clusterNamespaces, processesUsing, runCli, tempDir, waitFor } from '@talos-ts/testkit';
+import { buildUpgradeImages, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
 
 const slow =
   process.env.TALOS_SLOW === '1'
@@ -56,13 +56,6 @@ async function serverTag(node: string): Promise<string> {
   return v.code === 0 ? (/Server:[\s\S]*?Tag:\s+(\S+)/.exec(v.out)?.[1] ?? '') : '';
 }
 
-/** The image directory buildImage made under outDir (talos-ts-<version>-fast). */
-function builtDir(outDir: string): string | undefined {
-  if (!existsSync(outDir)) return undefined;
-  const d = readdirSync(outDir).find((n) => n.startsWith('talos-ts-') && existsSync(join(outDir, n, MANIFEST_FILE)));
-  return d ? join(outDir, d) : undefined;
-}
-
 /** Debian's etcdctl inside the cluster namespace (etcd listens on the bridge only), with a client certificate of the cluster's etcd CA. */
 function etcdctl(...args: string[]): { code: number; out: string; err: string } {
   const d = join(tmp.dir, 'etcd-client');
@@ -79,19 +72,9 @@ const etcdHealthy = async (): Promise<boolean> => /etcd\s+Running\s+OK/.test((aw
 before(async () => {
   if (slow) return;
   let t0 = Date.now();
-  mkdirSync(imagesDir, { recursive: true });
-  const keyFile = join(imagesDir, 'signing-key.pem');
-  let dirA = builtDir(join(imagesDir, 'a')) ?? '';
-  if (!dirA || !existsSync(keyFile)) {
-    const a = await buildImage({ repoRoot, outDir: join(imagesDir, 'a'), compression: 'fast', disk: false });
-    dirA = a.dir;
-    writeFileSync(keyFile, a.generatedKeyPem ?? '', { mode: 0o600 });
-  }
-  // Version B: the node's programs rebuilt with another tag, signed by the key A trusts.
-  if (!builtDir(join(imagesDir, 'b'))) {
-    await buildImage({ repoRoot, outDir: join(imagesDir, 'b'), compression: 'fast', version: VERSION_B, signingKeyPem: readFileSync(keyFile, 'utf8'), disk: false, reuseBuild: true });
-  }
-  versionA = (JSON.parse(readFileSync(join(dirA, MANIFEST_FILE), 'utf8')) as { version: string }).version;
+  const images = await buildUpgradeImages(repoRoot, imagesDir, VERSION_B);
+  const dirA = images.dirA;
+  versionA = images.versionA;
   timings.buildS = secondsSince(t0);
 
   t0 = Date.now();
@@ -108,17 +91,10 @@ before(async () => {
 
   // B goes to the cluster's registry through its loopback forward, as `talos-imager push` does.
   const state = JSON.parse(readFileSync(join(clusterDir, 'state.json'), 'utf8')) as { registry?: { forwardPort?: number } };
-  const dirB = builtDir(join(imagesDir, 'b')) ?? '';
-  const pushed = await pushInstaller(dirB, `127.0.0.1:${state.registry?.forwardPort ?? 0}/talos-ts/installer:v${VERSION_B}`);
+  const pushed = await pushInstaller(images.dirB, `127.0.0.1:${state.registry?.forwardPort ?? 0}/talos-ts/installer:v${VERSION_B}`);
   assert.match(pushed.manifestDigest, /^sha256:/);
 
-  const bundle = await loadSecretsBundle(join(clusterDir, 'secrets.yaml'));
-  const client = await generateClientCertificate({ osCa: bundle.certs.etcd, roles: [] });
-  const d = join(tmp.dir, 'etcd-client');
-  mkdirSync(d, { recursive: true });
-  writeFileSync(join(d, 'ca.crt'), bundle.certs.etcd.crt);
-  writeFileSync(join(d, 'client.crt'), client.crt);
-  writeFileSync(join(d, 'client.key'), client.key);
+  await writeEtcdClientFiles(join(clusterDir, 'secrets.yaml'), join(tmp.dir, 'etcd-client'));
 }, { timeout: 1_800_000 });
 
 /** TALOS_VM_CLUSTER_LOGS=DIR keeps the consoles and the cluster's logs (copied before destroy). */

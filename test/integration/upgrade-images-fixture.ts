@@ -1,0 +1,53 @@
+// The two versions a qemu-cluster upgrade suite needs, and etcd client files for Debian's etcdctl:
+// shared by vm-cluster (1 control plane + 1 worker) and vm-quorum (3 control planes).
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildImage, MANIFEST_FILE } from '@talos-ts/imager';
+import { generateClientCertificate, loadSecretsBundle } from '@talos-ts/machinery';
+
+/** Image A (the cluster's version) and image B (another tag, signed by the key A trusts). */
+export interface UpgradeImages {
+  readonly dirA: string;
+  readonly dirB: string;
+  /** A's version, without the `v`. */
+  readonly versionA: string;
+}
+
+/** The image directory buildImage made under outDir (talos-ts-<version>-fast), if any. */
+export function builtImageDir(outDir: string): string | undefined {
+  if (!existsSync(outDir)) return undefined;
+  const d = readdirSync(outDir).find((n) => n.startsWith('talos-ts-') && existsSync(join(outDir, n, MANIFEST_FILE)));
+  return d ? join(outDir, d) : undefined;
+}
+
+/**
+ * Builds A and B under imagesDir (a/, b/ and A's signing key), or reuses those built there before:
+ * a suite pointed at a kept directory skips both builds (delete it after changing the node's code).
+ */
+export async function buildUpgradeImages(repoRoot: string, imagesDir: string, versionB: string): Promise<UpgradeImages> {
+  mkdirSync(imagesDir, { recursive: true });
+  const keyFile = join(imagesDir, 'signing-key.pem');
+  let dirA = builtImageDir(join(imagesDir, 'a')) ?? '';
+  if (!dirA || !existsSync(keyFile)) {
+    const a = await buildImage({ repoRoot, outDir: join(imagesDir, 'a'), compression: 'fast', disk: false });
+    dirA = a.dir;
+    writeFileSync(keyFile, a.generatedKeyPem ?? '', { mode: 0o600 });
+  }
+  // B: the node's programs rebuilt with another tag, signed by the key A trusts.
+  let dirB = builtImageDir(join(imagesDir, 'b')) ?? '';
+  if (!dirB) {
+    dirB = (await buildImage({ repoRoot, outDir: join(imagesDir, 'b'), compression: 'fast', version: versionB, signingKeyPem: readFileSync(keyFile, 'utf8'), disk: false, reuseBuild: true })).dir;
+  }
+  const versionA = (JSON.parse(readFileSync(join(dirA, MANIFEST_FILE), 'utf8')) as { version: string }).version;
+  return { dirA, dirB, versionA };
+}
+
+/** Writes ca.crt, client.crt and client.key into dir: a client of the cluster's etcd CA (from its secrets.yaml). */
+export async function writeEtcdClientFiles(secretsFile: string, dir: string): Promise<void> {
+  const bundle = await loadSecretsBundle(secretsFile);
+  const client = await generateClientCertificate({ osCa: bundle.certs.etcd, roles: [] });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'ca.crt'), bundle.certs.etcd.crt);
+  writeFileSync(join(dir, 'client.crt'), client.crt);
+  writeFileSync(join(dir, 'client.key'), client.key, { mode: 0o600 });
+}
