@@ -1,9 +1,10 @@
 // The two versions a qemu-cluster upgrade suite needs, and etcd client files for Debian's etcdctl:
 // shared by vm-cluster (1 control plane + 1 worker) and vm-quorum (3 control planes).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImage, MANIFEST_FILE } from '@talos-ts/imager';
-import { generateClientCertificate, loadSecretsBundle } from '@talos-ts/machinery';
+import { buildImage, encodeManifest, INSTALLER_IMAGE_FILES, MANIFEST_FILE, SIGNATURE_FILE, signManifest, writeInstallerImage, type ImageManifest } from '@talos-ts/imager';
+import { generateClientCertificate, loadSecretsBundle, privateKeyFromPem } from '@talos-ts/machinery';
 
 /** Image A (the cluster's version) and image B (another tag, signed by the key A trusts). */
 export interface UpgradeImages {
@@ -11,6 +12,8 @@ export interface UpgradeImages {
   readonly dirB: string;
   /** A's version, without the `v`. */
   readonly versionA: string;
+  /** The key (PEM) that signed A and B: the one the nodes trust. */
+  readonly keyFile: string;
 }
 
 /** The image directory buildImage made under outDir (talos-ts-<version>-fast), if any. */
@@ -39,7 +42,47 @@ export async function buildUpgradeImages(repoRoot: string, imagesDir: string, ve
     dirB = (await buildImage({ repoRoot, outDir: join(imagesDir, 'b'), compression: 'fast', version: versionB, signingKeyPem: readFileSync(keyFile, 'utf8'), disk: false, reuseBuild: true })).dir;
   }
   const versionA = (JSON.parse(readFileSync(join(dirA, MANIFEST_FILE), 'utf8')) as { version: string }).version;
-  return { dirA, dirB, versionA };
+  return { dirA, dirB, versionA, keyFile };
+}
+
+/** Installer image directories made from B's files, for the refusals and the automatic rollback. */
+export interface BadVariants {
+  /** B with one more kernel argument that makes its slot panic, signed by the trusted key. */
+  readonly broken: string;
+  /** B exactly, signed by a key the nodes do not trust. */
+  readonly otherKey: string;
+}
+
+/**
+ * Writes the two variants of B under outDir, each an image directory with its own installer layout
+ * (B's files hard-linked; only manifest.json and manifest.sig differ), ready for pushInstaller.
+ */
+export function writeBadVariants(images: UpgradeImages, outDir: string, breakArg: string): BadVariants {
+  const manifestB = readFileSync(join(images.dirB, MANIFEST_FILE));
+  const parsed = JSON.parse(manifestB.toString('utf8')) as ImageManifest;
+  const broken = encodeManifest({ ...parsed, extraKernelArgs: [...(parsed.extraKernelArgs ?? []), breakArg] });
+  const trusted = privateKeyFromPem(readFileSync(images.keyFile, 'utf8')).privateKey;
+  const stranger = generateKeyPairSync('ed25519').privateKey;
+  const variant = (name: string, manifest: Buffer, signature: string): string => {
+    const dir = join(outDir, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const f of INSTALLER_IMAGE_FILES.filter((n) => n !== MANIFEST_FILE && n !== SIGNATURE_FILE)) {
+      try {
+        linkSync(join(images.dirB, f), join(dir, f));
+      } catch {
+        copyFileSync(join(images.dirB, f), join(dir, f));
+      }
+    }
+    writeFileSync(join(dir, MANIFEST_FILE), manifest);
+    writeFileSync(join(dir, SIGNATURE_FILE), signature);
+    writeInstallerImage(dir);
+    return dir;
+  };
+  return {
+    broken: variant('broken', broken, signManifest(broken, trusted)),
+    otherKey: variant('otherkey', manifestB, signManifest(manifestB, stranger)),
+  };
 }
 
 /** Writes ca.crt, client.crt and client.key into dir: a client of the cluster's etcd CA (from its secrets.yaml). */

@@ -4,7 +4,9 @@
 // two VMs: a reboot keeps config, identity and an etcd key; version B (built and pushed by the test,
 // signed by A's key) is installed by `talosctl upgrade --image <registry>/talos-ts/installer:v0.2.0`
 // on the worker, then on the control plane with --preserve; a second upgrade while one runs is
-// refused; `talosctl rollback` returns both to A. `cluster destroy` leaves nothing.
+// refused; `talosctl rollback` returns both to A; a missing tag, a registry that is down and an
+// installer signed by another key are refused on the worker, and one whose kernel argument panics its slot is rolled back automatically (the
+// worker is back on A, UpgradeStatus `failed`). `cluster destroy` leaves nothing.
 //
 // Run with a longer per-file timeout than the runner's 5 min default:
 //   TALOS_SLOW=1 npm test -- test/integration/vm-cluster --test-timeout=2400000
@@ -18,7 +20,7 @@ import { join } from 'node:path';
 import { pushInstaller } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
 import { clusterNamespaces, processesUsing, runCli, tempDir, waitFor } from '@talos-ts/testkit';
-import { buildUpgradeImages, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
+import { buildUpgradeImages, writeBadVariants, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
 
 const slow =
   process.env.TALOS_SLOW === '1'
@@ -33,6 +35,10 @@ const CP = '10.111.40.2';
 const WORKER = '10.111.40.3';
 const REGISTRY = '10.111.40.1:5000';
 const VERSION_B = '0.2.0';
+/** A kernel argument that breaks the boot: no such init in the initramfs, so the kernel panics. */
+const BREAK_BOOT = 'rdinit=/nonexistent';
+const IMAGE_BROKEN = `${REGISTRY}/talos-ts/installer:v${VERSION_B}-broken`;
+const IMAGE_OTHER_KEY = `${REGISTRY}/talos-ts/installer:v${VERSION_B}-otherkey`;
 const tmp = tempDir('it-vm-cluster-');
 const imagesDir = process.env.TALOS_VM_CLUSTER_IMAGES ?? join(tmp.dir, 'images');
 const stateRoot = join(tmp.dir, 'clusters');
@@ -91,22 +97,34 @@ before(async () => {
 
   // B goes to the cluster's registry through its loopback forward, as `talos-imager push` does.
   const state = JSON.parse(readFileSync(join(clusterDir, 'state.json'), 'utf8')) as { registry?: { forwardPort?: number } };
-  const pushed = await pushInstaller(images.dirB, `127.0.0.1:${state.registry?.forwardPort ?? 0}/talos-ts/installer:v${VERSION_B}`);
+  const forward = `127.0.0.1:${state.registry?.forwardPort ?? 0}/talos-ts/installer`;
+  const pushed = await pushInstaller(images.dirB, `${forward}:v${VERSION_B}`);
   assert.match(pushed.manifestDigest, /^sha256:/);
+  // B's files with a kernel argument that panics its slot (trusted key), and B signed by a stranger.
+  const variants = writeBadVariants(images, join(tmp.dir, 'variants'), BREAK_BOOT);
+  await pushInstaller(variants.broken, `${forward}:v${VERSION_B}-broken`);
+  await pushInstaller(variants.otherKey, `${forward}:v${VERSION_B}-otherkey`);
 
   await writeEtcdClientFiles(join(clusterDir, 'secrets.yaml'), join(tmp.dir, 'etcd-client'));
 }, { timeout: 1_800_000 });
 
 /** TALOS_VM_CLUSTER_LOGS=DIR keeps the consoles and the cluster's logs (copied before destroy). */
-function keepLogs(): void {
+async function keepLogs(): Promise<void> {
   const keep = process.env.TALOS_VM_CLUSTER_LOGS;
   if (!keep || !existsSync(clusterDir)) return;
   mkdirSync(keep, { recursive: true });
   for (const f of readdirSync(clusterDir).filter((n) => n.endsWith('.log'))) writeFileSync(join(keep, f), readFileSync(join(clusterDir, f)));
+  // The services' own logs (apid, machined) are not on the consoles: each node is asked for them.
+  for (const [node, ip] of [['controlplane-1', CP], ['worker-1', WORKER]] as const) {
+    for (const svc of ['apid', 'machined']) {
+      const l = await runCli(main, ['--talosconfig', talosconfig, '-n', ip, 'logs', svc], { timeoutMs: 30_000 }).catch((err: unknown) => ({ out: '', err: String(err) }));
+      writeFileSync(join(keep, `${name}-${node}.${svc}.log`), `${l.out}${l.err}`);
+    }
+  }
 }
 
 after(async () => {
-  keepLogs();
+  await keepLogs();
   if (created) {
     const t0 = Date.now();
     const d = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
@@ -228,8 +246,50 @@ test('vm-cluster: talosctl rollback returns both nodes to slot A and the first v
   say(`rollback API calls (worker, control plane) → both on v${versionA} ${timings.rollbackS} s`);
 });
 
+test('vm-cluster: a missing tag, a registry that is down and an installer signed by another key are refused with clear errors, and nothing changes', { skip: slow, timeout: 600_000 }, async () => {
+  const before = (await on(WORKER, 'get', 'upgradestatus')).out;
+  const cases: Array<[string, string, RegExp]> = [
+    ['missing tag', `${REGISTRY}/talos-ts/installer:v9.9.9`, /installer:v9\.9\.9[\s\S]*HTTP 404[\s\S]*has tags [^\n]*v0\.2\.0/],
+    ['registry down', `${REGISTRY.replace(/:\d+$/, ':5999')}/talos-ts/installer:v${VERSION_B}`, /registry unreachable/],
+    ['signed by another key', IMAGE_OTHER_KEY, /not signed by the key this node trusts/],
+  ];
+  for (const [what, image, want] of cases) {
+    const t0 = Date.now();
+    const u = await on(WORKER, 'upgrade', '--image', image, '--preserve', '--wait=false');
+    assert.notEqual(u.code, 0, `${what}: the upgrade must be refused: ${u.out}`);
+    assert.match(u.err, want, `${what}: ${u.err}`);
+    say(`${what}: refused in ${secondsSince(t0)} s: ${u.err.trim().split('\n').at(-1) ?? ''}`);
+    assert.equal(await serverTag(WORKER), `v${versionA}`, `${what}: version unchanged`);
+  }
+  assert.equal((await on(WORKER, 'get', 'upgradestatus')).out, before, 'UpgradeStatus unchanged');
+  assert.match((await on(WORKER, 'read', '/proc/cmdline')).out, /talos\.slot=A$/m);
+  assert.doesNotMatch(consoleOf('worker-1').slice(consoleOf('worker-1').lastIndexOf('Booting `Talos-TS (A)')), /upgrade: slot written/, 'no slot was written');
+});
+
+test('vm-cluster: an installer whose kernel argument breaks the boot panics once, and the worker is back on A by itself, reporting the failed upgrade', { skip: slow, timeout: 1_200_000 }, async () => {
+  const mark = consoleOf('worker-1').length;
+  const since = (): string => consoleOf('worker-1').slice(mark);
+  const t0 = Date.now();
+  const u = await on(WORKER, 'upgrade', '--image', IMAGE_BROKEN, '--preserve', '--wait=false');
+  assert.equal(u.code, 0, `${u.out}\n${u.err}`);
+  // Any panic of the slot tried once is a failed boot (the argument's own, or TCG's timer check on
+  // a loaded host); panic=1 resets the machine, its launcher starts QEMU again, GRUB boots the default.
+  await waitFor('the worker panics in slot B', async () => /Talos-TS: trying slot B once[\s\S]*Kernel panic - not syncing/.test(since()), 600_000);
+  const tPanic = Date.now();
+  await waitFor('the worker answers the first version again', async () => (await serverTag(WORKER)) === `v${versionA}`, 600_000);
+  timings.failedBootToAS = secondsSince(tPanic);
+  timings.failedApiToAS = secondsSince(t0);
+  const log = since();
+  assert.match(log.slice(log.search(/Kernel panic - not syncing/)), /Booting `Talos-TS \(A\)'/, 'the boot after the panic is A, with no operator action');
+  assert.match(log, /upgrade rolled back automatically/);
+  assert.match((await on(WORKER, 'read', '/proc/cmdline')).out, /talos\.slot=A$/m);
+  await waitFor('UpgradeStatus reports the failed upgrade', async () => /UpgradeStatus\s+upgrade\s+\d+\s+A\s+failed\s+B\s+0\.2\.0/.test((await on(WORKER, 'get', 'upgradestatus')).out), 120_000);
+  say(`broken slot: API call → panic ${Math.round((timings.failedApiToAS - timings.failedBootToAS) * 10) / 10} s, panic → v${versionA} answering ${timings.failedBootToAS} s`);
+  await waitFor('the control plane is still healthy', etcdHealthy, 300_000);
+});
+
 test('vm-cluster: cluster destroy stops the launchers and VMs and leaves no namespace or file', { skip: slow, timeout: 120_000 }, async () => {
-  keepLogs();
+  await keepLogs();
   const d = await talosctl('cluster', 'destroy', '--name', name, '--state', stateRoot);
   assert.equal(d.code, 0, d.err);
   created = false;
