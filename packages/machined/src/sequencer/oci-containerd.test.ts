@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, createLogger, TalosError, type LogRecord } from '@talos-ts/cosi';
@@ -133,4 +134,13 @@ test('no containerd on the socket: the installer comes from the direct pull and 
   assert.equal(line?.level, 'info');
   assert.equal(line?.['socket'], join(dir, 'no-such.sock'));
   assert.equal(await store.getImage(ref), undefined);
+  // A socket file left behind by a containerd that is gone: the same fallback, not an error.
+  const stale = join(dir, 'stale.sock');
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(join(dir, 'live.sock'), r));
+  linkSync(join(dir, 'live.sock'), stale);
+  await new Promise((r) => server.close(r));
+  records.length = 0;
+  await pullInstallAssets(ref, join(dir, 'stale', 'a'), { containerdSocket: stale, logger });
+  assert.equal(records.find((r) => /containerd is not running/.test(r.msg))?.['socket'], stale);
 });
