@@ -21,6 +21,9 @@ const WRITE_CHUNK = 1 << 20;
 
 const { WriteAction } = containerdContentPb;
 
+/** Node's names of CPU architectures as OCI platforms (Go's GOARCH) spell them. */
+const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
 /** An OCI descriptor: what an image record points at. */
 export interface ContentDescriptor {
   readonly mediaType: string;
@@ -138,7 +141,7 @@ export class ContainerdContent implements Disposable {
    * differ; nothing is stored then). A blob the store already holds is not sent again ('exists';
    * its labels are still set). A stale ingest under the same ref is overwritten from offset 0.
    */
-  async writeBlob(desc: ContentDescriptor, source: AsyncIterable<Uint8Array>, options: WriteBlobOptions = {}): Promise<WriteBlobResult> {
+  async writeBlob(desc: ContentDescriptor, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: WriteBlobOptions = {}): Promise<WriteBlobResult> {
     const ref = `talos-${desc.digest}`;
     const labels = options.labels ?? {};
     // The data waits for STAT's answer: a blob that exists is refused there, before any byte moves.
@@ -234,6 +237,32 @@ export class ContainerdContent implements Disposable {
   /** Deletes the image record `name` (its blobs go at the next garbage collection). */
   async deleteImage(name: string, signal?: AbortSignal): Promise<void> {
     await this.#images.delete({ name }, this.#opts(signal ? { signal } : {}));
+  }
+
+  /**
+   * What an image takes in the store, as containerd counts it: the target and every blob under it
+   * for this host's platform (an index's matching manifests, their configs and layers). Throws
+   * NotFound when a blob of the tree is missing.
+   */
+  async imageSize(target: ContentDescriptor, signal?: AbortSignal): Promise<number> {
+    const arch = GO_ARCH[process.arch] ?? process.arch;
+    const walk = async (d: ContentDescriptor, depth: number): Promise<number> => {
+      if (depth > 4 || !/(manifest|image\.index)/.test(d.mediaType)) return d.size;
+      const chunks: Buffer[] = [];
+      for await (const c of this.readBlob(d.digest, signal ? { signal } : {})) chunks.push(c);
+      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        config?: ContentDescriptor;
+        layers?: ContentDescriptor[];
+        manifests?: Array<ContentDescriptor & { platform?: { os?: string; architecture?: string } }>;
+      };
+      let total = d.size + (doc.config?.size ?? 0) + (doc.layers ?? []).reduce((n, l) => n + l.size, 0);
+      for (const m of doc.manifests ?? []) {
+        if (m.platform && (m.platform.os !== 'linux' || m.platform.architecture !== arch)) continue;
+        total += await walk(m, depth + 1);
+      }
+      return total;
+    };
+    return walk(target, 0);
   }
 
   close(): void {
