@@ -113,9 +113,12 @@ export class ContainerdContent implements Disposable {
     return r.lease?.id ?? id;
   }
 
-  /** Deletes a lease; what it alone kept is left to containerd's garbage collector. */
-  async deleteLease(id: string, signal?: AbortSignal): Promise<void> {
-    await this.#leases.delete({ id }, this.#opts(signal ? { signal } : {}));
+  /**
+   * Deletes a lease; what it alone kept is left to containerd's garbage collector, which runs
+   * before this returns with `sync`.
+   */
+  async deleteLease(id: string, options: { sync?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    await this.#leases.delete({ id, sync: options.sync === true }, this.#opts(options.signal ? { signal: options.signal } : {}));
   }
 
   /** The ids of the namespace's leases. */

@@ -24,6 +24,8 @@ let store: ContainerdContent;
 let dir: string;
 
 const isCode = (code: Code, re?: RegExp) => (e: unknown): boolean => e instanceof TalosError && e.code === code && (!re || re.test(e.message));
+/** Runs containerd's garbage collection now (deleting a lease with sync waits for one). */
+const collectGarbage = async (): Promise<void> => store.deleteLease(await store.createLease(), { sync: true });
 const ctr = (...args: string[]): string => execFileSync('ctr', ['-a', ctrd.socket, '-n', 'system', ...args], { encoding: 'utf8' });
 
 /** Pushes `files` as an installer image `repo:tag`; returns its manifest digest and manifest. */
@@ -72,6 +74,8 @@ test('an installer pulled through containerd: its blobs and an image record name
   assert.equal(labels['containerd.io/gc.ref.content.config'], manifest.config.digest);
   manifest.layers.forEach((l, i) => assert.equal(labels[`containerd.io/gc.ref.content.l.${i}`], l.digest));
   assert.deepEqual(await store.listLeases(), []);
+  // The manifest's labels keep its config and layers through a garbage collection.
+  await collectGarbage();
   assert.match(ctr('images', 'ls'), new RegExp(`${ref.replace(/\./g, '\\.')}\\s+${(manifest.mediaType ?? '').replace(/[.+]/g, '\\$&')}\\s+${digest}`));
   // containerd's own check of the image: every blob the manifest names is present.
   assert.match(ctr('images', 'check'), new RegExp(`${ref.replace(/\./g, '\\.')}\\s+\\S+\\s+${digest}\\s+complete`));
@@ -119,6 +123,10 @@ test('a layer corrupted in the registry is DataLoss before containerd sees it; a
   await assert.rejects(pullInstallAssets(t.ref, join(dir, 'c2', 'a'), { containerdSocket: ctrd.socket }), isCode(Code.DataLoss, /rootfs\.cpio: sha256 [0-9a-f]{64} does not match the manifest/));
   assert.equal(await store.getImage(t.ref), undefined);
   assert.deepEqual(await store.listLeases(), []);
+  // Only the lease held the tampered image's blobs: a garbage collection takes them all.
+  await collectGarbage();
+  const held = new Set((await store.listBlobs()).map((b) => b.digest));
+  for (const d of [t.digest, t.manifest.config.digest, ...t.manifest.layers.map((l) => l.digest)]) assert.ok(!held.has(d), d);
   assert.deepEqual(readdirSync(join(dir, 'c1')).concat(readdirSync(join(dir, 'c2'))), []);
 });
 

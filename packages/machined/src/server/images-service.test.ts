@@ -18,9 +18,9 @@ const method = machinePb.MachineService.method.imageList;
 const ctx = (): CallContext => ({ signal: new AbortController().signal, metadata: new Map() as unknown as CallContext['metadata'], peer: 'unix', peerCertificate: undefined, method });
 const isCode = (code: Code, re?: RegExp) => (e: unknown): boolean => e instanceof TalosError && e.code === code && (!re || re.test(e.message));
 
-async function put(store: ContainerdContent, bytes: Buffer, mediaType: string): Promise<ContentDescriptor> {
+async function put(store: ContainerdContent, bytes: Buffer, mediaType: string, lease: string): Promise<ContentDescriptor> {
   const desc = { mediaType, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
-  await store.writeBlob(desc, [bytes]);
+  await store.writeBlob(desc, [bytes], { lease });
   return desc;
 }
 
@@ -42,11 +42,14 @@ after(async () => {
 
 test('ImageList of the system namespace names each image by its reference, with its manifest digest, the size of its whole tree and its creation time', { skip }, async () => {
   using store = new ContainerdContent({ socket: ctrd.socket, namespace: 'system' });
-  const config = await put(store, Buffer.from('{"architecture":"amd64","os":"linux"}'), 'application/vnd.oci.image.config.v1+json');
-  const layer = await put(store, Buffer.alloc(5000, 7), 'application/vnd.oci.image.layer.v1.tar');
-  const manifest = await put(store, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] })), 'application/vnd.oci.image.manifest.v1+json');
+  // Held by a lease until the image record names them (a garbage collection may run in between).
+  const lease = await store.createLease();
+  const config = await put(store, Buffer.from('{"architecture":"amd64","os":"linux"}'), 'application/vnd.oci.image.config.v1+json', lease);
+  const layer = await put(store, Buffer.alloc(5000, 7), 'application/vnd.oci.image.layer.v1.tar', lease);
+  const manifest = await put(store, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] })), 'application/vnd.oci.image.manifest.v1+json', lease);
   const before = Date.now();
   await store.putImage('127.0.77.2:47720/talos/installer:v1.0.0', manifest);
+  await store.deleteLease(lease, { sync: true });
   const [one, ...rest] = await list(ctrd.socket, commonPb.ContainerdNamespace.NS_SYSTEM);
   assert.deepEqual(rest, []);
   assert.equal(one?.name, '127.0.77.2:47720/talos/installer:v1.0.0');
