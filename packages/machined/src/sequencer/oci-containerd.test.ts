@@ -6,9 +6,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, createLogger, TalosError, type LogRecord } from '@talos-ts/cosi';
-import { InstallerFiles, pushImageLayout, writeInstallerLayout, type ImageManifestDoc } from '@talos-ts/machinery';
+import { create } from '@bufbuild/protobuf';
+import { commonPb, InstallerFiles, machinePb, pushImageLayout, writeInstallerLayout, type CallContext, type ImageManifestDoc } from '@talos-ts/machinery';
 import { hasContainerd, hasDockerRegistry, signedInstallerImage, startContainerd, startRegistry, type ContainerdServer, type RegistryServer } from '@talos-ts/testkit';
 import { ContainerdContent } from '../containerd/content.ts';
+import { createImagesService } from '../server/images-service.ts';
 import { fetchInstallAssets } from './install.ts';
 import { pullInstallAssets } from './oci-install.ts';
 
@@ -80,6 +82,14 @@ test('an installer pulled through containerd: its blobs and an image record name
   // containerd's own check of the image: every blob the manifest names is present.
   assert.match(ctr('images', 'check'), new RegExp(`${ref.replace(/\./g, '\\.')}\\s+\\S+\\s+${digest}\\s+complete`));
   assert.deepEqual(readdirSync(join(dir, 'p1')), ['assets']);
+  // And MachineService/ImageList (talosctl image list --namespace system) shows it.
+  const method = machinePb.MachineService.method.imageList;
+  const ctx: CallContext = { signal: new AbortController().signal, metadata: new Map() as unknown as CallContext['metadata'], peer: 'unix', peerCertificate: undefined, method };
+  const listed: machinePb.ImageListResponse[] = [];
+  for await (const m of createImagesService(() => ctrd.socket).imageList!(create(machinePb.ImageListRequestSchema, { namespace: commonPb.ContainerdNamespace.NS_SYSTEM }), ctx) as AsyncIterable<machinePb.ImageListResponse>) listed.push(m);
+  const mine = listed.find((m) => m.name === ref);
+  assert.equal(mine?.digest, digest);
+  assert.equal(mine?.size, BigInt(record!.target.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0)));
 });
 
 test('a re-pushed tag pulled again re-points the same image record at the new manifest', { skip }, async () => {
