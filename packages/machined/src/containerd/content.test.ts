@@ -108,3 +108,29 @@ test('a lease is listed while it lives and gone once deleted', { skip }, async (
   await store.deleteLease(id);
   assert.deepEqual(await store.listLeases(), [lease]);
 });
+
+test('an abort stops a write half-way (nothing stored) and a read half-way', { skip }, async () => {
+  const bytes = randomBytes(4 * 1024 * 1024);
+  const desc = descOf(bytes);
+  const ac = new AbortController();
+  async function* slow(): AsyncGenerator<Buffer> {
+    for await (const p of pieces(bytes, 256 * 1024)) {
+      yield p;
+      if (p.byteOffset >= 1024 * 1024) ac.abort();
+    }
+  }
+  await assert.rejects(store.writeBlob(desc, slow(), { lease, signal: ac.signal }));
+  assert.equal(await store.info(desc.digest), undefined);
+  assert.equal(await store.writeBlob(desc, pieces(bytes, 1 << 20), { lease }), 'written');
+  const rc = new AbortController();
+  let got = 0;
+  await assert.rejects(
+    (async () => {
+      for await (const p of store.readBlob(desc.digest, { signal: rc.signal })) {
+        got += p.length;
+        rc.abort();
+      }
+    })(),
+  );
+  assert.ok(got > 0 && got < bytes.length, String(got));
+});
