@@ -172,8 +172,13 @@ async function storeImage(store: ContainerdContent, lease: string, pulled: Pulle
       throw err;
     }
   };
+  // Each downloaded blob goes once containerd holds it: the disk never keeps two copies of the image.
   await write(pulled.manifest.config, pulled.configPath);
-  for (const l of pulled.layers) await write(l.descriptor, l.path);
+  rmSync(pulled.configPath, { force: true });
+  for (const l of pulled.layers) {
+    await write(l.descriptor, l.path);
+    rmSync(l.path, { force: true });
+  }
   const children: Record<string, string> = { [`${GC_REF_CONTENT}config`]: pulled.manifest.config.digest };
   pulled.layers.forEach((l, i) => (children[`${GC_REF_CONTENT}l.${i}`] = l.descriptor.digest));
   await write({ mediaType: pulled.manifestMediaType, digest: pulled.manifestDigest, size: statSync(pulled.manifestPath).size }, pulled.manifestPath, children);
