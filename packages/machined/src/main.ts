@@ -5,7 +5,7 @@ import { createLogger, type LogLevel } from '@talos-ts/cosi';
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { TalosNode } from './node.ts';
 import { wipeSystemVolume } from './linux/system-disk.ts';
-import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
+import { bootUptimeSeconds, FATAL_REBOOT_DELAY_MS, METAL_CONTAINERD_SOCKET, METAL_STATE_DIR, startMetal, type MetalHost } from './platform/metal.ts';
 import { TALOS_API_PORT, TRUSTD_PORT, nodePaths, type NodePaths } from '@talos-ts/machinery';
 import { writeFileAtomic } from './system/atomic-file.ts';
 
@@ -200,8 +200,8 @@ async function runMetal(level: LogLevel): Promise<number> {
       ...(host.boot.systemDisk ? { metaPartition: host.boot.systemDisk.metaDevice } : {}),
       ...(systemDisk ? { wipeSystemVolume: (label: string) => wipeSystemVolume(systemDisk, label) } : {}),
       containerd: {
-        argv: ['/usr/bin/containerd', '--address', '/system/run/containerd/containerd.sock', '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
-        socket: '/system/run/containerd/containerd.sock',
+        argv: ['/usr/bin/containerd', '--address', METAL_CONTAINERD_SOCKET, '--state', '/system/run/containerd', '--root', '/var/lib/containerd'],
+        socket: METAL_CONTAINERD_SOCKET,
       },
     });
     // Ctrl-Alt-Del reaches PID 1 as SIGINT; ACPI power button handlers send SIGPWR or SIGTERM.

@@ -252,7 +252,8 @@ export class TalosNode implements AsyncDisposable {
   // the key this image trusts and the manifest's digests before anything is written.
   #fetchInstaller(image: string, dir: string): Promise<FetchedInstaller> {
     const mirrors = this.#runtime.cycle?.config?.config.config.machine?.registries?.mirrors;
-    return fetchInstallAssets(image, dir, { trustedKeyPem: this.#options.trustedImageKey?.(), signal: AbortSignal.timeout(10 * 60_000), ...(mirrors ? { mirrors } : {}), logger: this.#logger });
+    const containerdSocket = this.#options.containerd?.socket;
+    return fetchInstallAssets(image, dir, { trustedKeyPem: this.#options.trustedImageKey?.(), signal: AbortSignal.timeout(10 * 60_000), ...(mirrors ? { mirrors } : {}), ...(containerdSocket ? { containerdSocket } : {}), logger: this.#logger });
   }
 
   // As an install: the base kernel arguments, the image's own, then the config's machine.install.extraKernelArgs.

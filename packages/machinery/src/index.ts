@@ -35,6 +35,10 @@ export * as timePb from './gen/time/time_pb.ts';
 /** Generated subset of containerd's API: the containers and tasks services (containerd.services.*.v1). */
 export * as containerdContainersPb from './gen/containerd/services/containers/v1/containers_pb.ts';
 export * as containerdTasksPb from './gen/containerd/services/tasks/v1/tasks_pb.ts';
+/** Generated subset of containerd's content, images and leases services (what an image pull uses). */
+export * as containerdContentPb from './gen/containerd/services/content/v1/content_pb.ts';
+export * as containerdImagesPb from './gen/containerd/services/images/v1/images_pb.ts';
+export * as containerdLeasesPb from './gen/containerd/services/leases/v1/leases_pb.ts';
 /** Generated containerd types: task process state, mounts, metrics. */
 export * as containerdTaskTypesPb from './gen/containerd/types/task/task_pb.ts';
 export * as containerdMountPb from './gen/containerd/types/mount_pb.ts';

@@ -40,6 +40,8 @@ export type { ChronyServer } from './host/chrony.ts';
 export { startEtcdCluster } from './host/etcd-cluster.ts';
 export type { EtcdMemberCerts, EtcdTestCluster, EtcdTestMember, StartEtcdClusterOptions } from './host/etcd-cluster.ts';
 export { hasDockerRegistry, startRegistry } from './host/registry.ts';
+export { hasContainerd, startContainerd } from './host/containerd.ts';
+export type { ContainerdServer } from './host/containerd.ts';
 export type { RegistryServer } from './host/registry.ts';
 export { signedInstallerImage } from './installer-image.ts';
 export type { SignedInstallerImage } from './installer-image.ts';

@@ -47,6 +47,7 @@ export const proxiedMethods: Readonly<Record<string, MethodKind>> = {
   '/machine.MachineService/CPUInfo': 'unary',
   '/machine.MachineService/MetaWrite': 'unary',
   '/machine.MachineService/MetaDelete': 'unary',
+  '/machine.MachineService/ImageList': 'server_streaming',
   '/cosi.resource.State/Get': 'unary',
   '/cosi.resource.State/List': 'server_streaming',
   '/cosi.resource.State/Create': 'unary',

@@ -17,6 +17,13 @@ export const metalPlatform = { name: 'metal', mode: 'metal' } as const;
 /** Where a metal node keeps its state: tmpfs under /system until an install disk exists. */
 export const METAL_STATE_DIR = '/system/state';
 
+/**
+ * The system containerd's socket on metal. An install from the live image pulls through it when it
+ * is up; in this node containerd starts with the services after the install (upstream starts it in
+ * its early services), so that pull says it falls back to the direct one.
+ */
+export const METAL_CONTAINERD_SOCKET = '/system/run/containerd/containerd.sock';
+
 /** How long a fatal error stays on the console before the machine restarts. */
 export const FATAL_REBOOT_DELAY_MS = 10_000;
 
@@ -124,6 +131,7 @@ export function startMetal(logger: Logger): MetalHost {
                 install: checked.config.config.machine?.install ?? {},
                 configYaml: checked.yaml,
                 ...(checked.config.config.machine?.registries?.mirrors ? { mirrors: checked.config.config.machine.registries.mirrors } : {}),
+                containerdSocket: METAL_CONTAINERD_SOCKET,
                 workDir: '/var/system/install',
                 diskSizeBytes: (disk) => diskSizeBytes(disk.replace(/^\/dev\//, '')),
                 trustedKeyPem: readTrustedImageKey(),

@@ -160,6 +160,8 @@ export interface FetchInstallerOptions {
   readonly attempts?: number;
   /** `machine.registries.mirrors`, for an image reference. */
   readonly mirrors?: RegistryMirrors;
+  /** The node's system containerd socket: an image reference is pulled through its content store. */
+  readonly containerdSocket?: string;
   readonly logger?: Logger;
 }
 
@@ -174,7 +176,7 @@ export async function fetchInstallAssets(imageUrl: string, dir: string, options:
   const { signal } = options;
   if (looksLikeImageReference(imageUrl)) {
     // The pull checks every digest; what is left is whether the running image trusts its signer.
-    const files = await pullInstallAssets(imageUrl, dir, { ...(options.mirrors ? { mirrors: options.mirrors } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(signal ? { signal } : {}) });
+    const files = await pullInstallAssets(imageUrl, dir, { ...(options.mirrors ? { mirrors: options.mirrors } : {}), ...(options.containerdSocket !== undefined ? { containerdSocket: options.containerdSocket } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(signal ? { signal } : {}) });
     let manifestBytes: Buffer;
     let signature: string;
     try {
@@ -236,6 +238,8 @@ export interface InstallFromConfigOptions {
   readonly configYaml: string;
   /** `machine.registries.mirrors`, for an installer image reference. */
   readonly mirrors?: RegistryMirrors;
+  /** The node's system containerd socket (see {@link fetchInstallAssets}). */
+  readonly containerdSocket?: string;
   /** Scratch space (assets and filesystem images), removed afterwards. */
   readonly workDir: string;
   /** The size of the disk in bytes (the node reads sysfs). */
@@ -271,6 +275,7 @@ export async function installFromConfig(options: InstallFromConfigOptions): Prom
     const assets = await fetchInstallAssets(install.image, join(options.workDir, 'assets'), {
       trustedKeyPem: options.trustedKeyPem,
       ...(options.mirrors ? { mirrors: options.mirrors } : {}),
+      ...(options.containerdSocket !== undefined ? { containerdSocket: options.containerdSocket } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

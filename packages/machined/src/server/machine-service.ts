@@ -9,6 +9,7 @@ import type { ServiceLog } from '../system/log.ts';
 import type { ServiceInfo } from '../system/service-runner.ts';
 import type { ServiceSupervisor } from '../system/supervisor.ts';
 import { createContainersService } from './containers-service.ts';
+import { createImagesService } from './images-service.ts';
 import { createFilesService } from './files-service.ts';
 import type { PartialImplementation } from './implement.ts';
 import { createStatsService } from './stats-service.ts';
@@ -74,6 +75,7 @@ export function createMachineService(backend: MachineBackend): PartialImplementa
     ...createFilesService(),
     ...createStatsService(),
     ...createContainersService(() => backend.containerdSocket()),
+    ...createImagesService(() => backend.containerdSocket()),
     version() {
       const v = currentVersion();
       return {

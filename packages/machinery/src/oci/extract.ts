@@ -1,5 +1,6 @@
 import { closeSync, createReadStream, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Code, TalosError } from '@talos-ts/cosi';
 import { isGzipLayer } from './media.ts';
@@ -9,6 +10,8 @@ import { parseTarHeader, TAR_BLOCK, type TarEntry } from './tar.ts';
 export interface ExtractOptions {
   /** The layer file (already digest-checked) and its media type (gzip or plain tar). */
   readonly path: string;
+  /** The layer's bytes from elsewhere (a content store); `path` then only names it in errors. */
+  readonly source?: AsyncIterable<Uint8Array>;
   readonly mediaType: string;
   /** Where each kept file goes: a path relative to `dest`, or undefined to skip the entry. */
   readonly select: (entry: TarEntry) => string | undefined;
@@ -22,8 +25,14 @@ export interface ExtractOptions {
  * an entry throws DataLoss.
  */
 export async function extractLayer(options: ExtractOptions): Promise<string[]> {
-  const src = createReadStream(options.path);
-  const stream = isGzipLayer(options.mediaType) ? src.pipe(createGunzip()) : src;
+  const src = options.source ? Readable.from(options.source, { objectMode: false }) : createReadStream(options.path);
+  let stream: NodeJS.ReadableStream = src;
+  if (isGzipLayer(options.mediaType)) {
+    const gunzip = createGunzip();
+    // pipe() does not pass on a source's error (a content store stream that fails half-way).
+    src.once('error', (err: Error) => gunzip.destroy(err));
+    stream = src.pipe(gunzip);
+  }
   const written: string[] = [];
   let pending = Buffer.alloc(0);
   // In data: bytes of the current entry still to come, the fd they go to (or -1 to skip), and padding.

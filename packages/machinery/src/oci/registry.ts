@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -198,6 +198,9 @@ export interface PulledImage {
   /** `sha256:…` of the image manifest (not of an index that led to it). */
   readonly manifestDigest: string;
   readonly manifest: ImageManifestDoc;
+  /** The manifest's media type and the file holding its exact bytes (what its digest is of). */
+  readonly manifestMediaType: string;
+  readonly manifestPath: string;
   /** Each layer's descriptor and the file holding its (digest-checked) bytes. */
   readonly layers: ReadonlyArray<{ readonly descriptor: Descriptor; readonly path: string }>;
   readonly configPath: string;
@@ -232,7 +235,7 @@ export async function pullImage(reference: string | ImageReference, options: Pul
 
 async function pullFrom(ref: ImageReference, name: string, platform: { readonly os: string; readonly architecture: string }, options: PullOptions): Promise<PulledImage> {
   return onEndpoints(ref, options, 'pull', async (repo) => {
-    const getManifest = async (which: string, want?: string): Promise<{ doc: ImageManifestDoc & ImageIndexDoc; mediaType: string; digest: string }> => {
+    const getManifest = async (which: string, want?: string): Promise<{ doc: ImageManifestDoc & ImageIndexDoc; mediaType: string; digest: string; bytes: Buffer }> => {
       const res = await repo.send('GET', repo.url(`manifests/${which}`), { headers: { accept: ACCEPT } });
       if (res.status === 404 && want === undefined) throw new TalosError(Code.NotFound, `${name}: ${await whyNotFound(repo, which, await registryError(res))}`);
       if (res.status !== 200) throw new TalosError(codeForStatus(res.status), `${name}: manifest ${which}: HTTP ${res.status} ${await registryError(res)}`.trim());
@@ -246,7 +249,7 @@ async function pullFrom(ref: ImageReference, name: string, platform: { readonly 
         throw new TalosError(Code.DataLoss, `${name}: manifest ${which} is not JSON`);
       }
       const mediaType = doc.mediaType ?? String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
-      return { doc, mediaType, digest };
+      return { doc, mediaType, digest, bytes };
     };
     let m = await getManifest(manifestReference(ref), ref.digest);
     if (isIndex(m.mediaType) || (m.doc.manifests && !m.doc.layers)) {
@@ -289,7 +292,9 @@ async function pullFrom(ref: ImageReference, name: string, platform: { readonly 
     const configPath = await fetchBlob(m.doc.config);
     const layers: Array<{ descriptor: Descriptor; path: string }> = [];
     for (const l of m.doc.layers) layers.push({ descriptor: l, path: await fetchBlob(l) });
-    return { reference: name, manifestDigest: m.digest, manifest: m.doc, layers, configPath };
+    const manifestPath = join(blobDir, m.digest.slice('sha256:'.length));
+    writeFileSync(manifestPath, m.bytes);
+    return { reference: name, manifestDigest: m.digest, manifest: m.doc, manifestMediaType: m.mediaType, manifestPath, layers, configPath };
   });
 }
 

@@ -37,6 +37,7 @@ export const methodRoles: Readonly<Record<string, readonly Role[]>> = {
   '/machine.MachineService/GenerateClientConfiguration': adminOnly,
   '/machine.MachineService/GenerateConfiguration': adminOnly,
   '/machine.MachineService/Hostname': read,
+  '/machine.MachineService/ImageList': read,
   '/machine.MachineService/Kubeconfig': adminOnly,
   '/machine.MachineService/List': read,
   '/machine.MachineService/LoadAvg': read,

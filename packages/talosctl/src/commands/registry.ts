@@ -219,6 +219,13 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => [(await import('./health/health.ts')).registerHealth],
   },
   {
+    name: 'image',
+    aliases: ['images'],
+    summary: 'Manage container images',
+    group: 'talos',
+    load: async () => [(await import('./image/image.ts')).registerImage],
+  },
+  {
     name: 'inspect',
     summary: 'Inspect internals of Talos',
     group: 'talos',
