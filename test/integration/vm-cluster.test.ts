@@ -231,6 +231,10 @@ test('vm-cluster: upgrade from the cluster registry to v0.2.0 on the worker (a s
   const g = etcdctl('get', 'it/cluster', '--print-value-only');
   assert.equal(g.out.trim(), 'survives', 'etcd data preserved');
   say(`control plane upgrade (--preserve --wait) API call → v${VERSION_B} answering ${timings.upgradeCpS} s`);
+  // The installer went through containerd's content store (namespace system); --preserve kept /var.
+  const images = await on(CP, 'image', 'list', '--namespace', 'system');
+  assert.equal(images.code, 0, images.err);
+  assert.match(images.out, new RegExp(`${image.replace(/\./g, '\\.')}\\s+sha256:[0-9a-f]{64}\\s+\\d`), images.out);
 });
 
 test('vm-cluster: talosctl rollback returns both nodes to slot A and the first version', { skip: slow, timeout: 1_200_000 }, async () => {

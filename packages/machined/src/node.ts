@@ -185,7 +185,7 @@ export class TalosNode implements AsyncDisposable {
       const claim = await claimEtcdForUpgrade(this.#runtime, { preserve, force: order.force ?? false, actorId, signal: order.signal ?? new AbortController().signal });
       const cycle = this.#runtime.cycle;
       const giveBack = (): Promise<void> => (claim && cycle ? returnEtcdClaim(this.#runtime, claim, cycle.abort.signal) : Promise.resolve());
-      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(this.#slotFiles(assets)), preserve })).catch(async (err: unknown) => {
+      const started = await this.#sequencer.start('upgrade', () => upgradeSequence({ write: () => write(this.#slotFiles(assets)), preserve, ...(order.signal ? { replied: order.signal } : {}) })).catch(async (err: unknown) => {
         await giveBack();
         throw err;
       });

@@ -118,6 +118,8 @@ export interface UpgradeRequest {
    * next boot, so the control plane comes back as a new member. Default true here.
    */
   readonly preserve?: boolean;
+  /** The asking API call's signal: the slot is written once its reply left (see writeInactiveSlot). */
+  readonly replied?: AbortSignal;
 }
 
 /**
@@ -133,7 +135,7 @@ export function upgradeSequence(request: UpgradeRequest): Phases {
     .appendSkipped('drain', noKubelet)
     .appendSkipped('cleanup', noKubelet)
     .appendWhen(!preserve, 'leave', leaveEtcd)
-    .append('upgrade', writeInactiveSlot(request.write))
+    .append('upgrade', writeInactiveSlot(request.write, request.replied))
     .appendWhen(!preserve, 'ephemeral', wipeEphemeralAtNextBoot)
     .append('stopEverything', stopAllServices)
     .append('reboot', reboot);

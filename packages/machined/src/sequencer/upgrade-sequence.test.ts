@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { nullLogger } from '@talos-ts/cosi';
 import type { MachineRuntime } from './runtime.ts';
 import { upgradeSequence } from './sequences.ts';
+import { writeInactiveSlot } from './tasks/upgrade.ts';
 import { ephemeralWipeRequested } from '../linux/system-disk.ts';
 
 test('the upgrade sequence writes the slot before stopping services and rebooting; drain and cleanup are skipped', async () => {
@@ -62,4 +63,21 @@ test('the upgrade sequence without --preserve leaves etcd before the slot is wri
 test('the upgrade sequence with --preserve keeps the etcd member and EPHEMERAL', () => {
   const names = upgradeSequence({ write: () => undefined, preserve: true }).phases.map((p) => p.name);
   assert.deepEqual(names, ['drain', 'cleanup', 'upgrade', 'stopEverything', 'reboot']);
+});
+
+test('the slot is written only once the asking API call is over (its reply left machined), or after the bound when it never ends', async () => {
+  const ctx = { runtime: {} as MachineRuntime, sequence: 'upgrade' as const, logger: nullLogger, signal: new AbortController().signal };
+  let writes = 0;
+  const call = new AbortController();
+  const running = writeInactiveSlot(() => void writes++, call.signal, 60_000).run(ctx);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(writes, 0, 'nothing written while the reply is still on its way');
+  call.abort();
+  await running;
+  assert.equal(writes, 1);
+
+  // A call that never ends (a caller that vanished without a reset) holds the write only up to the bound.
+  const stuck = new AbortController();
+  await writeInactiveSlot(() => void writes++, stuck.signal, 20).run(ctx);
+  assert.equal(writes, 2);
 });

@@ -233,7 +233,14 @@ export async function startFuzzNode(options: FuzzNodeOptions): Promise<FuzzNode>
       // Under attack machined may not handle SIGTERM soon; the fuzz suites do not test shutdown.
       node.kill9();
       await proc.stop();
-      const left = descendants();
+      // A child machined spawned between the snapshot of its children and its own death escapes
+      // the first round, and a killed process lingers until it is reaped: bounded rounds again.
+      let left = descendants();
+      for (let i = 0; i < 50 && left.length > 0; i++) {
+        node.kill9();
+        await new Promise((r) => setTimeout(r, 100));
+        left = descendants();
+      }
       // FUZZ_KEEP=1 keeps the state directory and machined's log for a post-mortem.
       if (process.env.FUZZ_KEEP) process.stderr.write(`fuzz: kept ${tmp.dir}\n`);
       else tmp.remove();
