@@ -1,10 +1,9 @@
 // The two versions a qemu-cluster upgrade suite needs, and etcd client files for Debian's etcdctl:
 // shared by vm-cluster (1 control plane + 1 worker) and vm-quorum (3 control planes).
-import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImage, encodeManifest, INSTALLER_IMAGE_FILES, MANIFEST_FILE, SIGNATURE_FILE, signManifest, writeInstallerImage, type ImageManifest } from '@talos-ts/imager';
-import { generateClientCertificate, loadSecretsBundle, privateKeyFromPem } from '@talos-ts/machinery';
+import { buildImage, MANIFEST_FILE } from '@talos-ts/imager';
+import { generateClientCertificate, loadSecretsBundle } from '@talos-ts/machinery';
 
 /** Image A (the cluster's version) and image B (another tag, signed by the key A trusts). */
 export interface UpgradeImages {
@@ -45,44 +44,25 @@ export async function buildUpgradeImages(repoRoot: string, imagesDir: string, ve
   return { dirA, dirB, versionA, keyFile };
 }
 
-/** Installer image directories made from B's files, for the refusals and the automatic rollback. */
+/** Installer images of version B that must not become the running version. */
 export interface BadVariants {
-  /** B with one more kernel argument that makes its slot panic, signed by the trusted key. */
+  /** Built with `--extra-kernel-arg <breakArg>` (a slot that panics), signed by the trusted key. */
   readonly broken: string;
-  /** B exactly, signed by a key the nodes do not trust. */
+  /** Built without a key: the imager signs it with a key of its own, which the nodes do not trust. */
   readonly otherKey: string;
 }
 
 /**
- * Writes the two variants of B under outDir, each an image directory with its own installer layout
- * (B's files hard-linked; only manifest.json and manifest.sig differ), ready for pushInstaller.
+ * Builds the two variants of B under imagesDir (broken/, otherkey/) from the programs already
+ * built for A and B (a few seconds each), or reuses those built there before.
  */
-export function writeBadVariants(images: UpgradeImages, outDir: string, breakArg: string): BadVariants {
-  const manifestB = readFileSync(join(images.dirB, MANIFEST_FILE));
-  const parsed = JSON.parse(manifestB.toString('utf8')) as ImageManifest;
-  const broken = encodeManifest({ ...parsed, extraKernelArgs: [...(parsed.extraKernelArgs ?? []), breakArg] });
-  const trusted = privateKeyFromPem(readFileSync(images.keyFile, 'utf8')).privateKey;
-  const stranger = generateKeyPairSync('ed25519').privateKey;
-  const variant = (name: string, manifest: Buffer, signature: string): string => {
-    const dir = join(outDir, name);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    for (const f of INSTALLER_IMAGE_FILES.filter((n) => n !== MANIFEST_FILE && n !== SIGNATURE_FILE)) {
-      try {
-        linkSync(join(images.dirB, f), join(dir, f));
-      } catch {
-        copyFileSync(join(images.dirB, f), join(dir, f));
-      }
-    }
-    writeFileSync(join(dir, MANIFEST_FILE), manifest);
-    writeFileSync(join(dir, SIGNATURE_FILE), signature);
-    writeInstallerImage(dir);
-    return dir;
-  };
-  return {
-    broken: variant('broken', broken, signManifest(broken, trusted)),
-    otherKey: variant('otherkey', manifestB, signManifest(manifestB, stranger)),
-  };
+export async function buildBadVariants(repoRoot: string, images: UpgradeImages, imagesDir: string, versionB: string, breakArg: string): Promise<BadVariants> {
+  const base = { repoRoot, compression: 'fast', version: versionB, disk: false, reuseBuild: true } as const;
+  const broken =
+    builtImageDir(join(imagesDir, 'broken')) ??
+    (await buildImage({ ...base, outDir: join(imagesDir, 'broken'), signingKeyPem: readFileSync(images.keyFile, 'utf8'), extraKernelArgs: [breakArg] })).dir;
+  const otherKey = builtImageDir(join(imagesDir, 'otherkey')) ?? (await buildImage({ ...base, outDir: join(imagesDir, 'otherkey') })).dir;
+  return { broken, otherKey };
 }
 
 /** Writes ca.crt, client.crt and client.key into dir: a client of the cluster's etcd CA (from its secrets.yaml). */

@@ -5,8 +5,9 @@
 // signed by A's key) is installed by `talosctl upgrade --image <registry>/talos-ts/installer:v0.2.0`
 // on the worker, then on the control plane with --preserve; a second upgrade while one runs is
 // refused; `talosctl rollback` returns both to A; a missing tag, a registry that is down and an
-// installer signed by another key are refused on the worker, and one whose kernel argument panics its slot is rolled back automatically (the
-// worker is back on A, UpgradeStatus `failed`). `cluster destroy` leaves nothing.
+// installer signed by another key are refused on the worker, and an installer built with
+// `--extra-kernel-arg rdinit=/nonexistent` (its slot panics) is rolled back automatically: the
+// worker is back on A, UpgradeStatus `failed`. `cluster destroy` leaves nothing.
 //
 // Run with a longer per-file timeout than the runner's 5 min default:
 //   TALOS_SLOW=1 npm test -- test/integration/vm-cluster --test-timeout=2400000
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { pushInstaller } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
 import { clusterNamespaces, processesUsing, runCli, tempDir, waitFor } from '@talos-ts/testkit';
-import { buildUpgradeImages, writeBadVariants, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
+import { buildBadVariants, buildUpgradeImages, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
 
 const slow =
   process.env.TALOS_SLOW === '1'
@@ -81,6 +82,8 @@ before(async () => {
   const images = await buildUpgradeImages(repoRoot, imagesDir, VERSION_B);
   const dirA = images.dirA;
   versionA = images.versionA;
+  // B built with a kernel argument that panics its slot (trusted key), and B signed by a stranger.
+  const variants = await buildBadVariants(repoRoot, images, imagesDir, VERSION_B, BREAK_BOOT);
   timings.buildS = secondsSince(t0);
 
   t0 = Date.now();
@@ -100,8 +103,6 @@ before(async () => {
   const forward = `127.0.0.1:${state.registry?.forwardPort ?? 0}/talos-ts/installer`;
   const pushed = await pushInstaller(images.dirB, `${forward}:v${VERSION_B}`);
   assert.match(pushed.manifestDigest, /^sha256:/);
-  // B's files with a kernel argument that panics its slot (trusted key), and B signed by a stranger.
-  const variants = writeBadVariants(images, join(tmp.dir, 'variants'), BREAK_BOOT);
   await pushInstaller(variants.broken, `${forward}:v${VERSION_B}-broken`);
   await pushInstaller(variants.otherKey, `${forward}:v${VERSION_B}-otherkey`);
 
