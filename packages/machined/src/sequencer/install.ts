@@ -175,17 +175,28 @@ export interface FetchInstallerOptions {
 export async function fetchInstallAssets(imageUrl: string, dir: string, options: FetchInstallerOptions): Promise<FetchedInstaller> {
   const { signal } = options;
   if (looksLikeImageReference(imageUrl)) {
-    // The pull checks every digest; what is left is whether the running image trusts its signer.
-    const files = await pullInstallAssets(imageUrl, dir, { ...(options.mirrors ? { mirrors: options.mirrors } : {}), ...(options.containerdSocket !== undefined ? { containerdSocket: options.containerdSocket } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(signal ? { signal } : {}) });
-    let manifestBytes: Buffer;
-    let signature: string;
-    try {
-      manifestBytes = readFileSync(join(dir, InstallerFiles.manifest));
-      signature = readFileSync(join(dir, IMAGE_SIGNATURE_FILE), 'utf8');
-    } catch {
-      throw new TalosError(Code.PermissionDenied, `install image ${imageUrl}: the installer carries no ${IMAGE_SIGNATURE_FILE}`);
-    }
-    const manifest = verifyTrustedManifest({ manifestBytes, signature, trustedKeyPem: options.trustedKeyPem, source: `install image ${imageUrl}` });
+    // The pull checks every digest; what is left is whether the running image trusts its signer,
+    // checked before the pull keeps anything (a refused image leaves no record in containerd).
+    let manifest: ReturnType<typeof verifyTrustedManifest> | undefined;
+    const accept = (got: string): void => {
+      let manifestBytes: Buffer;
+      let signature: string;
+      try {
+        manifestBytes = readFileSync(join(got, InstallerFiles.manifest));
+        signature = readFileSync(join(got, IMAGE_SIGNATURE_FILE), 'utf8');
+      } catch {
+        throw new TalosError(Code.PermissionDenied, `install image ${imageUrl}: the installer carries no ${IMAGE_SIGNATURE_FILE}`);
+      }
+      manifest = verifyTrustedManifest({ manifestBytes, signature, trustedKeyPem: options.trustedKeyPem, source: `install image ${imageUrl}` });
+    };
+    const files = await pullInstallAssets(imageUrl, dir, {
+      accept,
+      ...(options.mirrors ? { mirrors: options.mirrors } : {}),
+      ...(options.containerdSocket !== undefined ? { containerdSocket: options.containerdSocket } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (!manifest) throw new TalosError(Code.Internal, `install image ${imageUrl}: the pull returned without the signature check`);
     return { ...(files as unknown as InstallAssets), version: manifest.version ?? '', extraKernelArgs: manifest.extraKernelArgs ?? [] };
   }
   const base = imageUrl.endsWith('/') ? imageUrl : `${imageUrl}/`;

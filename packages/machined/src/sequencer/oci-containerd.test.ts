@@ -140,6 +140,20 @@ test('a layer corrupted in the registry is DataLoss before containerd sees it; a
   assert.deepEqual(readdirSync(join(dir, 'c1')).concat(readdirSync(join(dir, 'c2'))), []);
 });
 
+test('an installer signed by a key this node does not trust is PermissionDenied and leaves no image record, no lease and nothing in the assets directory', { skip }, async () => {
+  const image = signedInstallerImage('stranger');
+  const other = signedInstallerImage('trusted');
+  const { ref } = await push('talos/stranger', 'v1', image.files);
+  const out = join(dir, 's1', 'assets');
+  await assert.rejects(
+    fetchInstallAssets(ref, out, { trustedKeyPem: other.trustedKeyPem, containerdSocket: ctrd.socket }),
+    isCode(Code.PermissionDenied, /not signed by the key this node trusts/),
+  );
+  assert.equal(await store.getImage(ref), undefined);
+  assert.deepEqual(await store.listLeases(), []);
+  assert.deepEqual(readdirSync(join(dir, 's1')), []);
+});
+
 test('no containerd on the socket: the installer comes from the direct pull and an info line says so', { skip }, async () => {
   const image = signedInstallerImage('direct');
   const { ref } = await push('talos/direct', 'v1', image.files);

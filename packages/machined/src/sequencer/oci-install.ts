@@ -25,6 +25,11 @@ export interface PullInstallOptions {
    * info line says so).
    */
   readonly containerdSocket?: string;
+  /**
+   * Called with the directory of the extracted, digest-checked files before anything is kept: a
+   * throw refuses the image (no image record in containerd, nothing in dir). The signature check.
+   */
+  readonly accept?: (filesDir: string) => void;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
 }
@@ -107,6 +112,7 @@ export async function pullInstallAssets(reference: string, dir: string, options:
       const sum = await sha256File(join(files, name));
       if (size !== want.sizeBytes || sum !== want.sha256) throw new TalosError(Code.DataLoss, `${pulled.reference}: ${name}: sha256 ${sum} does not match the manifest's ${want.sha256}`);
     }
+    options.accept?.(files);
     if (store && lease !== undefined) {
       await store.putImage(pulled.reference, { mediaType: pulled.manifestMediaType, digest: pulled.manifestDigest, size: statSync(pulled.manifestPath).size }, { lease, ...(signal ? { signal } : {}) });
     }
