@@ -5,6 +5,15 @@ import { join } from 'node:path';
 import { buildImage, MANIFEST_FILE } from '@talos-ts/imager';
 import { generateClientCertificate, loadSecretsBundle } from '@talos-ts/machinery';
 
+/**
+ * Why a qemu-cluster upgrade suite is skipped (`what` it does, for the TALOS_SLOW hint), or false
+ * when it runs: it needs TALOS_SLOW=1 and root (the provisioner makes a namespace and tap devices).
+ */
+export function qemuSuiteSkip(what: string): string | false {
+  if (process.env.TALOS_SLOW !== '1') return `slow suite: set TALOS_SLOW=1 (${what})`;
+  return process.getuid?.() === 0 ? false : 'needs root: the qemu provisioner creates a network namespace and tap devices';
+}
+
 /** Image A (the cluster's version) and image B (another tag, signed by the key A trusts). */
 export interface UpgradeImages {
   readonly dirA: string;

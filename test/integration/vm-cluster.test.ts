@@ -21,14 +21,9 @@ import { join } from 'node:path';
 import { pushInstaller } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
 import { clusterNamespaces, processesUsing, runCli, tempDir, waitFor } from '@talos-ts/testkit';
-import { buildBadVariants, buildUpgradeImages, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
+import { buildBadVariants, buildUpgradeImages, qemuSuiteSkip, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
 
-const slow =
-  process.env.TALOS_SLOW === '1'
-    ? process.getuid?.() === 0
-      ? false
-      : 'needs root: the qemu provisioner creates a network namespace and tap devices'
-    : 'slow suite: set TALOS_SLOW=1 (builds two images, installs a 2-node qemu cluster to disk, reboots, upgrades and rolls back; ~12 min under TCG)';
+const slow = qemuSuiteSkip('builds two images, installs a 2-node qemu cluster to disk, reboots, upgrades and rolls back; ~12 min under TCG');
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const name = 'cl12-vmc';
 const cidr = '10.111.40.0/24';

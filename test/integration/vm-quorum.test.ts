@@ -24,14 +24,9 @@ import { promisify } from 'node:util';
 import { pushInstaller } from '@talos-ts/imager';
 import { main } from '@talos-ts/talosctl';
 import { clusterNamespaces, processesUsing, runCli, tempDir, waitFor } from '@talos-ts/testkit';
-import { buildUpgradeImages, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
+import { buildUpgradeImages, qemuSuiteSkip, writeEtcdClientFiles } from './upgrade-images-fixture.ts';
 
-const slow =
-  process.env.TALOS_SLOW === '1'
-    ? process.getuid?.() === 0
-      ? false
-      : 'needs root: the qemu provisioner creates a network namespace and tap devices'
-    : 'slow suite: set TALOS_SLOW=1 (builds two images, installs a 3 control plane qemu cluster to disk, upgrades two of them; ~14 min under TCG)';
+const slow = qemuSuiteSkip('builds two images, installs a 3 control plane qemu cluster to disk, upgrades two of them; ~14 min under TCG');
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const name = 'q3-quorum';
 const cidr = '10.111.42.0/24';

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startDaemon } from './daemon.ts';
 import { onPath } from './on-path.ts';
 
 /** A running containerd of a test's own (root, state and socket in a temp dir); dispose it to stop it. */
@@ -45,24 +45,8 @@ export async function startContainerd(): Promise<ContainerdServer> {
       `  path = ${JSON.stringify(join(root, 'opt'))}`,
     ].join('\n') + '\n',
   );
-  const proc = spawn('containerd', ['--config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) break;
-    if (existsSync(socket) && (await accepts(socket))) return { socket, root, stop, [Symbol.asyncDispose]: stop };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await stop();
-  throw new Error(`containerd did not listen on ${socket}: ${log}`);
+  const { stop } = await startDaemon({ command: 'containerd', args: ['--config', conf], dir, tries: 200, what: `listen on ${socket}`, ready: async () => existsSync(socket) && (await accepts(socket)) });
+  return { socket, root, stop, [Symbol.asyncDispose]: stop };
 }
 
 function accepts(path: string): Promise<boolean> {

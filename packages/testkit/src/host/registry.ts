@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startDaemon } from './daemon.ts';
 import { onPath } from './on-path.ts';
 
 /** A running docker-registry (Debian's distribution 2.8); dispose it to stop it and remove its storage. */
@@ -38,33 +38,15 @@ export async function startRegistry(options: { address: string; port: number }):
       `http: { addr: "${options.address}:${options.port}" }`,
     ].join('\n') + '\n',
   );
-  const proc = spawn('docker-registry', ['serve', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
   const host = `${options.address}:${options.port}`;
-  for (let i = 0; i < 100; i++) {
-    if (proc.exitCode !== null) break;
-    if (await answers(host)) {
-      return {
-        host,
-        storage,
-        blobPath: (digest) => join(storage, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data'),
-        stop,
-        [Symbol.asyncDispose]: stop,
-      };
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await stop();
-  throw new Error(`docker-registry did not answer on ${host}: ${log}`);
+  const { stop } = await startDaemon({ command: 'docker-registry', args: ['serve', conf], dir, tries: 100, what: `answer on ${host}`, ready: () => answers(host) });
+  return {
+    host,
+    storage,
+    blobPath: (digest) => join(storage, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data'),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 function answers(host: string): Promise<boolean> {

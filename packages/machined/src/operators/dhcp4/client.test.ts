@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '@talos-ts/testkit';
 import { Dhcp4Client, type Dhcp4Event, type Dhcp4Transport } from './client.ts';
+import { Inbox } from '../testdata/inbox.ts';
 import { MessageType, Option, decodeMessage, encodeMessage, ipBytes, messageTypeOf, type Dhcp4Message } from './message.ts';
 
 const MAC = Buffer.from('02000000aa01', 'hex');
@@ -19,8 +20,7 @@ interface Sent {
 class ScriptedLink implements Dhcp4Transport {
   readonly hardwareAddress = MAC;
   readonly sent: Sent[] = [];
-  #inbox: Buffer[] = [];
-  #waiter: ((b: Buffer) => void) | undefined;
+  readonly #inbox = new Inbox();
   closed = false;
   constructor(
     readonly clock: FakeClock,
@@ -39,31 +39,12 @@ class ScriptedLink implements Dhcp4Transport {
     }
     this.sent.push({ msg: d.value, to, at: this.clock.now() });
     const reply = this.answer(d.value, to);
-    if (reply) this.#deliver(encodeMessage(reply));
+    if (reply) this.#inbox.deliver(encodeMessage(reply));
     return Promise.resolve();
   }
 
   receive(signal: AbortSignal): Promise<Buffer> {
-    const next = this.#inbox.shift();
-    if (next) return Promise.resolve(next);
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#waiter = undefined;
-        reject(new Error('aborted'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = (b) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(b);
-      };
-    });
-  }
-
-  #deliver(b: Buffer): void {
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    if (w) w(b);
-    else this.#inbox.push(b);
+    return this.#inbox.receive(signal);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

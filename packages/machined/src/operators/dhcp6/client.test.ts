@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '@talos-ts/testkit';
 import { Dhcp6Client, ip6Bytes, type Dhcp6Event } from './client.ts';
+import { Inbox } from '../testdata/inbox.ts';
 import { Msg6, Opt6, decode6, duidLL, encode6, encodeOptions, opt6, type Dhcp6Message } from './message.ts';
 
 const MAC = Buffer.from('02000000bb01', 'hex');
@@ -26,8 +27,7 @@ function answer(to: Dhcp6Message): Dhcp6Message | undefined {
 class ScriptedLink {
   readonly hardwareAddress = MAC;
   readonly sent: { type: number; at: number }[] = [];
-  #inbox: Buffer[] = [];
-  #waiter: ((b: Buffer) => void) | undefined;
+  readonly #inbox = new Inbox();
   constructor(
     readonly clock: FakeClock,
     public failSends: number,
@@ -42,29 +42,12 @@ class ScriptedLink {
     assert.ok('value' in d);
     this.sent.push({ type: d.value.type, at: this.clock.now() });
     const reply = answer(d.value);
-    if (reply) {
-      const w = this.#waiter;
-      this.#waiter = undefined;
-      if (w) w(encode6(reply));
-      else this.#inbox.push(encode6(reply));
-    }
+    if (reply) this.#inbox.deliver(encode6(reply));
     return Promise.resolve();
   }
 
   receive(signal: AbortSignal): Promise<Buffer> {
-    const next = this.#inbox.shift();
-    if (next) return Promise.resolve(next);
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#waiter = undefined;
-        reject(new Error('aborted'));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = (b) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(b);
-      };
-    });
+    return this.#inbox.receive(signal);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
