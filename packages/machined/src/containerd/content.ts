@@ -268,6 +268,7 @@ export class ContainerdContent implements Disposable {
     return walk(target, 0);
   }
 
+  /** Closes the connection to containerd. */
   close(): void {
     this.#channel.close();
   }

@@ -38,20 +38,18 @@ export async function sleepUntil(clock: Clock, atMs: number, signal: AbortSignal
 
 /** What the DHCP clients send datagrams through. */
 export interface DatagramSink {
-  send(packet: Buffer, to?: string): Promise<void>;
+  send(packet: Buffer): Promise<void>;
 }
 
 /**
- * Sends one datagram; a failure (no usable source address yet — a link-local address still
- * tentative, a link that went down) counts as a packet lost on the wire, so the caller's
- * retransmission timer tries again instead of the client dying on a transient error.
+ * Sends one datagram to the link's default destination; a failure (no usable source address yet —
+ * a link-local address still tentative, a link that went down) counts as a packet lost on the wire,
+ * so the caller's retransmission timer tries again instead of the client dying on a transient error.
  */
-export async function sendOrLose(sink: DatagramSink, packet: Buffer, to: string | undefined, log: Logger): Promise<boolean> {
+export async function sendOrLose(sink: DatagramSink, packet: Buffer, log: Logger): Promise<void> {
   try {
-    await (to === undefined ? sink.send(packet) : sink.send(packet, to));
-    return true;
+    await sink.send(packet);
   } catch (err) {
     log.warn('send failed; retrying at the next retransmission', { error: String(err) });
-    return false;
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '@talos-ts/cosi';
 import { Code, TalosError } from '@talos-ts/cosi';
-import type { BootSlot, UpgradeAttempt } from '@talos-ts/machinery';
+import type { BootSlot, GptLayout, UpgradeAttempt } from '@talos-ts/machinery';
 import { checkUpgradeBootFits, markBootGood, rollbackBoot, upgradeBoot, type SlotAssets } from '../linux/bootloader.ts';
 import { readTrustedImageKey } from '../linux/image-key.ts';
 import { diskSizeBytes } from '../linux/disk.ts';
@@ -63,9 +63,23 @@ export interface MetalHost {
   checkUpgradeBoot(assets: SlotAssets): void;
 }
 
+/** The install disk, its layout and the A/B slot a metal boot came from. */
+type BootedDisk = { readonly disk: string; readonly layout: GptLayout; readonly slot: BootSlot };
+
 /** Prepares the machine (mounts, modules, sysctls, network) and returns its host operations. */
 export function startMetal(logger: Logger): MetalHost {
   const boot = prepareMetal(logger);
+  // The disk and slot this boot came from; undefined on a live boot (no install disk, no slot).
+  const installed = (): BootedDisk | undefined => {
+    const slot = boot.args.get('talos.slot');
+    if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) return undefined;
+    return { disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot };
+  };
+  const installedOr = (what: string): BootedDisk => {
+    const on = installed();
+    if (!on) throw new TalosError(Code.FailedPrecondition, `${what}: the node did not boot from an installed disk`);
+    return on;
+  };
   return {
     boot,
     async fetchConfig(signal) {
@@ -96,10 +110,11 @@ export function startMetal(logger: Logger): MetalHost {
     restart: () => machineReset('restart'),
     powerOff: () => machineReset('poweroff'),
     markBootGood() {
-      const slot = boot.args.get('talos.slot');
-      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) return undefined;
+      const on = installed();
+      if (!on) return undefined;
+      const { slot } = on;
       try {
-        const settled = markBootGood({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+        const settled = markBootGood({ ...on, logger });
         return { slot, ...(settled.attempt ? { attempt: settled.attempt } : {}) };
       } catch (err) {
         logger.error('could not mark the boot good', { slot, error: (err as Error).message });
@@ -108,19 +123,13 @@ export function startMetal(logger: Logger): MetalHost {
     },
     trustedImageKey: () => readTrustedImageKey(),
     rollbackBoot() {
-      const slot = boot.args.get('talos.slot');
-      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'rollback: the node did not boot from an installed disk');
-      rollbackBoot({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, logger });
+      rollbackBoot({ ...installedOr('rollback'), logger });
     },
     upgradeBoot(assets) {
-      const slot = boot.args.get('talos.slot');
-      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'upgrade: the node did not boot from an installed disk');
-      upgradeBoot({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, assets, logger });
+      upgradeBoot({ ...installedOr('upgrade'), assets, logger });
     },
     checkUpgradeBoot(assets) {
-      const slot = boot.args.get('talos.slot');
-      if (!boot.systemDisk || (slot !== 'A' && slot !== 'B')) throw new TalosError(Code.FailedPrecondition, 'upgrade: the node did not boot from an installed disk');
-      checkUpgradeBootFits({ disk: boot.systemDisk.disk, layout: boot.systemDisk.layout, slot, assets });
+      checkUpgradeBootFits({ ...installedOr('upgrade'), assets });
     },
     ...(boot.systemDisk
       ? {}

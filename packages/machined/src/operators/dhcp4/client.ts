@@ -316,7 +316,7 @@ export class Dhcp4Client implements AsyncDisposable {
         this.#log.debug('unicast failed, broadcasting', { to, error: String(err) });
       }
     }
-    await sendOrLose(this.#t, packet, undefined, this.#log);
+    await sendOrLose(this.#t, packet, this.#log);
   }
 
 

@@ -185,7 +185,7 @@ export class Dhcp6Client implements AsyncDisposable {
   }
 
   async #exchange(packet: Buffer, waitMs: number, xid: number, wanted: number, signal: AbortSignal): Promise<Dhcp6Message | undefined> {
-    await sendOrLose(this.#t, packet, undefined, this.#log);
+    await sendOrLose(this.#t, packet, this.#log);
     const deadline = this.#clock.now() + waitMs;
     for (let i = 0; i < 10_000; i++) {
       const left = deadline - this.#clock.now();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { task, type Task } from '../phases.ts';
 import type { MachineRuntime } from '../runtime.ts';
 
@@ -18,17 +19,8 @@ export const UPGRADE_REPLY_WAIT_MS = 15_000;
  */
 export function writeInactiveSlot(write: () => void, replied?: AbortSignal, waitMs: number = UPGRADE_REPLY_WAIT_MS): Task<MachineRuntime> {
   return task('writeInactiveSlot', async () => {
-    if (replied && !replied.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done(): void {
-          clearTimeout(timer);
-          replied?.removeEventListener('abort', done);
-          resolve();
-        }
-        replied.addEventListener('abort', done, { once: true });
-      });
-    }
+    // Ends early (rejects) when the call is over; either way the write goes ahead.
+    if (replied) await sleep(waitMs, undefined, { signal: replied }).catch(() => undefined);
     write();
   });
 }
